@@ -5,6 +5,7 @@ package dag
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"slices"
 )
@@ -68,32 +69,25 @@ func (g *Graph[K]) TopoSort() ([]K, error) {
 			users[d] = append(users[d], k)
 		}
 	}
+	// ready is a min-heap of insertion positions, so that among ready nodes
+	// the earliest inserted comes first in O(log n).
+	ready := &intHeap{}
 	pos := make(map[K]int, len(g.order))
 	for i, k := range g.order {
 		pos[k] = i
-	}
-	var ready []K
-	for _, k := range g.order {
 		if indeg[k] == 0 {
-			ready = append(ready, k)
+			*ready = append(*ready, i)
 		}
 	}
+	heap.Init(ready)
 	out := make([]K, 0, len(g.order))
-	for len(ready) > 0 {
-		// Pick the earliest-inserted ready node.
-		best := 0
-		for i := range ready {
-			if pos[ready[i]] < pos[ready[best]] {
-				best = i
-			}
-		}
-		k := ready[best]
-		ready = slices.Delete(ready, best, best+1)
+	for ready.Len() > 0 {
+		k := g.order[heap.Pop(ready).(int)]
 		out = append(out, k)
 		for _, u := range users[k] {
 			indeg[u]--
 			if indeg[u] == 0 {
-				ready = append(ready, u)
+				heap.Push(ready, pos[u])
 			}
 		}
 	}
@@ -141,4 +135,17 @@ func (g *Graph[K]) FindCycle() []K {
 		}
 	}
 	return nil
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
