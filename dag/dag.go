@@ -149,3 +149,12 @@ func (h *intHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return x
 }
+
+// EachDep calls f for every node k waits for, in the order they were added,
+// without copying or sorting: for hot loops such as the executor's walker,
+// which indexes a whole plan before it runs.
+func (g *Graph[K]) EachDep(k K, f func(K)) {
+	for _, d := range g.deps[k] {
+		f(d)
+	}
+}
