@@ -1,0 +1,469 @@
+package executor
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/dag"
+)
+
+// Status is what became of one node of a walk.
+type Status int
+
+const (
+	// NotStarted: the walk stopped (context cancelled) before the node ran.
+	NotStarted Status = iota
+	// Done: the node ran and succeeded.
+	Done
+	// Failed: the node ran and returned an error.
+	Failed
+	// Skipped: a node it waits for failed (or was skipped), so it never ran.
+	Skipped
+)
+
+func (s Status) String() string {
+	switch s {
+	case Done:
+		return "done"
+	case Failed:
+		return "failed"
+	case Skipped:
+		return "skipped"
+	default:
+		return "not started"
+	}
+}
+
+// Outcome is the fate of one node.
+type Outcome[K cmp.Ordered] struct {
+	Status Status
+	Err    error // for Failed
+	// Cause is the failed node that made this one Skipped (the root cause,
+	// not merely the nearest skipped ancestor).
+	Cause      K
+	Start, End time.Time // zero unless the node ran
+}
+
+// Duration is how long the node ran.
+func (o *Outcome[K]) Duration() time.Duration { return o.End.Sub(o.Start) }
+
+// WalkOptions steer a walk. The zero value runs up to 16 nodes at once.
+type WalkOptions[K cmp.Ordered] struct {
+	// Parallelism bounds how many nodes run at once (default 16).
+	Parallelism int
+	// Class groups nodes for Limits (e.g. the step kind); nil puts every
+	// node in class "".
+	Class func(K) string
+	// Limits bounds how many nodes of a class run at once; a class that is
+	// absent or <= 0 is bounded only by Parallelism.
+	Limits map[string]int
+	// Cost estimates a node's duration in any unit; among ready nodes the
+	// walker starts first those with the longest estimated path to the end
+	// of the graph, so limits delay the critical path least. Nil means 1.
+	Cost func(K) float64
+	// StepContext is the context nodes run with. Cancelling the walk's own
+	// context only stops new nodes from starting; in-flight nodes keep
+	// StepContext (default: the walk's context without its cancellation),
+	// so they finish or undo themselves instead of being torn mid-action.
+	StepContext context.Context
+	// OnStart is called when a node starts, OnEnd when it ends in any
+	// status (Skipped and NotStarted included). Calls may be concurrent.
+	OnStart func(K)
+	OnEnd   func(K, *Outcome[K])
+}
+
+// Result is the outcome of a whole walk.
+type Result[K cmp.Ordered] struct {
+	// Order lists the nodes in a topological order.
+	Order    []K
+	Outcomes map[K]*Outcome[K]
+	// Stopped is true when the context was cancelled before every node ran.
+	Stopped bool
+	// Makespan is the wall time from the first start to the last end.
+	Makespan time.Duration
+	// CriticalPath is the longest chain of dependent nodes by their actual
+	// durations: the least time any walker could have taken.
+	CriticalPath time.Duration
+}
+
+// Count returns how many nodes ended with status s.
+func (r *Result[K]) Count(s Status) int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// With returns the nodes that ended with status s, in topological order.
+func (r *Result[K]) With(s Status) []K {
+	var out []K
+	for _, k := range r.Order {
+		if r.Outcomes[k].Status == s {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// OK reports whether every node ran and succeeded.
+func (r *Result[K]) OK() bool { return r.Count(Done) == len(r.Order) }
+
+// Walk runs every node of g with run, each as soon as all the nodes it
+// waits for are Done: there are no waves or barriers. A node whose run
+// fails marks its descendants Skipped; independent branches carry on. It
+// returns an error only if g is not a DAG (or names unknown nodes); the
+// fate of every node is in the Result.
+func Walk[K cmp.Ordered](ctx context.Context, g *dag.Graph[K], run func(context.Context, K) error, opts WalkOptions[K]) (*Result[K], error) {
+	w, err := newWalker(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	w.stepCtx = opts.StepContext
+	if w.stepCtx == nil {
+		w.stepCtx = context.WithoutCancel(ctx)
+	}
+	w.run = run
+	return w.walk(ctx), nil
+}
+
+// walker is the state of one walk. Nodes are indexed by their position in
+// a topological order; all scheduling state is guarded by mu and touched
+// only for O(edges) work per node, so the walker's own cost stays in
+// microseconds per node.
+type walker[K cmp.Ordered] struct {
+	opts    WalkOptions[K]
+	keys    []K
+	users   [][]int32 // users[i]: nodes waiting for i
+	deps    [][]int32
+	class   []int32 // index into limits
+	rank    []float64
+	stepCtx context.Context
+	run     func(context.Context, K) error
+
+	mu       sync.Mutex
+	waiting  []int32 // unfinished dependencies per node
+	resolved []bool  // ended in any status, or decided (skipped)
+	outcomes []Outcome[K]
+	ready    []readyHeap // per class
+	running  []int       // per class
+	limits   []int       // per class, 0 = none
+	inFlight int
+	left     int // nodes not yet resolved
+	stopped  bool
+	// pendingEmits counts ended nodes whose callbacks are still running.
+	pendingEmits int
+	done         chan struct{}
+	closed       bool
+}
+
+// newWalker indexes g: nodes in a topological order (insertion order among
+// ready nodes), edges as integer slices both ways, classes and ranks.
+func newWalker[K cmp.Ordered](g *dag.Graph[K], opts WalkOptions[K]) (*walker[K], error) {
+	nodes := g.Nodes()
+	n := len(nodes)
+	idx := make(map[K]int32, n)
+	for i, k := range nodes {
+		idx[k] = int32(i)
+	}
+	// Dependencies by insertion index, then Kahn's algorithm.
+	deps := make([][]int32, n)
+	users := make([][]int32, n)
+	indeg := make([]int32, n)
+	unknown := false
+	for i, k := range nodes {
+		g.EachDep(k, func(d K) {
+			di, ok := idx[d]
+			if !ok {
+				unknown = true
+				return
+			}
+			deps[i] = append(deps[i], di)
+			users[di] = append(users[di], int32(i))
+			indeg[i]++
+		})
+	}
+	topo := make([]int32, 0, n)
+	for i := range n {
+		if indeg[i] == 0 {
+			topo = append(topo, int32(i))
+		}
+	}
+	for h := 0; h < len(topo); h++ {
+		for _, u := range users[topo[h]] {
+			if indeg[u]--; indeg[u] == 0 {
+				topo = append(topo, u)
+			}
+		}
+	}
+	if unknown || len(topo) != n {
+		_, err := g.TopoSort() // names the cycle or the unknown node
+		if err == nil {
+			err = errors.New("graph is not a DAG")
+		}
+		return nil, err
+	}
+	// Renumber by topological position.
+	pos := make([]int32, n)
+	for p, i := range topo {
+		pos[i] = int32(p)
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = 16
+	}
+	w := &walker[K]{
+		opts: opts, keys: make([]K, n),
+		users: make([][]int32, n), deps: make([][]int32, n),
+		class: make([]int32, n), rank: make([]float64, n),
+		waiting: make([]int32, n), resolved: make([]bool, n),
+		outcomes: make([]Outcome[K], n), left: n, done: make(chan struct{}),
+	}
+	classes := map[string]int32{}
+	for p, i := range topo {
+		w.keys[p] = nodes[i]
+		w.deps[p] = renumber(deps[i], pos)
+		w.users[p] = renumber(users[i], pos)
+		w.waiting[p] = int32(len(deps[i]))
+		c := ""
+		if opts.Class != nil {
+			c = opts.Class(nodes[i])
+		}
+		ci, ok := classes[c]
+		if !ok {
+			ci = int32(len(classes))
+			classes[c] = ci
+			w.limits = append(w.limits, opts.Limits[c])
+		}
+		w.class[p] = ci
+	}
+	w.ready = make([]readyHeap, len(classes))
+	w.running = make([]int, len(classes))
+	for i := range w.ready {
+		w.ready[i].rank = w.rank
+	}
+	// Rank: longest estimated path from a node to the end, computed in
+	// reverse topological order.
+	for i := n - 1; i >= 0; i-- {
+		c := 1.0
+		if opts.Cost != nil {
+			c = opts.Cost(w.keys[i])
+		}
+		best := 0.0
+		for _, u := range w.users[i] {
+			best = max(best, w.rank[u])
+		}
+		w.rank[i] = c + best
+	}
+	return w, nil
+}
+
+// renumber maps node indices through pos in place.
+func renumber(ids []int32, pos []int32) []int32 {
+	for j, d := range ids {
+		ids[j] = pos[d]
+	}
+	return ids
+}
+
+func (w *walker[K]) walk(ctx context.Context) *Result[K] {
+	w.mu.Lock()
+	for i := range w.keys {
+		if w.waiting[i] == 0 {
+			w.push(int32(i))
+		}
+	}
+	w.dispatch()
+	w.maybeFinish()
+	w.mu.Unlock()
+
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		w.mu.Lock()
+		w.stopped = true
+		w.maybeFinish()
+		w.mu.Unlock()
+		<-w.done
+	}
+	return w.result()
+}
+
+// push marks node i ready.
+func (w *walker[K]) push(i int32) { heap.Push(&w.ready[w.class[i]], i) }
+
+// dispatch starts ready nodes while the limits allow. mu is held.
+func (w *walker[K]) dispatch() {
+	for !w.stopped && w.inFlight < w.opts.Parallelism {
+		best := int32(-1)
+		for c := range w.ready {
+			h := &w.ready[c]
+			if h.Len() == 0 || (w.limits[c] > 0 && w.running[c] >= w.limits[c]) {
+				continue
+			}
+			if best < 0 || h.less(h.ids[0], best) {
+				best = h.ids[0]
+			}
+		}
+		if best < 0 {
+			return
+		}
+		c := w.class[best]
+		heap.Pop(&w.ready[c])
+		w.running[c]++
+		w.inFlight++
+		w.outcomes[best].Start = time.Now()
+		go w.exec(best)
+	}
+}
+
+// exec runs node i outside the lock and records its end.
+func (w *walker[K]) exec(i int32) {
+	k := w.keys[i]
+	if w.opts.OnStart != nil {
+		w.opts.OnStart(k)
+	}
+	err := w.run(w.stepCtx, k)
+	end := time.Now()
+
+	w.mu.Lock()
+	o := &w.outcomes[i]
+	o.End = end
+	o.Status, o.Err = Done, err
+	if err != nil {
+		o.Status = Failed
+	}
+	w.resolved[i] = true
+	w.left--
+	w.inFlight--
+	w.running[w.class[i]]--
+	var skipped []int32
+	if err == nil {
+		for _, u := range w.users[i] {
+			w.waiting[u]--
+			if w.waiting[u] == 0 && !w.resolved[u] {
+				w.push(u)
+			}
+		}
+	} else {
+		skipped = w.skipFrom(i, k)
+	}
+	w.dispatch()
+	out := *o
+	w.pendingEmits++
+	w.mu.Unlock()
+
+	w.emit(i, &out)
+	for _, s := range skipped {
+		w.emit(s, &w.outcomes[s]) // skipped outcomes no longer change
+	}
+	w.mu.Lock()
+	w.pendingEmits--
+	w.maybeFinish()
+	w.mu.Unlock()
+}
+
+// skipFrom marks every unresolved descendant of failed node i Skipped with
+// cause k. mu is held.
+func (w *walker[K]) skipFrom(i int32, cause K) []int32 {
+	var out []int32
+	stack := []int32{i}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, u := range w.users[n] {
+			if w.resolved[u] {
+				continue
+			}
+			w.resolved[u] = true
+			w.left--
+			w.outcomes[u] = Outcome[K]{Status: Skipped, Cause: cause}
+			out = append(out, u)
+			stack = append(stack, u)
+		}
+	}
+	return out
+}
+
+// emit reports an ended node to OnEnd, outside the lock.
+func (w *walker[K]) emit(i int32, o *Outcome[K]) {
+	if w.opts.OnEnd != nil {
+		w.opts.OnEnd(w.keys[i], o)
+	}
+}
+
+// maybeFinish closes done when nothing runs and nothing more will start.
+// mu is held. The emitting goroutines call it after their callbacks so
+// that Walk returns only once every callback has returned.
+func (w *walker[K]) maybeFinish() {
+	if w.closed || w.inFlight > 0 || w.emitting() {
+		return
+	}
+	if w.left == 0 || w.stopped {
+		w.closed = true
+		close(w.done)
+	}
+}
+
+// emitting reports whether an ended node's callbacks may still be running.
+func (w *walker[K]) emitting() bool { return w.pendingEmits > 0 }
+
+func (w *walker[K]) result() *Result[K] {
+	r := &Result[K]{Order: w.keys, Outcomes: make(map[K]*Outcome[K], len(w.keys)), Stopped: w.stopped && w.left > 0}
+	var first, last time.Time
+	finish := make([]time.Duration, len(w.keys))
+	for i, k := range w.keys {
+		o := &w.outcomes[i]
+		r.Outcomes[k] = o
+		if o.Start.IsZero() {
+			if o.Status == NotStarted && w.opts.OnEnd != nil {
+				w.opts.OnEnd(k, o)
+			}
+			continue
+		}
+		if first.IsZero() || o.Start.Before(first) {
+			first = o.Start
+		}
+		if o.End.After(last) {
+			last = o.End
+		}
+		var before time.Duration
+		for _, d := range w.deps[i] {
+			before = max(before, finish[d])
+		}
+		finish[i] = before + o.Duration()
+		r.CriticalPath = max(r.CriticalPath, finish[i])
+	}
+	if !first.IsZero() {
+		r.Makespan = last.Sub(first)
+	}
+	return r
+}
+
+// readyHeap orders ready nodes by rank (longest path to the end first),
+// then by topological position.
+type readyHeap struct {
+	ids  []int32
+	rank []float64
+}
+
+func (h *readyHeap) less(a, b int32) bool {
+	if h.rank[a] != h.rank[b] {
+		return h.rank[a] > h.rank[b]
+	}
+	return a < b
+}
+func (h *readyHeap) Len() int           { return len(h.ids) }
+func (h *readyHeap) Less(i, j int) bool { return h.less(h.ids[i], h.ids[j]) }
+func (h *readyHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
+func (h *readyHeap) Push(x any)         { h.ids = append(h.ids, x.(int32)) }
+func (h *readyHeap) Pop() any {
+	x := h.ids[len(h.ids)-1]
+	h.ids = h.ids[:len(h.ids)-1]
+	return x
+}
