@@ -1,0 +1,222 @@
+// Package gitspec reads Phoenix specs straight from a git repository's
+// objects with go-git: a spec at any revision is an io/fs.FS over a commit's
+// tree, read lazily, so planning an old revision never touches the work
+// tree. It also answers the questions GitOps needs of history: merge bases
+// for pull requests, the commits that changed a spec directory, and whether
+// the work tree's spec has uncommitted changes.
+//
+// The product never shells out to the git CLI; everything goes through
+// go-git, so Phoenix works on machines without git installed.
+package gitspec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// ErrNotRepo says a path is not inside a git repository.
+var ErrNotRepo = errors.New("not a git repository")
+
+// ErrShallow is wrapped by errors that need history a shallow clone lacks.
+var ErrShallow = errors.New("the repository is a shallow clone")
+
+// shallowHint is how a user deepens a clone, locally or in CI.
+const shallowHint = "run `git fetch --unshallow`, or set `fetch-depth: 0` on actions/checkout"
+
+// Repo is an open repository. Its methods are safe for concurrent use:
+// go-git's object storage is not, so every object read holds mu.
+type Repo struct {
+	mu      sync.Mutex
+	repo    *git.Repository
+	root    string // the work tree's root, absolute with symlinks resolved
+	shallow map[plumbing.Hash]bool
+}
+
+// Commit is one commit, as much of it as Phoenix shows.
+type Commit struct {
+	Hash    plumbing.Hash
+	Tree    plumbing.Hash
+	Parents []plumbing.Hash
+	Author  string
+	When    time.Time
+	Subject string
+}
+
+// Short is the commit's hash abbreviated for people.
+func (c *Commit) Short() string { return c.Hash.String()[:7] }
+
+// String is the full hex hash.
+func (c *Commit) String() string { return c.Hash.String() }
+
+// Open opens the repository that contains path (a directory or file, which
+// may be a subdirectory of the work tree or inside a linked worktree). A
+// path outside any repository gives an error wrapping ErrNotRepo.
+func Open(path string) (*Repo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	start := existingAncestor(abs)
+	r, err := git.PlainOpenWithOptions(start, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNotRepo)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening git repository at %s: %w", path, err)
+	}
+	out := &Repo{repo: r, shallow: map[plumbing.Hash]bool{}}
+	if wt, err := r.Worktree(); err == nil {
+		out.root = realPath(wt.Filesystem.Root())
+	}
+	sh, err := r.Storer.Shallow()
+	if err != nil {
+		return nil, fmt.Errorf("reading shallow commits: %w", err)
+	}
+	for _, h := range sh {
+		out.shallow[h] = true
+	}
+	return out, nil
+}
+
+// Root is the absolute path of the work tree ("" for a bare repository).
+func (r *Repo) Root() string { return r.root }
+
+// Shallow reports whether the repository is a shallow clone.
+func (r *Repo) Shallow() bool { return len(r.shallow) > 0 }
+
+// RelPath turns a path on disk (absolute, or relative to the current
+// directory) into the slash-separated path inside the repository that
+// names the same directory; "" is the repository's root. The path need not
+// exist in the work tree: a spec may be read at a revision where it lived.
+func (r *Repo) RelPath(path string) (string, error) {
+	if r.root == "" {
+		return "", fmt.Errorf("%s: the repository has no work tree", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(r.root, realPath(abs))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the repository at %s", path, r.root)
+	}
+	rel = filepath.ToSlash(rel)
+	if rel == "." {
+		rel = ""
+	}
+	return rel, nil
+}
+
+// Resolve turns a revision (a branch, tag, remote branch, full or short
+// hash, HEAD~2, main^2, …) into its commit.
+func (r *Repo) Resolve(rev string) (*Commit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		if r.Shallow() && strings.ContainsAny(rev, "~^") {
+			return nil, fmt.Errorf("resolving revision %q: its history is cut off (%w); %s", rev, ErrShallow, shallowHint)
+		}
+		if errors.Is(err, plumbing.ErrReferenceNotFound) {
+			return nil, fmt.Errorf("resolving revision %q: no branch, tag or commit has that name", rev)
+		}
+		return nil, fmt.Errorf("resolving revision %q: %w", rev, err)
+	}
+	return r.commitLocked(*h)
+}
+
+// Head returns the commit HEAD points at, or nil in a repository with no
+// commits yet.
+func (r *Repo) Head() (*Commit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ref, err := r.repo.Head()
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading HEAD: %w", err)
+	}
+	return r.commitLocked(ref.Hash())
+}
+
+// Commit reads the commit with hash h.
+func (r *Repo) Commit(h plumbing.Hash) (*Commit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.commitLocked(h)
+}
+
+func (r *Repo) commitLocked(h plumbing.Hash) (*Commit, error) {
+	c, err := r.repo.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	return toCommit(c), nil
+}
+
+func toCommit(c *object.Commit) *Commit {
+	subject, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	return &Commit{
+		Hash:    c.Hash,
+		Tree:    c.TreeHash,
+		Parents: append([]plumbing.Hash(nil), c.ParentHashes...),
+		Author:  c.Author.Name,
+		When:    c.Committer.When,
+		Subject: subject,
+	}
+}
+
+// parentsOf returns the parent hashes of c, refusing at a shallow boundary
+// where the parents' objects are missing.
+func (r *Repo) parentsOf(c *Commit) ([]plumbing.Hash, error) {
+	if r.shallow[c.Hash] {
+		return nil, r.shallowError(c.Hash)
+	}
+	return c.Parents, nil
+}
+
+func (r *Repo) shallowError(at plumbing.Hash) error {
+	return fmt.Errorf("history stops at commit %s (%w); %s", at.String()[:7], ErrShallow, shallowHint)
+}
+
+// realPath resolves symlinks in the longest prefix of p that exists, so
+// that /tmp and /private/tmp, or a symlinked checkout, compare equal.
+func realPath(p string) string {
+	p = filepath.Clean(p)
+	var rest []string
+	for {
+		if rp, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{rp}, rest...)...)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(append([]string{p}, rest...)...)
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
+}
+
+// existingAncestor returns the nearest ancestor of p (or p) that exists.
+func existingAncestor(p string) string {
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return p
+		}
+		p = parent
+	}
+}
