@@ -183,6 +183,11 @@ type BakeRequest struct {
 	Source fs.FS
 	// Log receives the bake's output (steps' stdout and stderr); may be nil.
 	Log io.Writer
+	// Replace bakes the image even if one with this build id exists (it is
+	// past its maxAge, or older than its parent's new bake) and replaces the
+	// cloud's record of that build id, with a new CreatedAt. Without it, Bake
+	// of an existing build id returns the existing image.
+	Replace bool
 }
 
 // CreateRequest asks a cloud to create one pool.
