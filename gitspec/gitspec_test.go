@@ -121,6 +121,12 @@ func TestTreeFSReadsACommitNotTheWorkTree(t *testing.T) {
 	if got, err := fs.ReadFile(fsys, "link.txt"); err != nil || string(got) != "A" {
 		t.Fatalf("link.txt through its symlink = %q, %v", got, err)
 	}
+	if target, err := fs.ReadLink(fsys, "link.txt"); err != nil || target != "app/static/a.txt" {
+		t.Fatalf("ReadLink(link.txt) = %q, %v", target, err)
+	}
+	if info, err := fs.Lstat(fsys, "link.txt"); err != nil || info.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("Lstat(link.txt) = %v, %v", info, err)
+	}
 	if _, err := fs.ReadFile(fsys, "README.md"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a file outside the spec directory must not exist in its FS, got %v", err)
 	}

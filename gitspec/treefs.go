@@ -36,6 +36,7 @@ var (
 	_ fs.ReadDirFS  = (*TreeFS)(nil)
 	_ fs.StatFS     = (*TreeFS)(nil)
 	_ fs.ReadFileFS = (*TreeFS)(nil)
+	_ fs.ReadLinkFS = (*TreeFS)(nil)
 )
 
 // FS returns the directory dir (slash-separated, relative to the
@@ -264,6 +265,69 @@ func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	return b, nil
+}
+
+// lookupLink resolves name's directory but not name itself, so a symbolic
+// link is returned as the link. r.mu is held.
+func (f *TreeFS) lookupLink(op, name string) (node, error) {
+	if !fs.ValidPath(name) {
+		return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		return f.lookup(op, name)
+	}
+	parent, err := f.resolve(path.Dir(name), 0)
+	if err == nil && parent.mode != filemode.Dir {
+		err = fs.ErrNotExist
+	}
+	var t *object.Tree
+	if err == nil {
+		t, err = f.tree(parent.path)
+	}
+	if err != nil {
+		return node{}, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	e := findEntry(t, path.Base(name))
+	if e == nil {
+		return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	return node{name: e.Name, path: path.Join(parent.path, e.Name), mode: e.Mode, hash: e.Hash}, nil
+}
+
+// ReadLink returns the target of a symbolic link, as os.DirFS does, so a
+// digest over a tree is the same read from git or from disk.
+func (f *TreeFS) ReadLink(name string) (string, error) {
+	f.r.mu.Lock()
+	defer f.r.mu.Unlock()
+	n, err := f.lookupLink("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	if n.mode != filemode.Symlink {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	b, err := f.blob(n.hash)
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	return string(b), nil
+}
+
+// Lstat describes a file without following a final symbolic link.
+func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
+	f.r.mu.Lock()
+	defer f.r.mu.Unlock()
+	n, err := f.lookupLink("lstat", name)
+	if err != nil {
+		return nil, err
+	}
+	var size int64
+	if n.mode != filemode.Dir && n.mode != filemode.Submodule {
+		if size, err = f.size(n.hash); err != nil {
+			return nil, &fs.PathError{Op: "lstat", Path: name, Err: err}
+		}
+	}
+	return f.info(n, size), nil
 }
 
 // ReadDir lists a directory sorted by name.

@@ -1,0 +1,124 @@
+package specdiff
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Text writes the diff for a terminal, one line per change.
+func (d *Diff) Text(w io.Writer) {
+	if d.Empty() {
+		fmt.Fprintln(w, "Desired state: no changes")
+		return
+	}
+	fmt.Fprintf(w, "Desired state%s\n", commits(d.Base, d.Head))
+	for _, im := range d.Images {
+		fmt.Fprintf(w, "  %s image %-12s %s\n", mark(im.Status), im.Name, im.describe())
+	}
+	for _, e := range d.Envs {
+		fmt.Fprintf(w, "  %s environment %s%s\n", mark(e.Status), e.Name, settingsSuffix(e.Settings, ": "))
+	}
+	for _, p := range d.Pools {
+		fmt.Fprintf(w, "  %s pool %-16s %s\n", mark(p.Status), p.Env+"/"+p.Role, p.describe())
+	}
+}
+
+// Markdown writes the diff as a bullet list for a pull-request comment.
+func (d *Diff) Markdown(w io.Writer) {
+	if d.Empty() {
+		fmt.Fprintln(w, "The desired state does not change.")
+		return
+	}
+	for _, im := range d.Images {
+		fmt.Fprintf(w, "- image **%s** %s\n", im.Name, mdEscape(im.describe()))
+	}
+	for _, e := range d.Envs {
+		fmt.Fprintf(w, "- environment **%s** %s%s\n", e.Name, e.Status, mdEscape(settingsSuffix(e.Settings, ": ")))
+	}
+	for _, p := range d.Pools {
+		fmt.Fprintf(w, "- pool **%s/%s** %s\n", p.Env, p.Role, mdEscape(p.describe()))
+	}
+}
+
+// Why is the short reason for a pool's change, for a table cell:
+// `config VERSION "1" → "2"; count 2 → 3`.
+func (p *PoolChange) Why() string {
+	switch p.Status {
+	case Added:
+		return "new role in this environment"
+	case Removed:
+		return "role left this environment"
+	}
+	parts := make([]string, len(p.Settings))
+	for i, s := range p.Settings {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (p *PoolChange) describe() string {
+	switch p.Status {
+	case Added:
+		return "added (key " + short(p.ToKey) + ")"
+	case Removed:
+		return "removed (was key " + short(p.FromKey) + ")"
+	}
+	keys := "key unchanged"
+	if p.KeyChanged {
+		keys = short(p.FromKey) + " → " + short(p.ToKey)
+	}
+	return keys + "  " + p.Why()
+}
+
+func (im *ImageChange) describe() string {
+	switch im.Status {
+	case Added:
+		return "added (build " + short(im.ToBuildID) + ")"
+	case Removed:
+		return "removed (was build " + short(im.FromBuildID) + ")"
+	}
+	ids := "build unchanged"
+	if im.Rebake {
+		ids = short(im.FromBuildID) + " → " + short(im.ToBuildID)
+	}
+	return ids + "  " + strings.Join(im.Reasons, "; ")
+}
+
+func settingsSuffix(s []Setting, sep string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	parts := make([]string, len(s))
+	for i, x := range s {
+		parts[i] = x.String()
+	}
+	return sep + strings.Join(parts, "; ")
+}
+
+func mark(s Status) string {
+	switch s {
+	case Added:
+		return "+"
+	case Removed:
+		return "-"
+	}
+	return "~"
+}
+
+func commits(base, head string) string {
+	if base == "" && head == "" {
+		return ""
+	}
+	return " " + orNone(short(base)) + " → " + orNone(short(head))
+}
+
+// mdEscape keeps spec text from being read as Markdown or HTML in a
+// comment: pipes would split table cells, angle brackets open tags.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "*", `\*`, "_", `\_`)
+	return r.Replace(s)
+}
+
+// MarkdownCell escapes text for a Markdown table cell.
+func MarkdownCell(s string) string { return mdEscape(s) }
