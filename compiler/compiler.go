@@ -1,10 +1,16 @@
 // Package compiler turns a directory of CUE files (package phoenix) into the
 // validated, typed desired state of package model.
+//
+// A compile runs in stages, each reporting into one list of diagnostics so
+// that a user sees every problem of a spec at once: read and parse the
+// files; evaluate them as one package unified with the embedded schema
+// (types, closed structs, defaults); check the rules CUE cannot express
+// well, in Go; and only when all is clean, build the model: build ids,
+// file digests, merged pool settings and pool keys.
 package compiler
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"os"
 
@@ -21,7 +27,33 @@ type Options struct {
 // Load compiles the spec whose files are at the root of fsys. Spec errors
 // come back as a diag.List with every problem, sorted by position.
 func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error) {
-	return nil, errors.New("compiler: not implemented yet")
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d := &diags{prefix: opts.Name}
+	files, err := readSpec(fsys, d)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.list) > 0 {
+		return nil, d.list.Sort()
+	}
+	ev := evaluate(files, d)
+	if ev == nil {
+		return nil, d.list.Sort()
+	}
+	check(ev.raw, ev.broken, fsys, d)
+	if len(d.list) > 0 {
+		return nil, d.list.Sort()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := buildModel(ev.raw, fsys, d)
+	if len(d.list) > 0 {
+		return nil, d.list.Sort()
+	}
+	return out, nil
 }
 
 // LoadDir compiles the spec in a directory on disk.

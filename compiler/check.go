@@ -1,0 +1,488 @@
+package compiler
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/dag"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// The checks in this file are the rules CUE cannot say well: references
+// between entries, cycles, bounds, formats and files that must exist. They
+// run in Go over the decoded spec (a map lookup per reference rather than
+// a CUE field lookup) and report through d, so every problem of a spec
+// comes out at once.
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	envVarRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// secretSchemes are the reference schemes a secret may use.
+var secretSchemes = []string{"env:", "file:", "ssm:", "secretsmanager:"}
+
+// checker holds what the checks share.
+type checker struct {
+	raw    *rawSpec
+	broken map[string]map[string]bool
+	fsys   fs.FS
+	d      *diags
+}
+
+func check(raw *rawSpec, broken map[string]map[string]bool, fsys fs.FS, d *diags) {
+	c := &checker{raw: raw, broken: broken, fsys: fsys, d: d}
+	c.name(pathOf("project"), "project", raw.Project)
+	for _, n := range sortedKeys(raw.Images) {
+		c.image(n, raw.Images[n])
+	}
+	c.imageCycles()
+	for _, n := range sortedKeys(raw.Roles) {
+		c.role(n, raw.Roles[n])
+	}
+	for _, n := range sortedKeys(raw.Environments) {
+		c.env(n, raw.Environments[n])
+	}
+	c.afterCycles()
+	c.endpoints()
+}
+
+// defined says whether section holds name, even one whose own errors were
+// reported already.
+func (c *checker) defined(section, name string) bool {
+	switch section {
+	case "images":
+		if _, ok := c.raw.Images[name]; ok {
+			return true
+		}
+	case "roles":
+		if _, ok := c.raw.Roles[name]; ok {
+			return true
+		}
+	case "environments":
+		if _, ok := c.raw.Environments[name]; ok {
+			return true
+		}
+	}
+	return c.broken[section][name]
+}
+
+func (c *checker) definedNames(section string) string {
+	var names []string
+	switch section {
+	case "images":
+		names = sortedKeys(c.raw.Images)
+	case "roles":
+		names = sortedKeys(c.raw.Roles)
+	case "environments":
+		names = sortedKeys(c.raw.Environments)
+	}
+	for n := range c.broken[section] {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return "none are defined"
+	}
+	return "defined " + section + ": " + strings.Join(names, ", ")
+}
+
+func (c *checker) name(p vpath, what, name string) {
+	if !nameRE.MatchString(name) {
+		if what == "project" {
+			c.d.at(p, fmt.Sprintf("project name %q is not valid", name), "names start with a lowercase letter and hold only lowercase letters, digits and -")
+			return
+		}
+		c.d.atLabel(p, fmt.Sprintf("%s name %q is not valid", what, name),
+			"names start with a lowercase letter and hold only lowercase letters, digits and -")
+	}
+}
+
+func (c *checker) duration(p vpath, what, s string) time.Duration {
+	v, err := parseDuration(s)
+	if err != nil {
+		c.d.at(p, fmt.Sprintf("%s: %s %q is not a duration", owner(p), what, s),
+			`write a Go duration or days: "90s", "12h", "7d", "1d12h"`)
+	}
+	return v
+}
+
+func (c *checker) image(name string, im *rawImage) {
+	p := pathOf("images", name)
+	c.name(p, "image", name)
+	switch {
+	case im.From != nil && im.Parent != nil:
+		c.d.at(p.field("parent"), fmt.Sprintf("image %q has both from and parent", name),
+			"an image is built either from an external source or on a parent image")
+	case im.From == nil && im.Parent == nil:
+		c.d.at(p, fmt.Sprintf("image %q has neither from nor parent", name),
+			`set from ("scratch", "dir:PATH", "ami:ami-…", "ami-name:PATTERN") or parent (another image)`)
+	case im.From != nil:
+		c.from(p.field("from"), name, *im.From)
+	case !c.defined("images", *im.Parent):
+		c.d.at(p.field("parent"), fmt.Sprintf("image %q: parent %q is not defined in images", name, *im.Parent),
+			c.definedNames("images"))
+	}
+	for _, dest := range sortedKeys(im.Files) {
+		c.file(p.field("files", dest), name, dest, im.Files[dest])
+	}
+	for _, k := range sortedKeys(im.Env) {
+		if !envVarRE.MatchString(k) {
+			c.d.atLabel(p.field("env", k), fmt.Sprintf("image %q: env name %q is not a variable name", name, k), "")
+		}
+	}
+	if im.MaxAge != nil {
+		c.duration(p.field("maxAge"), "maxAge", *im.MaxAge)
+	}
+}
+
+// from checks an image's external source.
+func (c *checker) from(p vpath, image, from string) {
+	scheme, rest, _ := strings.Cut(from, ":")
+	switch {
+	case from == "scratch":
+	case scheme == "dir" && rest != "":
+		src, ok := c.specPath(rest)
+		if !ok {
+			c.d.at(p, fmt.Sprintf("image %q: from %q must name a directory inside the spec", image, from), "")
+			return
+		}
+		if fi, err := fs.Stat(c.fsys, src); err != nil || !fi.IsDir() {
+			c.d.at(p, fmt.Sprintf("image %q: from %q: no directory %s in the spec", image, from, src), "")
+		}
+	case scheme == "ami" && strings.HasPrefix(rest, "ami-") && len(rest) > 4:
+	case scheme == "ami-name" && rest != "":
+	default:
+		c.d.at(p, fmt.Sprintf("image %q: from %q is not a known source", image, from),
+			`use "scratch" or "dir:PATH" (local), "ami:ami-…" or "ami-name:PATTERN" (aws)`)
+	}
+}
+
+// specPath cleans a path relative to the spec root; ok is false when it
+// leaves the spec.
+func (c *checker) specPath(p string) (string, bool) {
+	cp := path.Clean(p)
+	return cp, !path.IsAbs(p) && fs.ValidPath(cp)
+}
+
+func (c *checker) file(p vpath, image, dest, src string) {
+	if dest == "" || slices.Contains(strings.Split(dest, "/"), "..") {
+		c.d.at(p, fmt.Sprintf("image %q: file destination %q leaves the image", image, dest), "")
+	}
+	sp, ok := c.specPath(src)
+	if !ok {
+		c.d.at(p, fmt.Sprintf("image %q: file source %q must be a path inside the spec directory", image, src), "")
+		return
+	}
+	if _, err := fs.Stat(c.fsys, sp); err != nil {
+		c.d.at(p, fmt.Sprintf("image %q: file source %q does not exist in the spec directory", image, src), "")
+	}
+}
+
+func (c *checker) role(name string, r *rawRole) {
+	p := pathOf("roles", name)
+	c.name(p, "role", name)
+	if !c.defined("images", r.Image) {
+		c.d.at(p.field("image"), fmt.Sprintf("role %q: image %q is not defined in images", name, r.Image),
+			c.definedNames("images"))
+	}
+	c.count(p.field("count"), r.Count)
+	if r.Port < 1 || r.Port > 65535 {
+		c.d.at(p.field("port"), fmt.Sprintf("role %q: port %d is out of range 1..65535", name, r.Port), "")
+	}
+	c.urlPath(p.field("health", "path"), "health path", r.Health.Path)
+	iv := c.duration(p.field("health", "interval"), "health interval", r.Health.Interval)
+	to := c.duration(p.field("health", "timeout"), "health timeout", r.Health.Timeout)
+	if iv <= 0 && c.validDuration(r.Health.Interval) {
+		c.d.at(p.field("health", "interval"), fmt.Sprintf("role %q: health interval must be more than 0", name), "")
+	}
+	if to <= 0 && c.validDuration(r.Health.Timeout) {
+		c.d.at(p.field("health", "timeout"), fmt.Sprintf("role %q: health timeout must be more than 0", name), "")
+	}
+	for i, s := range r.Smoke {
+		sp := p.field("smoke").index(i)
+		c.urlPath(sp.field("path"), "smoke path", s.Path)
+		if s.Status < 100 || s.Status > 599 {
+			c.d.at(sp.field("status"), fmt.Sprintf("role %q: smoke status %d is not an HTTP status", name, s.Status), "")
+		}
+	}
+	for i, w := range r.Warm {
+		c.urlPath(p.field("warm").index(i), "warm path", w)
+	}
+	c.config(p.field("config"), r.Config)
+}
+
+func (c *checker) validDuration(s string) bool { _, err := parseDuration(s); return err == nil }
+
+func (c *checker) count(p vpath, n int) {
+	if n < 1 {
+		c.d.at(p, fmt.Sprintf("%s: count %d is less than 1", owner(p), n), "a pool has at least one server")
+	}
+}
+
+func (c *checker) urlPath(p vpath, what, s string) {
+	if !strings.HasPrefix(s, "/") {
+		c.d.at(p, fmt.Sprintf("%s: %s %q must start with /", owner(p), what, s), "")
+	}
+}
+
+func (c *checker) config(p vpath, cfg map[string]string) {
+	for _, k := range sortedKeys(cfg) {
+		if !envVarRE.MatchString(k) {
+			c.d.atLabel(p.field(k), fmt.Sprintf("%s: config key %q is not a variable name", owner(p), k),
+				"config reaches servers as environment variables: letters, digits and _")
+		}
+	}
+}
+
+func (c *checker) env(name string, e *rawEnv) {
+	p := pathOf("environments", name)
+	c.name(p, "environment", name)
+	switch e.Cloud {
+	case model.CloudLocal:
+	case model.CloudAWS:
+		if e.AWS == nil {
+			c.d.at(p.field("cloud"), fmt.Sprintf("environment %q runs on aws but has no aws settings", name),
+				"add aws: {region, subnets, bucket}")
+		}
+	default:
+		c.d.at(p.field("cloud"), fmt.Sprintf("environment %q: cloud %q is not known", name, e.Cloud), `use "local" or "aws"`)
+	}
+	for _, rn := range sortedKeys(e.Roles) {
+		c.envRole(p.field("roles", rn), name, rn, e)
+	}
+	c.config(p.field("config"), e.Config)
+	for _, k := range sortedKeys(e.Secrets) {
+		c.secret(p.field("secrets", k), k, e.Secrets[k])
+	}
+	if e.Retention.Keep < 0 {
+		c.d.at(p.field("retention", "keep"), fmt.Sprintf("environment %q: retention keep %d is negative", name, e.Retention.Keep), "")
+	}
+	if e.Retention.Warm < 0 || e.Retention.Warm > max(e.Retention.Keep, 0) {
+		c.d.at(p.field("retention", "warm"), fmt.Sprintf("environment %q: retention warm %d must be between 0 and keep (%d)",
+			name, e.Retention.Warm, e.Retention.Keep), "warm pools are some of the kept ones")
+	}
+	if e.MaxAge != nil {
+		c.duration(p.field("maxAge"), "maxAge", *e.MaxAge)
+	}
+	for i, a := range e.After {
+		switch {
+		case a == name:
+			c.d.at(p.field("after").index(i), fmt.Sprintf("environment %q cannot come after itself", name), "")
+		case !c.defined("environments", a):
+			c.d.at(p.field("after").index(i), fmt.Sprintf("environment %q: after %q is not defined in environments", name, a),
+				c.definedNames("environments"))
+		}
+	}
+	c.traffic(p.field("traffic"), name, e.Traffic)
+}
+
+func (c *checker) envRole(p vpath, env, role string, e *rawEnv) {
+	er := e.Roles[role]
+	r, ok := c.raw.Roles[role]
+	if !c.defined("roles", role) {
+		c.d.atLabel(p, fmt.Sprintf("environment %q: role %q is not defined in roles", env, role), c.definedNames("roles"))
+	}
+	if er.Count != nil {
+		c.count(p.field("count"), *er.Count)
+	}
+	c.config(p.field("config"), er.Config)
+	c.endpoint(p.field("endpoint"), env, role, e.Cloud, er.Endpoint)
+	if ok && (e.Cloud == model.CloudLocal || e.Cloud == model.CloudAWS) {
+		if root, from := c.rootFrom(r.Image); from != "" && cloudOf(from) != e.Cloud {
+			c.d.at(p, fmt.Sprintf("environment %q runs on %s but role %q's image comes from %q (image %q)", env, e.Cloud, role, from, root),
+				"local images start from scratch or dir:, aws images from ami: or ami-name:")
+		}
+	}
+}
+
+// rootFrom follows parents to the image that has a from; it returns ""
+// for a broken or cyclic chain (reported elsewhere).
+func (c *checker) rootFrom(image string) (string, string) {
+	seen := map[string]bool{}
+	for !seen[image] {
+		seen[image] = true
+		im, ok := c.raw.Images[image]
+		switch {
+		case !ok:
+			return "", ""
+		case im.From != nil:
+			return image, *im.From
+		case im.Parent == nil:
+			return "", ""
+		}
+		image = *im.Parent
+	}
+	return "", ""
+}
+
+// cloudOf says which cloud an external image source belongs to.
+func cloudOf(from string) string {
+	if strings.HasPrefix(from, "ami:") || strings.HasPrefix(from, "ami-name:") {
+		return model.CloudAWS
+	}
+	return model.CloudLocal
+}
+
+func (c *checker) endpoint(p vpath, env, role, cloud, ep string) {
+	switch cloud {
+	case model.CloudLocal:
+		host, port, err := net.SplitHostPort(ep)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 1 || n > 65535 {
+			c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is not host:port", env, role, ep), `e.g. "127.0.0.1:17081"`)
+			return
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is not on loopback", env, role, ep),
+				"the local cloud listens on 127.0.0.1, ::1 or localhost only")
+		}
+	case model.CloudAWS:
+		if !strings.HasPrefix(ep, "arn:") {
+			c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is not a load balancer listener ARN", env, role, ep), "")
+		}
+	}
+}
+
+func (c *checker) secret(p vpath, name, ref string) {
+	if !envVarRE.MatchString(name) {
+		c.d.atLabel(p, fmt.Sprintf("%s: secret name %q is not a variable name", owner(p), name), "secrets reach servers as environment variables")
+	}
+	for _, s := range secretSchemes {
+		if strings.HasPrefix(ref, s) && len(ref) > len(s) {
+			return
+		}
+	}
+	// Never echo the value: it may be the secret itself.
+	c.d.at(p, fmt.Sprintf("%s: secret %q is not a reference", owner(p), name),
+		"a secret names where the value lives (env:NAME, file:PATH, ssm:NAME, secretsmanager:ID), never the value itself")
+}
+
+func (c *checker) traffic(p vpath, env string, t rawTraffic) {
+	switch t.Strategy {
+	case "blue-green":
+		if len(t.Steps) > 0 {
+			c.d.at(p.field("steps"), fmt.Sprintf("environment %q: traffic steps apply to the canary strategy only", env), "")
+		}
+	case "canary":
+		prev := 0
+		for i, s := range t.Steps {
+			if s <= prev || s > 100 {
+				c.d.at(p.field("steps").index(i), fmt.Sprintf("environment %q: canary step %d must be more than %d and at most 100", env, s, prev),
+					"steps are increasing percentages of traffic on the new pool")
+				return
+			}
+			prev = s
+		}
+	default:
+		c.d.at(p.field("strategy"), fmt.Sprintf("environment %q: traffic strategy %q is not known", env, t.Strategy), `use "blue-green" or "canary"`)
+	}
+}
+
+// imageCycles reports each cycle of parents once, at the image of the
+// cycle that sorts first.
+func (c *checker) imageCycles() {
+	done := map[string]bool{}
+	for _, n := range sortedKeys(c.raw.Images) {
+		var chain []string
+		at := map[string]int{}
+		for cur := n; ; {
+			if done[cur] {
+				break
+			}
+			if i, ok := at[cur]; ok {
+				cyc := append(slices.Clone(chain[i:]), cur)
+				start := rotateMin(cyc)
+				c.d.at(pathOf("images", start[0], "parent"), "image cycle: "+strings.Join(start, " → "), "")
+				break
+			}
+			at[cur] = len(chain)
+			chain = append(chain, cur)
+			im, ok := c.raw.Images[cur]
+			if !ok || im.Parent == nil || im.From != nil {
+				break
+			}
+			cur = *im.Parent
+		}
+		for _, x := range chain {
+			done[x] = true
+		}
+	}
+}
+
+// rotateMin rotates a cycle (first element repeated last) to start at its
+// smallest name, so the message does not depend on where the walk began.
+func rotateMin(cyc []string) []string {
+	ring := cyc[:len(cyc)-1]
+	i := slices.Index(ring, slices.Min(ring))
+	out := append(slices.Clone(ring[i:]), ring[:i]...)
+	return append(out, out[0])
+}
+
+func (c *checker) afterCycles() {
+	g := dag.New[string]()
+	for _, n := range sortedKeys(c.raw.Environments) {
+		var deps []string
+		for _, a := range c.raw.Environments[n].After {
+			if _, ok := c.raw.Environments[a]; ok && a != n {
+				deps = append(deps, a)
+			}
+		}
+		g.Add(n, deps...)
+	}
+	if cyc := g.FindCycle(); cyc != nil {
+		cyc = rotateMin(cyc)
+		e := c.raw.Environments[cyc[0]]
+		i := slices.Index(e.After, cyc[1])
+		c.d.at(pathOf("environments", cyc[0], "after").index(i), "environment cycle in after: "+strings.Join(cyc, " → "), "")
+	}
+}
+
+// endpoints reports two (environment, role) pairs with the same address.
+func (c *checker) endpoints() {
+	seen := map[string]string{}
+	for _, en := range sortedKeys(c.raw.Environments) {
+		e := c.raw.Environments[en]
+		for _, rn := range sortedKeys(e.Roles) {
+			ep := e.Roles[rn].Endpoint
+			if ep == "" {
+				continue
+			}
+			if other, ok := seen[ep]; ok {
+				c.d.at(pathOf("environments", en, "roles", rn, "endpoint"),
+					fmt.Sprintf("endpoint %s of %s/%s is already the endpoint of %s", ep, en, rn, other),
+					"every (environment, role) needs its own address")
+				continue
+			}
+			seen[ep] = en + "/" + rn
+		}
+	}
+}
+
+// owner names the image, role or environment that holds the value at p:
+// `environment "prod", role "web"`.
+func owner(p vpath) string {
+	labels := make([]string, 0, len(p))
+	for _, s := range p {
+		labels = append(labels, s.Unquoted())
+	}
+	var who []string
+	for i := 0; i+1 < len(labels); i += 2 {
+		kind := entityKind(labels[i])
+		if kind == "" {
+			break
+		}
+		who = append(who, fmt.Sprintf("%s %q", kind, labels[i+1]))
+	}
+	if len(who) == 0 {
+		return "spec"
+	}
+	return strings.Join(who, ", ")
+}

@@ -1,0 +1,141 @@
+package compiler
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/errors"
+
+	"github.com/phoenix-gitops/phoenix/schema"
+)
+
+// evaluation is the result of evaluating a spec's files with the schema.
+type evaluation struct {
+	user cue.Value // the spec alone, for positions
+	spec cue.Value // the spec unified with #Spec, defaults filled in
+	raw  *rawSpec  // decoded spec; entries that failed are left out
+	// broken holds the names of entries that exist but could not be
+	// decoded because of an error already reported; references to them
+	// are not reported again.
+	broken map[string]map[string]bool
+}
+
+// evaluate builds the files as one package, unifies it with the schema,
+// reports CUE's errors in human terms and decodes what it can.
+func evaluate(files []*specFile, d *diags) *evaluation {
+	ctx := cuecontext.New()
+	inst := build.NewContext().NewInstance("", nil)
+	for _, f := range files {
+		if err := inst.AddSyntax(f.ast); err != nil {
+			d.addCUE(err, "")
+			return nil
+		}
+	}
+	sch := ctx.CompileBytes(schema.Source, cue.Filename(schema.Filename))
+	if err := sch.Err(); err != nil {
+		panic(fmt.Sprintf("compiler: the embedded schema does not compile: %v", err))
+	}
+	d.schema = sch
+	user := ctx.BuildInstance(inst)
+	d.user = user
+	if err := user.Err(); err != nil && !isIncomplete(err) {
+		reportCUE(err, d)
+		return nil
+	}
+	ev := &evaluation{user: user, spec: user.Unify(sch.LookupPath(cue.ParsePath("#Spec")))}
+	ev.raw, ev.broken = decode(ev.spec, d)
+	return ev
+}
+
+// isIncomplete says whether err only says that values are not concrete
+// yet; those are reported, with better words, after the unification.
+func isIncomplete(err error) bool {
+	for _, e := range errors.Errors(err) {
+		if !isIncompleteMsg(e) {
+			return false
+		}
+	}
+	return true
+}
+
+// decode turns the unified spec into a rawSpec. The fast path marshals the
+// whole value once; when the spec has errors it validates, reports every
+// error, and decodes field by field, leaving out the fields that fail, so
+// that the checks still run on everything else (checks of the failed
+// fields are muted: their errors were reported by CUE already).
+func decode(spec cue.Value, d *diags) (*rawSpec, map[string]map[string]bool) {
+	if b, err := spec.MarshalJSON(); err == nil {
+		var raw rawSpec
+		if err := json.Unmarshal(b, &raw); err == nil {
+			return &raw, nil
+		}
+	}
+	reportCUE(spec.Validate(cue.Concrete(true)), d)
+	raw := &rawSpec{Images: map[string]*rawImage{}, Roles: map[string]*rawRole{},
+		Environments: map[string]*rawEnv{}}
+	broken := map[string]map[string]bool{"images": {}, "roles": {}, "environments": {}}
+	project := pathOf("project")
+	if s, err := spec.LookupPath(project.path()).String(); err == nil {
+		raw.Project = s
+	} else {
+		d.failed = append(d.failed, project)
+	}
+	decodeEntries(spec, "images", raw.Images, broken["images"], d)
+	decodeEntries(spec, "roles", raw.Roles, broken["roles"], d)
+	decodeEntries(spec, "environments", raw.Environments, broken["environments"], d)
+	return raw, broken
+}
+
+func decodeEntries[T any](spec cue.Value, section string, into map[string]*T, broken map[string]bool, d *diags) {
+	sp := pathOf(section)
+	it, err := spec.LookupPath(sp.path()).Fields()
+	if err != nil {
+		d.failed = append(d.failed, sp)
+		return
+	}
+	for it.Next() {
+		name := it.Selector().Unquoted()
+		var t T
+		if decodeLenient(it.Value(), sp.field(name), &t, d) {
+			into[name] = &t
+		} else {
+			broken[name] = true
+		}
+	}
+}
+
+// decodeLenient decodes v into t, field by field when v as a whole has
+// errors; the paths of fields that fail are recorded in d.failed. It
+// reports false when v is not even a struct.
+func decodeLenient(v cue.Value, p vpath, t any, d *diags) bool {
+	if b, err := v.MarshalJSON(); err == nil && json.Unmarshal(b, t) == nil {
+		return true
+	}
+	it, err := v.Fields()
+	if err != nil {
+		d.failed = append(d.failed, p)
+		return false
+	}
+	obj := map[string]json.RawMessage{}
+	for it.Next() {
+		name := it.Selector().Unquoted()
+		b, err := it.Value().MarshalJSON()
+		if err != nil || !json.Valid(b) {
+			d.failed = append(d.failed, p.field(name))
+			continue
+		}
+		obj[name] = b
+	}
+	// Decode fields one at a time, so that one of the wrong shape (a
+	// type error CUE reported) does not lose the others.
+	for name, b := range obj {
+		one, _ := json.Marshal(map[string]json.RawMessage{name: b})
+		if json.Unmarshal(one, t) != nil {
+			d.failed = append(d.failed, p.field(name))
+		}
+	}
+	return true
+}

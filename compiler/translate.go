@@ -1,0 +1,263 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/errors"
+)
+
+// This file turns CUE's own errors ("conflicting values int and "two"
+// (mismatched types int and string)") into sentences about the user's
+// spec ("role "web": count must be a whole number, not "two"").
+
+func errorf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func isIncompleteMsg(e errors.Error) bool {
+	format, _ := e.Msg()
+	return strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value") ||
+		strings.HasPrefix(format, "field is required but not present")
+}
+
+// reportCUE reports every error in err.
+func reportCUE(err error, d *diags) {
+	if err == nil {
+		return
+	}
+	for _, e := range errors.Errors(err) {
+		translate(e, d)
+	}
+}
+
+func translate(e errors.Error, d *diags) {
+	labels := e.Path()
+	format, args := e.Msg()
+	where := describe(labels)
+	p := labelsPath(labels)
+	switch {
+	case strings.HasPrefix(format, "field is required but not present"):
+		name := "field"
+		if len(labels) > 0 {
+			name = labels[len(labels)-1]
+		}
+		d.at(p[:max(len(p)-1, 0)], fmt.Sprintf("%s: missing required field %q", parentName(labels), name), "")
+	case format == "field not allowed":
+		allowed := d.allowedFields(labels[:max(len(labels)-1, 0)])
+		detail := ""
+		if len(allowed) > 0 {
+			detail = "allowed fields: " + strings.Join(allowed, ", ")
+		}
+		d.atLabel(p, fmt.Sprintf("%s: unknown field %q", parentName(labels), labels[len(labels)-1]), detail)
+	case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value"):
+		d.at(p, fmt.Sprintf("%s has no concrete value (%s)", where, errorf(format, args...)), "give it a value, not only a type or a constraint")
+	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
+		translateConflict(e, labels, d)
+	case strings.Contains(format, "errors in empty disjunction"):
+		// The alternatives are reported one by one after this summary
+		// line; a mismatched type is the useful part.
+		translateConflict(e, labels, d)
+	default:
+		pos := d.firstUserPos(e)
+		if pos.File == "" {
+			pos = d.posOf(p)
+		}
+		msg := errorf(format, args...)
+		if len(labels) > 0 {
+			msg = where + ": " + msg
+		}
+		d.add(pos, msg, "")
+	}
+}
+
+// translateConflict reports a value that does not fit: either the wrong
+// kind of value for the schema, or two values of the user's that differ.
+func translateConflict(e errors.Error, labels []string, d *diags) {
+	p := labelsPath(labels)
+	where := describe(labels)
+	v := d.user.LookupPath(p.path())
+	if want := d.expectedKind(labels); want != cue.BottomKind && v.Exists() {
+		if got := v.IncompleteKind(); got&want == 0 {
+			d.at(p, fmt.Sprintf("%s must be %s, not %s", where, kindName(want), shortValue(v)), "")
+			return
+		}
+	}
+	var user []string
+	for _, pos := range errors.Positions(e) {
+		if dp := d.cuePos(pos); dp.File != "" {
+			user = append(user, dp.String())
+		}
+	}
+	format, args := e.Msg()
+	msg := errorf(format, args...)
+	if strings.Contains(format, "empty disjunction") {
+		msg = "no allowed value matches"
+	}
+	detail := ""
+	if len(user) > 1 {
+		detail = "set at " + strings.Join(user, " and ")
+	}
+	pos := d.firstUserPos(e)
+	if pos.File == "" {
+		pos = d.posOf(p)
+	}
+	d.add(pos, fmt.Sprintf("%s: %s", where, msg), detail)
+}
+
+// shortValue prints a user's value for a message, cut short.
+func shortValue(v cue.Value) string {
+	var s string
+	if b, err := v.MarshalJSON(); err == nil {
+		s = string(b)
+	} else {
+		s = fmt.Sprint(v)
+	}
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return s
+}
+
+func kindName(k cue.Kind) string {
+	switch {
+	case k == cue.IntKind:
+		return "a whole number"
+	case k&cue.NumberKind != 0 && k&^cue.NumberKind == 0:
+		return "a number"
+	case k == cue.StringKind:
+		return "a string"
+	case k == cue.BoolKind:
+		return "true or false"
+	case k == cue.StructKind:
+		return "a struct { ... }"
+	case k == cue.ListKind:
+		return "a list [ ... ]"
+	}
+	return k.String()
+}
+
+// mapFields are the schema's fields whose labels are free names (a
+// pattern constraint), and listFields those that hold lists.
+var (
+	mapFields  = map[string]bool{"images": true, "roles": true, "environments": true, "files": true, "env": true, "config": true, "secrets": true}
+	listFields = map[string]bool{"steps": true, "smoke": true, "warm": true, "after": true, "subnets": true, "securityGroups": true}
+)
+
+// schemaPath maps a path in the spec to the matching path in #Spec, where
+// free names are pattern constraints and list elements any index.
+func schemaPath(labels []string) cue.Path {
+	sels := []cue.Selector{cue.Def("#Spec")}
+	free := false
+	for _, l := range labels {
+		switch prev := free; {
+		case prev:
+			sels = append(sels, cue.AnyString)
+			free = false
+		case isIndex(l):
+			sels = append(sels, cue.AnyIndex)
+		default:
+			sels = append(sels, cue.Str(l))
+			free = mapFields[l]
+		}
+	}
+	return cue.MakePath(sels...)
+}
+
+func isIndex(l string) bool { _, err := strconv.Atoi(l); return err == nil }
+
+// expectedKind is the kind of value the schema wants at labels, or
+// BottomKind when it cannot tell.
+func (d *diags) expectedKind(labels []string) cue.Kind {
+	v := d.schema.LookupPath(schemaPath(labels))
+	if !v.Exists() {
+		return cue.BottomKind
+	}
+	return v.IncompleteKind()
+}
+
+// allowedFields lists the fields the schema allows in the struct at labels.
+func (d *diags) allowedFields(labels []string) []string {
+	v := d.schema.LookupPath(schemaPath(labels))
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for it.Next() {
+		names = append(names, it.Selector().Unquoted())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// labelsPath turns CUE's error path into a value path.
+func labelsPath(labels []string) vpath {
+	p := make(vpath, 0, len(labels))
+	free := false
+	for _, l := range labels {
+		if !free && isIndex(l) {
+			i, _ := strconv.Atoi(l)
+			p = append(p, cue.Index(i))
+			continue
+		}
+		p = append(p, cue.Str(l))
+		free = !free && mapFields[l]
+	}
+	return p
+}
+
+// describe names the place of a value for a person:
+// ["environments","prod","roles","api","count"] is
+// `environment "prod", role "api": count`.
+func describe(labels []string) string {
+	var who []string
+	i := 0
+	for i+1 < len(labels) {
+		kind := entityKind(labels[i])
+		if kind == "" {
+			break
+		}
+		who = append(who, fmt.Sprintf("%s %q", kind, labels[i+1]))
+		i += 2
+	}
+	var rest strings.Builder
+	for _, l := range labels[i:] {
+		switch {
+		case isIndex(l):
+			fmt.Fprintf(&rest, "[%s]", l)
+		case rest.Len() > 0:
+			rest.WriteString("." + l)
+		default:
+			rest.WriteString(l)
+		}
+	}
+	switch {
+	case len(who) == 0:
+		return rest.String()
+	case rest.Len() == 0:
+		return strings.Join(who, ", ")
+	}
+	return strings.Join(who, ", ") + ": " + rest.String()
+}
+
+// parentName names the struct that holds the last label.
+func parentName(labels []string) string {
+	if len(labels) <= 1 {
+		return "spec"
+	}
+	return describe(labels[:len(labels)-1])
+}
+
+func entityKind(section string) string {
+	switch section {
+	case "images":
+		return "image"
+	case "roles":
+		return "role"
+	case "environments":
+		return "environment"
+	}
+	return ""
+}

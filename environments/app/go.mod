@@ -1,0 +1,3 @@
+module example.com/phoenix-demo-app
+
+go 1.22
