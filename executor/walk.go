@@ -130,6 +130,7 @@ func Walk[K cmp.Ordered](ctx context.Context, g *dag.Graph[K], run func(context.
 		w.stepCtx = context.WithoutCancel(ctx)
 	}
 	w.run = run
+	w.ctx = ctx
 	return w.walk(ctx), nil
 }
 
@@ -144,6 +145,7 @@ type walker[K cmp.Ordered] struct {
 	deps    [][]int32
 	class   []int32 // index into limits
 	rank    []float64
+	ctx     context.Context // the walk's: once done, nothing more starts
 	stepCtx context.Context
 	run     func(context.Context, K) error
 
@@ -299,6 +301,9 @@ func (w *walker[K]) push(i int32) { heap.Push(&w.ready[w.class[i]], i) }
 
 // dispatch starts ready nodes while the limits allow. mu is held.
 func (w *walker[K]) dispatch() {
+	if w.ctx.Err() != nil {
+		w.stopped = true
+	}
 	for !w.stopped && w.inFlight < w.opts.Parallelism {
 		best := int32(-1)
 		for c := range w.ready {

@@ -1,0 +1,174 @@
+// Package executor carries a plan out: it walks the plan's DAG, starting
+// each step as soon as the steps it waits for are done, within a global and
+// per-kind parallelism, and drives the clouds. It re-checks the live cloud
+// at the moment of every risky action (a swap only onto a pool healthy now,
+// a prune only of a pool that serves nothing now), retries transient cloud
+// errors only, and reports what it does through Hooks.
+package executor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/dag"
+	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planner"
+)
+
+// DefaultParallelism bounds how many steps run at once.
+const DefaultParallelism = 16
+
+// DefaultLimits bound steps per kind, so that a cloud's API limits are
+// respected: bakes are heavy, creates start servers.
+var DefaultLimits = map[planner.Kind]int{planner.Bake: 4, planner.Create: 8}
+
+// Executor carries plans out against a set of clouds.
+type Executor struct {
+	Clouds  cloud.Set
+	Desired *model.Desired
+	// Live is the state the plan was made from; bakes and creates find the
+	// images they start from in it (or in the results of earlier bakes).
+	// It may be nil: the executor then observes the cloud when it needs to.
+	Live  *cloud.Live
+	Hooks Hooks // nil means NopHooks
+
+	Parallelism int                  // <= 0 means DefaultParallelism
+	Limits      map[planner.Kind]int // nil means DefaultLimits
+	Retry       Retry                // zero means DefaultRetry
+	// CanaryHold is how long a canary stays at each weight before its
+	// health is checked and it moves on (default 2s).
+	CanaryHold time.Duration
+	// StepContext is the context in-flight steps run with. Cancelling
+	// Apply's context stops new steps from starting; cancelling this one
+	// also aborts the steps in flight (a second Ctrl-C). Nil means Apply's
+	// context without its cancellation.
+	StepContext context.Context
+}
+
+// Apply runs the plan. It returns an error only if the plan cannot be
+// walked at all (a cycle, a step waiting for an unknown step); the fate of
+// each step, failures included, is in the Report.
+func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) {
+	hooks := e.Hooks
+	if hooks == nil {
+		hooks = NopHooks{}
+	}
+	g := dag.New[string]()
+	steps := make(map[string]*planner.Step, len(p.Steps))
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		if _, dup := steps[s.ID]; dup {
+			return nil, fmt.Errorf("plan has step %s twice", s.ID)
+		}
+		steps[s.ID] = s
+		g.Add(s.ID, s.After...)
+	}
+	r := &run{
+		exec: e, plan: p, steps: steps, hooks: hooks, stop: ctx.Done(),
+		images: map[string]cloud.Image{},
+	}
+	if e.Live != nil {
+		for _, im := range e.Live.Images {
+			r.images[imageKey(im.Cloud, im.BuildID)] = im
+		}
+	}
+	limits := e.Limits
+	if limits == nil {
+		limits = DefaultLimits
+	}
+	classLimits := make(map[string]int, len(limits))
+	for k, n := range limits {
+		classLimits[string(k)] = n
+	}
+	kind := func(id string) string { return string(steps[id].Kind) }
+	opts := WalkOptions[string]{
+		Parallelism: e.Parallelism,
+		Class:       kind,
+		Limits:      classLimits,
+		Cost:        func(id string) float64 { return stepCost[steps[id].Kind] },
+		StepContext: e.StepContext,
+		OnStart:     func(id string) { hooks.StepStarted(steps[id]) },
+		OnEnd:       func(id string, o *Outcome[string]) { r.ended(steps[id], o) },
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = DefaultParallelism
+	}
+	hooks.ApplyStarted(p)
+	res, err := Walk(ctx, g, r.step, opts)
+	if err != nil {
+		return nil, fmt.Errorf("walking the plan: %w", err)
+	}
+	rep := &Report{Plan: p, Result: res, steps: steps}
+	hooks.ApplyFinished(rep)
+	return rep, nil
+}
+
+// stepCost estimates steps' relative durations, so that under limits the
+// walker starts first what lies on the longest remaining path.
+var stepCost = map[planner.Kind]float64{planner.Bake: 60, planner.Create: 30, planner.Swap: 1, planner.Prune: 1}
+
+// run is the state of one Apply shared by its steps.
+type run struct {
+	exec  *Executor
+	plan  *planner.Plan
+	steps map[string]*planner.Step
+	hooks Hooks
+	stop  <-chan struct{} // closed when no new steps may start (Ctrl-C)
+
+	mu     sync.Mutex
+	images map[string]cloud.Image // by imageKey: live and freshly baked
+}
+
+func imageKey(cloudName, buildID string) string { return cloudName + "\x00" + buildID }
+
+// ended reports a step's end to the hooks.
+func (r *run) ended(s *planner.Step, o *Outcome[string]) {
+	switch o.Status {
+	case Done:
+		r.hooks.StepFinished(s, o.Duration())
+	case Failed:
+		r.hooks.StepFailed(s, o.Duration(), o.Err)
+	case Skipped:
+		r.hooks.StepSkipped(s, o.Cause)
+	case NotStarted:
+		r.hooks.StepSkipped(s, "")
+	}
+}
+
+// step runs one plan step: it is the walker's run function.
+func (r *run) step(ctx context.Context, id string) error {
+	s := r.steps[id]
+	c, err := r.exec.Clouds.Get(s.Cloud)
+	if err != nil {
+		return err
+	}
+	switch s.Kind {
+	case planner.Bake:
+		return r.bake(ctx, c, s)
+	case planner.Create:
+		return r.create(ctx, c, s)
+	case planner.Swap:
+		return r.swap(ctx, c, s)
+	case planner.Prune:
+		return r.prune(ctx, c, s)
+	}
+	return fmt.Errorf("step %s: unknown kind %q", s.ID, s.Kind)
+}
+
+// logf sends one line about a step to the hooks.
+func (r *run) logf(s *planner.Step, format string, args ...any) {
+	r.hooks.Log(s, fmt.Sprintf(format, args...))
+}
+
+// stopped reports whether the apply was asked to stop starting things.
+func (r *run) stopped() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,164 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/planner"
+)
+
+// Report is what an Apply did and did not do.
+type Report struct {
+	Plan   *planner.Plan
+	Result *Result[string]
+	steps  map[string]*planner.Step
+}
+
+// Step returns the plan step with id.
+func (r *Report) Step(id string) *planner.Step { return r.steps[id] }
+
+// OK reports whether every step ran and succeeded.
+func (r *Report) OK() bool { return r.Result.OK() }
+
+// Done counts the steps of kind k that succeeded.
+func (r *Report) Done(k planner.Kind) int {
+	n := 0
+	for _, id := range r.Result.With(Done) {
+		if r.steps[id].Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// Failure is a step that failed, with the steps that did not run because
+// of it.
+type Failure struct {
+	Step    *planner.Step
+	Err     error
+	Skipped []*planner.Step
+}
+
+// Failures returns the root causes: every failed step, in plan order, with
+// what it held back.
+func (r *Report) Failures() []Failure {
+	var out []Failure
+	at := map[string]int{}
+	for _, id := range r.Result.With(Failed) {
+		at[id] = len(out)
+		out = append(out, Failure{Step: r.steps[id], Err: r.Result.Outcomes[id].Err})
+	}
+	for _, id := range r.Result.With(Skipped) {
+		if i, ok := at[r.Result.Outcomes[id].Cause]; ok {
+			out[i].Skipped = append(out[i].Skipped, r.steps[id])
+		}
+	}
+	return out
+}
+
+// Err is nil when every step succeeded; otherwise it says how many steps
+// failed and which, for the command's exit status.
+func (r *Report) Err() error {
+	if r.OK() {
+		return nil
+	}
+	fs := r.Failures()
+	if len(fs) == 0 {
+		return errors.New("apply interrupted before every step ran; run it again to converge")
+	}
+	ids := make([]string, len(fs))
+	for i, f := range fs {
+		ids[i] = f.Step.ID
+	}
+	return fmt.Errorf("%d step(s) failed: %s", len(fs), strings.Join(ids, ", "))
+}
+
+// Line is the one-line summary: "Applied: 2 bakes, 1 create, 2 swaps,
+// 1 prune in 30.4s (critical path 29.8s)." or, when something went wrong,
+// what did happen and what did not.
+func (r *Report) Line() string {
+	res := r.Result
+	done := r.counts()
+	timing := fmt.Sprintf("in %s (critical path %s)", round(res.Makespan), round(res.CriticalPath))
+	if r.OK() {
+		if done == "" {
+			return "No changes."
+		}
+		return fmt.Sprintf("Applied: %s %s.", done, timing)
+	}
+	if done == "" {
+		done = "nothing"
+	}
+	var not []string
+	if n := res.Count(Failed); n > 0 {
+		not = append(not, fmt.Sprintf("%d failed", n))
+	}
+	if n := res.Count(Skipped); n > 0 {
+		not = append(not, fmt.Sprintf("%d skipped", n))
+	}
+	if n := res.Count(NotStarted); n > 0 {
+		not = append(not, fmt.Sprintf("%d not started", n))
+	}
+	head := "Apply failed"
+	if res.Count(Failed) == 0 {
+		head = "Apply interrupted"
+	}
+	return fmt.Sprintf("%s: %s; applied %s %s.", head, strings.Join(not, ", "), done, timing)
+}
+
+// Details explains each root cause and what it held back, a few lines per
+// failure, for people.
+func (r *Report) Details() []string {
+	var out []string
+	for _, f := range r.Failures() {
+		out = append(out, fmt.Sprintf("✗ %s %s: %v", f.Step.Kind, Target(f.Step), f.Err))
+		if len(f.Skipped) > 0 {
+			names := make([]string, 0, len(f.Skipped))
+			for _, s := range f.Skipped {
+				names = append(names, fmt.Sprintf("%s %s", s.Kind, Target(s)))
+			}
+			out = append(out, "  not done because of it: "+strings.Join(names, "; "))
+		}
+	}
+	if n := r.Result.Count(NotStarted); n > 0 {
+		out = append(out, fmt.Sprintf("Interrupted: %d step(s) were not started; steps in flight finished. Run phoenix apply again: it plans from the live state and converges.", n))
+	} else if !r.OK() {
+		out = append(out, "Fix the cause and run phoenix apply again: it plans from the live state.")
+	}
+	return out
+}
+
+// counts renders the done steps by kind: "2 bakes, 1 create".
+func (r *Report) counts() string {
+	var parts []string
+	for _, k := range []planner.Kind{planner.Bake, planner.Create, planner.Swap, planner.Prune} {
+		if n := r.Done(k); n > 0 {
+			parts = append(parts, plural(n, string(k)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// round renders a duration for people: 12ms, 8.1s, 2m3s.
+func round(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// Round renders a duration the way reports do (12ms, 8.1s, 2m3s).
+func Round(d time.Duration) string { return round(d) }
