@@ -1,0 +1,265 @@
+// Package render turns a plan into what people and programs read: text for
+// a terminal, JSON (a versioned contract), Markdown for a pull-request
+// comment, and the plan's DAG as DOT or Mermaid. It is kept apart from the
+// planner, as Terraform keeps its views apart from planning.
+//
+// There is one source of truth: every format is rendered from Doc, the JSON
+// form of the plan. A saved JSON plan can be read back with ReadJSON and
+// rendered as text exactly as the live plan was.
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/planner"
+)
+
+// Doc is the JSON form of a plan (format version planner.FormatVersion).
+// Fields of the contract in issue 3 are always present; the others are
+// additions, omitted when empty.
+type Doc struct {
+	FormatVersion string `json:"format_version"`
+	Project       string `json:"project,omitempty"`
+	// Commit is the git commit of the spec, when known.
+	Commit    string     `json:"commit,omitempty"`
+	Clouds    []string   `json:"clouds,omitempty"`
+	Envs      []string   `json:"envs,omitempty"`
+	Now       *time.Time `json:"now,omitempty"`
+	Steps     []Step     `json:"steps"`
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
+	Summary   Summary    `json:"summary"`
+	// Changes is false when the plan is empty (live state matches the spec).
+	Changes bool `json:"changes"`
+	// Destructive counts the steps marked destructive.
+	Destructive int `json:"destructive,omitempty"`
+	// Rollback lists the environments whose change is swaps to retained
+	// pools only.
+	Rollback []string `json:"rollback,omitempty"`
+}
+
+// Step is one step of the plan in the JSON contract.
+type Step struct {
+	ID          string          `json:"id"`
+	Kind        string          `json:"kind"`
+	Cloud       string          `json:"cloud,omitempty"`
+	Env         string          `json:"env"`
+	Role        string          `json:"role"`
+	Image       string          `json:"image"`
+	BuildID     string          `json:"build_id,omitempty"`
+	Pool        string          `json:"pool"`
+	Key         string          `json:"key,omitempty"`
+	Generation  int             `json:"generation,omitempty"`
+	Endpoint    string          `json:"endpoint,omitempty"`
+	From        []cloud.Backend `json:"from,omitempty"`
+	Weights     []int           `json:"weights,omitempty"`
+	Cool        []string        `json:"cool,omitempty"`
+	Reason      string          `json:"reason"`
+	Destructive bool            `json:"destructive"`
+	Rollback    bool            `json:"rollback,omitempty"`
+	After       []string        `json:"after"`
+}
+
+// Endpoint is an (environment, role) in the plan's scope and what it serves
+// before the plan.
+type Endpoint struct {
+	Cloud    string          `json:"cloud,omitempty"`
+	Env      string          `json:"env"`
+	Role     string          `json:"role"`
+	Address  string          `json:"address,omitempty"`
+	Serving  []cloud.Backend `json:"serving,omitempty"`
+	Rollback bool            `json:"rollback,omitempty"`
+}
+
+// Summary counts the steps by kind.
+type Summary struct {
+	Bake   int `json:"bake"`
+	Create int `json:"create"`
+	Swap   int `json:"swap"`
+	Prune  int `json:"prune"`
+}
+
+// Info is what a plan does not carry but a reader wants to see.
+type Info struct {
+	// Commit is the spec's git commit (model.Desired.Commit), if known.
+	Commit string
+	// Clouds names the clouds the spec uses; if empty they are taken from
+	// the plan's endpoints and steps.
+	Clouds []string
+}
+
+// FromPlan builds the Doc of a plan.
+func FromPlan(p *planner.Plan, info Info) *Doc {
+	d := &Doc{
+		FormatVersion: planner.FormatVersion,
+		Project:       p.Project,
+		Commit:        info.Commit,
+		Envs:          slices.Clone(p.Envs),
+		Warnings:      slices.Clone(p.Warnings),
+		Steps:         make([]Step, 0, len(p.Steps)),
+	}
+	if !p.Now.IsZero() {
+		now := p.Now.UTC()
+		d.Now = &now
+	}
+	clouds := map[string]bool{}
+	for _, c := range info.Clouds {
+		clouds[c] = true
+	}
+	for _, s := range p.Steps {
+		after := slices.Clone(s.After)
+		if after == nil {
+			after = []string{}
+		}
+		d.Steps = append(d.Steps, Step{
+			ID: s.ID, Kind: string(s.Kind), Cloud: s.Cloud, Env: s.Env, Role: s.Role,
+			Image: s.Image, BuildID: s.BuildID, Pool: s.Pool, Key: s.Key, Generation: s.Generation,
+			Endpoint: s.Endpoint, From: slices.Clone(s.From), Weights: slices.Clone(s.Weights),
+			Cool: slices.Clone(s.Cool), Reason: s.Reason, Destructive: s.Destructive,
+			Rollback: s.Rollback, After: after,
+		})
+		if len(info.Clouds) == 0 && s.Cloud != "" {
+			clouds[s.Cloud] = true
+		}
+	}
+	for _, e := range p.Endpoints {
+		d.Endpoints = append(d.Endpoints, Endpoint{Cloud: e.Cloud, Env: e.Env, Role: e.Role,
+			Address: e.Address, Serving: slices.Clone(e.Serving), Rollback: e.Rollback})
+		if len(info.Clouds) == 0 && e.Cloud != "" {
+			clouds[e.Cloud] = true
+		}
+	}
+	for c := range clouds {
+		d.Clouds = append(d.Clouds, c)
+	}
+	sort.Strings(d.Clouds)
+	d.derive()
+	return d
+}
+
+// derive fills the fields computed from the steps: summary, changes,
+// destructive count and rollback environments.
+func (d *Doc) derive() {
+	d.Summary = Summary{}
+	d.Destructive = 0
+	for _, s := range d.Steps {
+		switch planner.Kind(s.Kind) {
+		case planner.Bake:
+			d.Summary.Bake++
+		case planner.Create:
+			d.Summary.Create++
+		case planner.Swap:
+			d.Summary.Swap++
+		case planner.Prune:
+			d.Summary.Prune++
+		}
+		if s.Destructive {
+			d.Destructive++
+		}
+	}
+	d.Changes = len(d.Steps) > 0
+	d.Rollback = rollbackEnvs(d.Steps)
+}
+
+// rollbackEnvs returns the environments whose change is only swaps to
+// retained pools (and prunes after them): no create in them.
+func rollbackEnvs(steps []Step) []string {
+	swaps := map[string]int{}
+	rollbacks := map[string]int{}
+	creates := map[string]bool{}
+	for _, s := range steps {
+		switch planner.Kind(s.Kind) {
+		case planner.Swap:
+			swaps[s.Env]++
+			if s.Rollback {
+				rollbacks[s.Env]++
+			}
+		case planner.Create:
+			creates[s.Env] = true
+		}
+	}
+	var out []string
+	for env, n := range swaps {
+		if n == rollbacks[env] && !creates[env] {
+			out = append(out, env)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WriteJSON writes the Doc as indented JSON.
+func WriteJSON(w io.Writer, d *Doc) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(d)
+}
+
+// ReadJSON reads a Doc written by WriteJSON, refusing a format version it
+// does not know.
+func ReadJSON(r io.Reader) (*Doc, error) {
+	var d Doc
+	if err := json.NewDecoder(r).Decode(&d); err != nil {
+		return nil, fmt.Errorf("reading plan JSON: %w", err)
+	}
+	if d.FormatVersion != planner.FormatVersion {
+		return nil, fmt.Errorf("reading plan JSON: format version %q, this phoenix reads %q", d.FormatVersion, planner.FormatVersion)
+	}
+	for i := range d.Steps {
+		if d.Steps[i].After == nil {
+			d.Steps[i].After = []string{}
+		}
+	}
+	d.derive()
+	return &d, nil
+}
+
+// isImagePrune reports whether a step prunes an image rather than a pool.
+func (s Step) isImagePrune() bool { return s.Kind == string(planner.Prune) && s.Pool == "" }
+
+// Short renders a pool id for people ("web@7d2e.2"); ids that are not pool
+// ids come back as they are.
+func Short(poolID string) string {
+	_, role, key, gen, ok := parsePoolID(poolID)
+	if !ok {
+		return poolID
+	}
+	return cloud.ShortPool(role, key, gen)
+}
+
+// parsePoolID splits "env.role.key8.gen" (cloud.PoolID); the environment may
+// itself hold dots, the role, key and generation may not.
+func parsePoolID(id string) (env, role, key string, gen int, ok bool) {
+	var parts []string
+	rest := id
+	for range 3 {
+		i := lastDot(rest)
+		if i < 0 {
+			return "", "", "", 0, false
+		}
+		parts = append(parts, rest[i+1:])
+		rest = rest[:i]
+	}
+	gen, err := strconv.Atoi(parts[0])
+	if err != nil || rest == "" || parts[1] == "" || parts[2] == "" {
+		return "", "", "", 0, false
+	}
+	return rest, parts[2], parts[1], gen, true
+}
+
+func lastDot(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,148 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/phoenix-gitops/phoenix/planner"
+)
+
+// Node ids in DOT and Mermaid are derived from step ids, so the same plan
+// gives the same graph text (diffable, cacheable) and a node can be found
+// by its step id.
+
+// Label is a step's one-line label in a graph: its kind and target.
+func Label(s Step) string {
+	switch {
+	case s.Kind == string(planner.Bake):
+		return fmt.Sprintf("bake %s %s", s.Image, shortID(s.BuildID, 7))
+	case s.isImagePrune():
+		return fmt.Sprintf("prune image %s %s", s.Image, shortID(s.BuildID, 7))
+	case s.Kind == string(planner.Create):
+		return fmt.Sprintf("create %s/%s %s", s.Env, s.Role, poolName(s))
+	case s.Kind == string(planner.Swap):
+		l := fmt.Sprintf("swap %s/%s → %s", s.Env, s.Role, poolName(s))
+		if len(s.Weights) > 0 {
+			l += " (canary)"
+		}
+		return l
+	case s.Kind == string(planner.Prune):
+		verb := "prune"
+		if s.Destructive {
+			verb = "DESTROY"
+		}
+		return fmt.Sprintf("%s %s/%s %s", verb, s.Env, s.Role, poolName(s))
+	}
+	return s.Kind + " " + s.ID
+}
+
+// DOT writes the plan's DAG in Graphviz DOT; edges point from a step to the
+// steps that wait for it.
+func DOT(w io.Writer, d *Doc) error {
+	var b strings.Builder
+	b.WriteString("digraph plan {\n")
+	b.WriteString("  rankdir=LR;\n")
+	b.WriteString("  node [shape=box, style=\"rounded,filled\", fontname=\"monospace\", fillcolor=\"white\"];\n")
+	if len(d.Steps) == 0 {
+		b.WriteString("  \"none\" [label=\"no changes\"];\n")
+	}
+	for _, s := range d.Steps {
+		fmt.Fprintf(&b, "  %s [label=%s, fillcolor=%q];\n", dotQuote(s.ID), dotQuote(Label(s)), dotFill(s))
+	}
+	for _, s := range d.Steps {
+		for _, a := range s.After {
+			fmt.Fprintf(&b, "  %s -> %s;\n", dotQuote(a), dotQuote(s.ID))
+		}
+	}
+	b.WriteString("}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func dotFill(s Step) string {
+	switch {
+	case s.Destructive:
+		return "#f4a6a6"
+	case s.Kind == string(planner.Bake):
+		return "#dbe9f6"
+	case s.Kind == string(planner.Create):
+		return "#d5f0d5"
+	case s.Kind == string(planner.Swap):
+		return "#fbeec1"
+	case s.Kind == string(planner.Prune):
+		return "#f6dede"
+	}
+	return "white"
+}
+
+func dotQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+// Mermaid writes the plan's DAG as a Mermaid flowchart.
+func Mermaid(w io.Writer, d *Doc) error {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	if len(d.Steps) == 0 {
+		b.WriteString("  none[\"no changes\"]\n")
+	}
+	ids := mermaidIDs(d.Steps)
+	for _, s := range d.Steps {
+		fmt.Fprintf(&b, "  %s[\"%s\"]:::%s\n", ids[s.ID], mermaidText(Label(s)), mermaidClass(s))
+	}
+	for _, s := range d.Steps {
+		for _, a := range s.After {
+			if from, ok := ids[a]; ok {
+				fmt.Fprintf(&b, "  %s --> %s\n", from, ids[s.ID])
+			}
+		}
+	}
+	if len(d.Steps) > 0 {
+		b.WriteString("  classDef bake fill:#dbe9f6,stroke:#4a78a8\n")
+		b.WriteString("  classDef create fill:#d5f0d5,stroke:#3c8a3c\n")
+		b.WriteString("  classDef swap fill:#fbeec1,stroke:#a8862a\n")
+		b.WriteString("  classDef prune fill:#f6dede,stroke:#a84a4a\n")
+		b.WriteString("  classDef destroy fill:#f4a6a6,stroke:#b00,stroke-width:3px\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mermaidClass(s Step) string {
+	if s.Destructive {
+		return "destroy"
+	}
+	switch planner.Kind(s.Kind) {
+	case planner.Bake, planner.Create, planner.Swap, planner.Prune:
+		return s.Kind
+	}
+	return "prune"
+}
+
+// mermaidIDs maps step ids to Mermaid node ids: the step id with every
+// character outside [A-Za-z0-9_] made "_", made unique with a suffix.
+func mermaidIDs(steps []Step) map[string]string {
+	out := make(map[string]string, len(steps))
+	used := map[string]bool{}
+	for _, s := range steps {
+		base := strings.Map(func(r rune) rune {
+			if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+				return r
+			}
+			return '_'
+		}, s.ID)
+		id := base
+		for n := 2; used[id]; n++ {
+			id = fmt.Sprintf("%s_%d", base, n)
+		}
+		used[id] = true
+		out[s.ID] = id
+	}
+	return out
+}
+
+// mermaidText escapes a label for a quoted Mermaid node.
+func mermaidText(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
+}

@@ -1,0 +1,300 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/phoenix-gitops/phoenix/planner"
+)
+
+// DefaultMarkdownMax keeps a comment under GitHub's 65,536-character limit
+// for issue and pull-request comments, with room for a bot's own framing.
+const DefaultMarkdownMax = 60000
+
+// MarkdownOptions steer the pull-request rendering.
+type MarkdownOptions struct {
+	// MaxBytes is the hard cap on the output (default DefaultMarkdownMax).
+	MaxBytes int
+	// MaxGraphSteps omits the Mermaid graph of plans with more steps than
+	// this (default 150): GitHub does not render graphs much larger.
+	MaxGraphSteps int
+	// Title is the bold lead of the verdict (default "Phoenix:").
+	Title string
+}
+
+// Markdown renders the plan as a pull-request comment: a one-line verdict,
+// a summary table, then the graph and the full text plan collapsed. It
+// never writes more than MaxBytes: it cuts the full plan first, then the
+// graph, then table rows, and says what it cut.
+func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMarkdownMax
+	}
+	if o.MaxGraphSteps <= 0 {
+		o.MaxGraphSteps = 150
+	}
+	if o.Title == "" {
+		o.Title = "Phoenix:"
+	}
+	verdict := "**" + o.Title + "** " + verdictLine(d) + "\n"
+	if !d.Changes {
+		out := verdict + warningsMD(d)
+		_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
+		return err
+	}
+	rows := tableRows(d)
+	var bakes string
+	if b := bakesLine(d); b != "" {
+		bakes = "\n" + b + "\n"
+	}
+	warn := warningsMD(d)
+
+	graph, graphNote := "", ""
+	if len(d.Steps) <= o.MaxGraphSteps {
+		var g strings.Builder
+		_ = Mermaid(&g, d)
+		graph = "\n<details><summary>Plan graph</summary>\n\n```mermaid\n" + g.String() + "```\n\n</details>\n"
+	} else {
+		graphNote = fmt.Sprintf("the graph (%d steps is more than GitHub renders)", len(d.Steps))
+	}
+	var full strings.Builder
+	_ = Text(&full, d, TextOptions{})
+	fullText := full.String()
+
+	// Assemble, cutting what does not fit: the full plan, then the graph,
+	// then table rows.
+	var cuts []string
+	if graphNote != "" {
+		cuts = append(cuts, graphNote)
+	}
+	build := func(rows []string, droppedRows int, graph, details string, cuts []string) string {
+		var b strings.Builder
+		b.WriteString(verdict)
+		b.WriteString(bakes)
+		b.WriteString("\n| env | role | change | why |\n|---|---|---|---|\n")
+		for _, r := range rows {
+			b.WriteString(r)
+		}
+		if droppedRows > 0 {
+			fmt.Fprintf(&b, "| … | | %d more | |\n", droppedRows)
+		}
+		b.WriteString(warn)
+		b.WriteString(graph)
+		b.WriteString(details)
+		if len(cuts) > 0 {
+			b.WriteString("\n_Cut to fit a comment: " + strings.Join(cuts, "; ") + ". Run `phoenix plan` for everything._\n")
+		}
+		return b.String()
+	}
+	details := func(text string) string {
+		return "\n<details><summary>Full plan</summary>\n\n```\n" + text + "```\n\n</details>\n"
+	}
+	out := build(rows, 0, graph, details(fullText), cuts)
+	if len(out) <= o.MaxBytes {
+		_, err := io.WriteString(w, out)
+		return err
+	}
+	// 1. Truncate the full plan by whole lines to what fits.
+	noteReserve := 300
+	base := build(rows, 0, graph, details(""), append(slices.Clone(cuts), "the full plan after line 000000 of 000000"))
+	if room := o.MaxBytes - len(base) - noteReserve; room > 0 {
+		lines := strings.SplitAfter(fullText, "\n")
+		kept, size := 0, 0
+		for kept < len(lines) && size+len(lines[kept]) <= room {
+			size += len(lines[kept])
+			kept++
+		}
+		if kept > 0 {
+			c := append(slices.Clone(cuts), fmt.Sprintf("the full plan after line %d of %d", kept, len(lines)-1))
+			out = build(rows, 0, graph, details(strings.Join(lines[:kept], "")+"…\n"), c)
+			if len(out) <= o.MaxBytes {
+				_, err := io.WriteString(w, out)
+				return err
+			}
+		}
+	}
+	cuts = append(cuts, "the full plan")
+	// 2. Drop the graph.
+	if graph != "" {
+		cuts = append(cuts, "the graph")
+		out = build(rows, 0, "", "", cuts)
+		if len(out) <= o.MaxBytes {
+			_, err := io.WriteString(w, out)
+			return err
+		}
+	}
+	// 3. Keep as many table rows as fit.
+	cuts = append(cuts, "table rows")
+	keep := len(rows)
+	for keep > 0 {
+		out = build(rows[:keep], len(rows)-keep, "", "", cuts)
+		if len(out) <= o.MaxBytes {
+			break
+		}
+		// Shrink in proportion to the excess, at least one row.
+		over := len(out) - o.MaxBytes
+		keep -= max(1, over/max(1, avgLen(rows[:keep])))
+		keep = max(keep, 0)
+	}
+	if keep == 0 {
+		out = build(nil, len(rows), "", "", cuts)
+	}
+	_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
+	return err
+}
+
+// verdictLine is the one-line summary: counts, where, and rollbacks.
+func verdictLine(d *Doc) string {
+	if !d.Changes {
+		return "no changes. Live state matches the spec."
+	}
+	var envs []string
+	seen := map[string]bool{}
+	for _, s := range d.Steps {
+		if s.Env != "" && !seen[s.Env] {
+			seen[s.Env] = true
+			envs = append(envs, s.Env)
+		}
+	}
+	sortEnvs(d, envs)
+	v := countsLine(d.Summary)
+	switch {
+	case len(envs) > 4:
+		v += fmt.Sprintf(" in %d environments", len(envs))
+	case len(envs) > 0:
+		v += " in " + andList(envs)
+	}
+	v += "."
+	if d.Destructive > 0 {
+		v += fmt.Sprintf(" ⚠️ **Destroys %d %s that left the spec.**", d.Destructive, plural(d.Destructive, "resource", "resources"))
+	}
+	if len(d.Rollback) > 0 {
+		if len(d.Rollback) == 1 {
+			v += " " + upperFirst(d.Rollback[0]) + " is a rollback (swaps only)."
+		} else {
+			v += " " + upperFirst(andList(d.Rollback)) + " are rollbacks (swaps only)."
+		}
+	}
+	return v
+}
+
+// sortEnvs orders environment names as the text view orders groups.
+func sortEnvs(d *Doc, envs []string) {
+	rank := map[string]int{}
+	for i, g := range groupSteps(d) {
+		if _, ok := rank[g.env]; !ok {
+			rank[g.env] = i
+		}
+	}
+	for i := 1; i < len(envs); i++ {
+		for j := i; j > 0; j-- {
+			a, b := envs[j-1], envs[j]
+			ra, oka := rank[a]
+			rb, okb := rank[b]
+			if (oka && okb && rb < ra) || (!oka && okb) || (!oka && !okb && b < a) {
+				envs[j-1], envs[j] = b, a
+			}
+		}
+	}
+}
+
+// tableRows is one Markdown row per (environment, role) with steps.
+func tableRows(d *Doc) []string {
+	var rows []string
+	for _, g := range groupSteps(d) {
+		var kinds, why []string
+		for _, s := range g.steps {
+			k := s.Kind
+			if s.Destructive {
+				k = "**destroy**"
+			}
+			if len(kinds) == 0 || kinds[len(kinds)-1] != k {
+				kinds = append(kinds, k)
+			}
+			r := s.Reason
+			if s.Kind == string(planner.Prune) {
+				r = Short(s.Pool) + ": " + r
+			}
+			if r != "" && !slices.Contains(why, r) {
+				why = append(why, r)
+			}
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |\n",
+			cellMD(g.env), cellMD(g.role), strings.Join(kinds, " + "), cellMD(strings.Join(why, "; "))))
+	}
+	return rows
+}
+
+// bakesLine lists bakes and image prunes in one line each, above the table.
+func bakesLine(d *Doc) string {
+	var bakes, prunes []string
+	for _, s := range d.Steps {
+		switch {
+		case s.Kind == string(planner.Bake):
+			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), trimImagePrefix(s.Reason, s.Image)))
+		case s.isImagePrune():
+			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
+		}
+	}
+	var lines []string
+	if len(bakes) > 0 {
+		lines = append(lines, "**Bakes:** "+strings.Join(bakes, ", "))
+	}
+	if len(prunes) > 0 {
+		lines = append(lines, "**Image prunes:** "+strings.Join(prunes, ", "))
+	}
+	return strings.Join(lines, "  \n")
+}
+
+func warningsMD(d *Doc) string {
+	if len(d.Warnings) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, w := range d.Warnings {
+		b.WriteString("> ⚠️ " + strings.ReplaceAll(w, "\n", " ") + "\n")
+	}
+	return b.String()
+}
+
+// cellMD escapes text for a table cell.
+func cellMD(s string) string {
+	s = strings.ReplaceAll(s, "\\", "\\\\")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "<", "&lt;")
+	return s
+}
+
+func avgLen(rows []string) int {
+	if len(rows) == 0 {
+		return 1
+	}
+	n := 0
+	for _, r := range rows {
+		n += len(r)
+	}
+	return n / len(rows)
+}
+
+// capBytes is the last guard of the cap: it cuts at a line boundary.
+func capBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	if i := strings.LastIndexByte(s, '\n'); i > 0 {
+		s = s[:i+1]
+	}
+	return s
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
