@@ -1,31 +1,244 @@
 // Package planner compares the desired state with the live state and
 // returns a plan: a DAG of bake, create, swap and prune steps. It is a pure
 // function: no I/O, no clock (the time comes in Options).
+//
+// The rules it implements are the "Plan rules" of the design notes; the
+// choices the notes leave open are documented where they are made:
+//
+//   - Ages. Options.Now is the time ages are measured against. A zero Now
+//     turns every age check off (maxAge of pools and images), so a caller
+//     that forgets the clock never recreates anything by accident.
+//   - Rebakes. An image past its maxAge keeps its build id (same inputs).
+//     The plan bakes it again with Step.Replace set; the executor passes
+//     cloud.BakeRequest.Replace and the cloud replaces its record of that
+//     build id. A live image older than its live parent was baked on a
+//     previous bake of the parent and is rebaked the same way, and a pool
+//     created before the current bake of its image counts as out of date.
+//     Together these make "rebake base" ripple down to every descendant
+//     image and every pool built on them, as the design asks.
+//   - Serving pools. A pool that serves now is pruned only by a step that
+//     waits for the swap that takes it out of service; with no swap, every
+//     backend of the endpoint (even at weight 0) is left alone.
+//   - Cooling. Retained pools beyond `warm` are listed in the swap step's
+//     Cool field. With no swap for the endpoint nothing is cooled: going cold
+//     only saves money and is done at the next swap.
+//   - Images. Unused images are pruned past Options.ImageKeep per image name
+//     (DefaultImageKeep when negative), and only when the plan covers every
+//     environment: with an environment filter the planner cannot see what the
+//     other environments will still need.
 package planner
 
 import (
-	"errors"
+	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/dag"
 	"github.com/phoenix-gitops/phoenix/model"
 )
+
+// DefaultImageKeep is how many unused images per image name survive image
+// pruning when Options.ImageKeep is negative: the previous build and the one
+// before, enough to roll back a pool that was pruned by mistake.
+const DefaultImageKeep = 2
 
 // Options steer a plan.
 type Options struct {
 	// Envs limits the plan to these environments; empty means all.
 	Envs []string
-	// Now is the time ages are measured against.
+	// Now is the time ages are measured against; zero turns age checks off.
 	Now time.Time
 	// Destroy allows destroying what left the spec (rule 7); such steps are
 	// marked destructive.
 	Destroy bool
 	// ImageKeep is how many unused images per image name survive image
-	// pruning (rule 5); negative means the default.
+	// pruning (rule 5); negative means DefaultImageKeep.
 	ImageKeep int
 }
 
 // Make returns the plan that takes live to desired.
 func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error) {
-	return nil, errors.New("planner: not implemented yet")
+	if desired == nil {
+		return nil, fmt.Errorf("planning: no desired state")
+	}
+	if live == nil {
+		live = &cloud.Live{}
+	}
+	scope, err := scopeEnvs(desired, opts.Envs)
+	if err != nil {
+		return nil, err
+	}
+	envRank, err := orderEnvs(desired, scope)
+	if err != nil {
+		return nil, err
+	}
+	pools, err := poolsInScope(desired, scope)
+	if err != nil {
+		return nil, err
+	}
+	idx := indexLive(live)
+	bk := newBakes(desired, idx, opts.Now)
+	for _, d := range pools {
+		bk.plan(d.Cloud, d.Image)
+	}
+
+	out := &Plan{Project: desired.Project, Now: opts.Now, Envs: slices.Clone(scope)}
+	var steps []Step
+	steps = append(steps, bk.steps()...)
+	res := newResults()
+	for _, d := range pools {
+		ep := planEndpoint(d, idx, bk, opts.Now)
+		steps = append(steps, ep.steps()...)
+		out.Endpoints = append(out.Endpoints, ep.summary)
+		res.add(ep)
+	}
+	linkAfter(steps, desired, scope, res.swapByEnv)
+
+	gone := planDestroy(desired, idx, scope, len(opts.Envs) > 0, opts.Destroy)
+	steps = append(steps, gone.steps...)
+	out.Warnings = gone.warnings
+	for p, id := range gone.pruned {
+		res.pruned[p] = id
+	}
+	out.Envs = mergeEnvs(out.Envs, gone.envs)
+
+	if len(opts.Envs) == 0 {
+		keep := opts.ImageKeep
+		if keep < 0 {
+			keep = DefaultImageKeep
+		}
+		steps = append(steps, planImagePrunes(desired, idx, res, keep)...)
+	}
+
+	ordered, err := orderSteps(steps, envRank)
+	if err != nil {
+		return nil, err
+	}
+	out.Steps = ordered
+	return out, nil
+}
+
+// scopeEnvs returns the environments the plan covers, sorted: the filter's
+// names (each must exist) or every environment of the spec.
+func scopeEnvs(d *model.Desired, filter []string) ([]string, error) {
+	if len(filter) == 0 {
+		return d.EnvNames(), nil
+	}
+	var out []string
+	for _, e := range filter {
+		if _, ok := d.Environments[e]; !ok {
+			return nil, fmt.Errorf("planning: unknown environment %q (the spec has %v)", e, d.EnvNames())
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// poolsInScope returns the desired pools of the environments in scope, in
+// the model's order (environment, then role), with their cloud filled in
+// from the environment when the compiler left it empty.
+func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
+	in := make(map[string]bool, len(scope))
+	for _, e := range scope {
+		in[e] = true
+	}
+	out := make([]*model.Pool, 0, len(d.Pools))
+	seen := make(map[[2]string]bool, len(d.Pools))
+	for _, p := range d.Pools {
+		if !in[p.Env] {
+			continue
+		}
+		if seen[[2]string{p.Env, p.Role}] {
+			return nil, fmt.Errorf("planning: two desired pools for %s/%s", p.Env, p.Role)
+		}
+		seen[[2]string{p.Env, p.Role}] = true
+		if _, ok := d.Images[p.Image]; !ok {
+			return nil, fmt.Errorf("planning: pool %s/%s uses unknown image %q", p.Env, p.Role, p.Image)
+		}
+		if p.Cloud == "" {
+			c := *p
+			c.Cloud = d.Environments[p.Env].Cloud
+			p = &c
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// orderEnvs ranks every environment of the spec so that an environment
+// comes after the ones in its `after`; ties go by name. It fails on a cycle
+// or an unknown name. Environments outside the scope keep a rank too, which
+// the ordering of steps never needs but costs nothing.
+func orderEnvs(d *model.Desired, scope []string) (map[string]int, error) {
+	g := dag.New[string]()
+	for _, name := range d.EnvNames() {
+		env := d.Environments[name]
+		for _, a := range env.After {
+			if _, ok := d.Environments[a]; !ok {
+				return nil, fmt.Errorf("planning: environment %s: after names unknown environment %q", name, a)
+			}
+		}
+		g.Add(name, env.After...)
+	}
+	order, err := g.TopoSort()
+	if err != nil {
+		return nil, fmt.Errorf("planning: environments wait for each other in a cycle: %w", err)
+	}
+	rank := make(map[string]int, len(order))
+	for i, e := range order {
+		rank[e] = i
+	}
+	return rank, nil
+}
+
+// linkAfter makes the swaps of each environment in scope wait for the swaps
+// of the environments in its `after`. An environment in `after` with no swap
+// in this plan (or out of scope) passes its own `after` on, so the order
+// holds transitively without listing every ancestor's swaps.
+func linkAfter(steps []Step, d *model.Desired, scope []string, swaps map[string][]string) {
+	memo := map[string][]string{}
+	var waits func(env string, depth int) []string
+	waits = func(env string, depth int) []string {
+		if w, ok := memo[env]; ok {
+			return w
+		}
+		var out []string
+		e := d.Environments[env]
+		if e == nil || depth > len(d.Environments) {
+			return nil
+		}
+		for _, a := range e.After {
+			if ids := swaps[a]; len(ids) > 0 {
+				out = append(out, ids...)
+			} else {
+				out = append(out, waits(a, depth+1)...)
+			}
+		}
+		memo[env] = out
+		return out
+	}
+	for i := range steps {
+		s := &steps[i]
+		if s.Kind != Swap || s.Pool == "" || d.Environments[s.Env] == nil {
+			continue
+		}
+		s.After = append(s.After, waits(s.Env, 0)...)
+	}
+}
+
+// mergeEnvs adds extra environment names to a sorted list, keeping it
+// sorted and free of duplicates.
+func mergeEnvs(envs, extra []string) []string {
+	for _, e := range extra {
+		if !slices.Contains(envs, e) {
+			envs = append(envs, e)
+		}
+	}
+	sort.Strings(envs)
+	return envs
 }

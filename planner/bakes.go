@@ -1,0 +1,182 @@
+package planner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// imageState is what the planner knows of one desired image in one cloud.
+type imageState struct {
+	cloud string
+	img   *model.Image
+	live  *cloud.Image // nil when the cloud has no image of this build id
+	// current is true when the live image can be used as it is: present,
+	// younger than its maxAge, baked after its live parent, and with no
+	// ancestor that is rebaked.
+	current bool
+	why     string // why not current, for the bake's reason
+	parent  *imageState
+	baked   bool   // a bake step is planned
+	stepID  string // the bake step's id when baked
+}
+
+// bakes decides, once per (cloud, image), whether an image must be baked,
+// and emits one bake step per (cloud, build id) however many pools need it.
+type bakes struct {
+	d       *model.Desired
+	idx     *index
+	now     time.Time
+	states  map[[2]string]*imageState // (cloud, image name)
+	byBuild map[imageRef]*imageState  // the image that bakes a build id
+	order   []*imageState             // baked images, parents first
+}
+
+func newBakes(d *model.Desired, idx *index, now time.Time) *bakes {
+	return &bakes{
+		d: d, idx: idx, now: now,
+		states:  map[[2]string]*imageState{},
+		byBuild: map[imageRef]*imageState{},
+	}
+}
+
+// state returns (computing once) the state of image name in cloud c.
+func (b *bakes) state(c, name string) *imageState {
+	k := [2]string{c, name}
+	if s, ok := b.states[k]; ok {
+		return s
+	}
+	img := b.d.Images[name]
+	s := &imageState{cloud: c, img: img}
+	b.states[k] = s // before recursing: a (malformed) parent cycle stops here
+	if img == nil {
+		return s
+	}
+	if img.Parent != "" && img.Parent != name {
+		s.parent = b.state(c, img.Parent)
+	}
+	s.live = b.idx.images[imageRef{c, img.BuildID}]
+	s.current, s.why = b.judge(s)
+	return s
+}
+
+// judge says whether a live image is current and, if not, why.
+func (b *bakes) judge(s *imageState) (bool, string) {
+	name := s.img.Name
+	if s.live == nil {
+		if old := b.idx.newestByName[[2]string{s.cloud, name}]; old != nil {
+			return false, fmt.Sprintf("image %s: inputs changed (live build %s)", name, short8(old.BuildID))
+		}
+		return false, fmt.Sprintf("image %s: not baked yet", name)
+	}
+	if older(s.live.CreatedAt, s.img.MaxAge, b.now) {
+		return false, fmt.Sprintf("image %s: older than maxAge %s", name, fmtAge(s.img.MaxAge))
+	}
+	if s.parent != nil && staleAncestry(s.parent) {
+		return false, fmt.Sprintf("image %s: parent %s is rebaked", name, s.parent.img.Name)
+	}
+	if p := s.parent; p != nil && p.live != nil && s.live.CreatedAt.Before(p.live.CreatedAt) {
+		return false, fmt.Sprintf("image %s: parent %s was rebaked after it", name, p.img.Name)
+	}
+	return true, ""
+}
+
+// staleAncestry reports whether p (a parent) will be rebaked because it is
+// out of date: it is live but not current, or it is missing and one of its
+// own ancestors is out of date.
+func staleAncestry(p *imageState) bool {
+	for depth := 0; p != nil && depth < 64; depth++ {
+		if p.live != nil {
+			return !p.current
+		}
+		p = p.parent
+	}
+	return false
+}
+
+// plan makes sure image name is usable in cloud c: it bakes the image if it
+// is not current, and then every ancestor that is not current either
+// (a bake needs its parent live).
+func (b *bakes) plan(c, name string) {
+	var chain []*imageState
+	for s := b.state(c, name); s != nil && s.img != nil && !s.current && !s.baked; s = s.parent {
+		chain = append(chain, s)
+		if len(chain) > 64 {
+			break
+		}
+	}
+	// Parents first, so that b.order is a valid bake order.
+	for i := len(chain) - 1; i >= 0; i-- {
+		s := chain[i]
+		s.baked = true
+		r := imageRef{c, s.img.BuildID}
+		if first := b.byBuild[r]; first != nil {
+			s.stepID = first.stepID
+			continue
+		}
+		b.byBuild[r] = s
+		s.stepID = fmt.Sprintf("bake:%s:%s:%s", c, s.img.Name, short12(s.img.BuildID))
+		b.order = append(b.order, s)
+	}
+}
+
+// stepFor returns the id of the bake step of image name in cloud c, or ""
+// when the live image is used as it is.
+func (b *bakes) stepFor(c, name string) string {
+	if s := b.states[[2]string{c, name}]; s != nil && s.baked {
+		return s.stepID
+	}
+	return ""
+}
+
+// rebaked reports whether the plan bakes build id in cloud c, which makes
+// every existing pool built from it out of date.
+func (b *bakes) rebaked(c, buildID string) bool { return b.byBuild[imageRef{c, buildID}] != nil }
+
+// liveImage returns the live image of a build id in a cloud, if any.
+func (b *bakes) liveImage(c, buildID string) *cloud.Image { return b.idx.images[imageRef{c, buildID}] }
+
+// steps returns the bake steps, parents before children.
+func (b *bakes) steps() []Step {
+	out := make([]Step, 0, len(b.order))
+	for _, s := range b.order {
+		st := Step{
+			ID:      s.stepID,
+			Kind:    Bake,
+			Cloud:   s.cloud,
+			Image:   s.img.Name,
+			BuildID: s.img.BuildID,
+			Reason:  s.why,
+			Replace: s.live != nil,
+		}
+		if p := s.parent; p != nil && p.baked {
+			st.After = []string{p.stepID}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// older reports whether something created at t is at least maxAge old at
+// now. A zero maxAge or a zero now means no limit.
+func older(t time.Time, maxAge time.Duration, now time.Time) bool {
+	if maxAge <= 0 || now.IsZero() {
+		return false
+	}
+	return !t.Add(maxAge).After(now)
+}
+
+// fmtAge renders a duration the way specs write it: "7d", "12h", "90m".
+func fmtAge(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}

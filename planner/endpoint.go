@@ -1,0 +1,269 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// endpointPlan is what the planner decided for one desired (env, role):
+// at most one create and one swap, and the prunes of its retention.
+type endpointPlan struct {
+	summary EndpointSummary
+	create  *Step
+	swap    *Step
+	prunes  []Step
+}
+
+func (e *endpointPlan) steps() []Step {
+	var out []Step
+	if e.create != nil {
+		out = append(out, *e.create)
+	}
+	if e.swap != nil {
+		out = append(out, *e.swap)
+	}
+	return append(out, e.prunes...)
+}
+
+// judge tells whether a live pool can serve (or be swapped to): "" when it
+// can, else why not, phrased to follow "serving pool " or stand alone.
+type judge struct {
+	bk     *bakes
+	now    time.Time
+	maxAge time.Duration
+}
+
+func (j judge) problem(p *cloud.Pool) string {
+	switch p.State {
+	case cloud.PoolFailed:
+		if p.Reason != "" {
+			return "failed: " + p.Reason
+		}
+		return "failed"
+	case cloud.PoolCreating:
+		return "half-made: still creating when an apply stopped"
+	case cloud.PoolReady, cloud.PoolCold:
+	default:
+		return fmt.Sprintf("unknown state %q", p.State)
+	}
+	if p.Drift {
+		return "drift: servers do not match their image"
+	}
+	if p.State == cloud.PoolReady && !p.Healthy {
+		return fmt.Sprintf("unhealthy: %d/%d servers", p.Servers, p.Count)
+	}
+	if p.State == cloud.PoolReady && p.Servers < p.Count {
+		return fmt.Sprintf("short: %d/%d servers", p.Servers, p.Count)
+	}
+	if older(p.CreatedAt, j.maxAge, j.now) {
+		return "older than maxAge " + fmtAge(j.maxAge)
+	}
+	if j.bk.rebaked(p.Cloud, p.BuildID) {
+		return fmt.Sprintf("image %s is rebaked", p.Image)
+	}
+	if im := j.bk.liveImage(p.Cloud, p.BuildID); im != nil && p.CreatedAt.Before(im.CreatedAt) {
+		return fmt.Sprintf("built before image %s was rebaked", p.Image)
+	}
+	return ""
+}
+
+// servingProblem phrases a problem of the pool that serves now.
+func servingProblem(prob string) string {
+	if strings.HasPrefix(prob, "drift:") || strings.HasPrefix(prob, "image ") {
+		return prob
+	}
+	return "serving pool " + prob
+}
+
+// planEndpoint applies rules 1, 2, 3, 6 and 4 to one desired pool.
+func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time) *endpointPlan {
+	s := slot{d.Cloud, d.Env, d.Role}
+	ep := idx.endpoints[s]
+	live := idx.pools[s]
+	serving := backends(ep)
+	j := judge{bk: bk, now: now, maxAge: d.MaxAge}
+	out := &endpointPlan{summary: EndpointSummary{
+		Cloud: d.Cloud, Env: d.Env, Role: d.Role, Address: d.Endpoint, Serving: serving,
+	}}
+	if out.summary.Address == "" && ep != nil {
+		out.summary.Address = ep.Address
+	}
+
+	var sole *cloud.Pool
+	if len(serving) == 1 && serving[0].Weight == 100 {
+		sole = idx.poolByID[poolRef{d.Cloud, serving[0].Pool}]
+	}
+	// Rule 1: the serving pool is the desired one and fit to serve.
+	if sole != nil && sole.Key == d.Key && j.problem(sole) == "" {
+		out.prunes = retention(d, live, ep, nil, sole.ID, j)
+		return out
+	}
+
+	target, weight := rollbackTarget(d, live, serving, j)
+	var swapReason string
+	if target != nil {
+		// Rule 2: a retained pool has the key: swap only.
+		state := "warm"
+		if target.State == cloud.PoolCold {
+			state = "cold"
+		}
+		if weight > 0 {
+			swapReason = fmt.Sprintf("finish canary: %s serves %d%% and matches the spec", shortPool(target), weight)
+		} else {
+			swapReason = fmt.Sprintf("rollback: retained pool %s matches the spec (%s)", shortPool(target), state)
+		}
+		out.summary.Rollback = weight == 0
+	} else {
+		// Rules 3 and 6: bake what is missing, create a new generation.
+		out.create = createStep(d, idx, bk, createReason(d, live, serving, sole, j))
+		target = &cloud.Pool{
+			Cloud: d.Cloud, ID: out.create.Pool, Env: d.Env, Role: d.Role, Key: d.Key,
+			Generation: out.create.Generation, Image: d.Image, BuildID: d.BuildID,
+		}
+		swapReason = "put new pool " + shortPool(target) + " in service"
+	}
+	out.swap = swapStep(d, ep, serving, target, weight, swapReason)
+	out.swap.Rollback = out.summary.Rollback
+	if out.create != nil {
+		out.swap.After = []string{out.create.ID}
+	}
+	out.prunes = retention(d, live, ep, out.swap, target.ID, j)
+	return out
+}
+
+// rollbackTarget picks the usable pool with the desired key to swap to
+// (newest generation first) and the weight it serves now (0 if none).
+func rollbackTarget(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, j judge) (*cloud.Pool, int) {
+	var best *cloud.Pool
+	for _, p := range live {
+		if p.Key != d.Key || j.problem(p) != "" {
+			continue
+		}
+		if best == nil || p.Generation > best.Generation ||
+			(p.Generation == best.Generation && (p.CreatedAt.After(best.CreatedAt) ||
+				(p.CreatedAt.Equal(best.CreatedAt) && p.ID > best.ID))) {
+			best = p
+		}
+	}
+	if best == nil {
+		return nil, 0
+	}
+	for _, b := range serving {
+		if b.Pool == best.ID {
+			return best, b.Weight
+		}
+	}
+	return best, 0
+}
+
+// createReason says why a new pool is needed, from what the live state
+// shows: first deploy, a serving pool unfit to serve, or no pool with the
+// desired key (and why the retained ones with that key cannot be used).
+func createReason(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, sole *cloud.Pool, j judge) string {
+	if sole != nil && sole.Key == d.Key {
+		return servingProblem(j.problem(sole))
+	}
+	var why string
+	switch {
+	case len(serving) == 0 && len(live) == 0:
+		return "first deploy"
+	case len(serving) == 0:
+		why = "no pool serves the endpoint"
+	case len(serving) > 1 || serving[0].Weight != 100:
+		why = fmt.Sprintf("endpoint split across %d pools, none matches the spec", len(serving))
+	case sole == nil:
+		why = fmt.Sprintf("endpoint serves unknown pool %s", serving[0].Pool)
+	default:
+		why = fmt.Sprintf("no pool matches the spec (serving %s)", shortPool(sole))
+	}
+	// The newest pool with the key tells why it cannot be used again.
+	var newest *cloud.Pool
+	for _, p := range live {
+		if p.Key == d.Key && (newest == nil || p.Generation > newest.Generation) {
+			newest = p
+		}
+	}
+	if newest != nil {
+		why += fmt.Sprintf("; %s: %s", shortPool(newest), j.problem(newest))
+	}
+	return why
+}
+
+// createStep makes the create step of a new generation of d's key:
+// 1 + the highest generation of that key in the (env, role), skipping any
+// id already taken (two keys may share their first 8 hex digits).
+func createStep(d *model.Pool, idx *index, bk *bakes, reason string) *Step {
+	gen := 1
+	for _, p := range idx.pools[slot{d.Cloud, d.Env, d.Role}] {
+		if p.Key == d.Key && p.Generation >= gen {
+			gen = p.Generation + 1
+		}
+	}
+	id := cloud.PoolID(d.Env, d.Role, d.Key, gen)
+	for idx.poolByID[poolRef{d.Cloud, id}] != nil {
+		gen++
+		id = cloud.PoolID(d.Env, d.Role, d.Key, gen)
+	}
+	st := &Step{
+		ID: "create:" + id, Kind: Create, Cloud: d.Cloud, Env: d.Env, Role: d.Role,
+		Image: d.Image, BuildID: d.BuildID, Pool: id, Key: d.Key, Generation: gen,
+		Endpoint: d.Endpoint, Reason: reason,
+	}
+	if b := bk.stepFor(d.Cloud, d.Image); b != "" {
+		st.After = []string{b}
+	}
+	return st
+}
+
+// swapStep points the endpoint at target. A canary walks the traffic steps
+// above the weight the target already has, but only when another pool
+// serves (there is nothing to share traffic with on a first deploy) and the
+// target never served before (a rollback to a pool that served is instant).
+func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target *cloud.Pool, weight int, reason string) *Step {
+	st := &Step{
+		ID: "swap:" + d.Env + "/" + d.Role, Kind: Swap, Cloud: d.Cloud, Env: d.Env, Role: d.Role,
+		Image: target.Image, BuildID: target.BuildID, Pool: target.ID, Key: target.Key,
+		Generation: target.Generation, Endpoint: d.Endpoint, From: slices.Clone(serving), Reason: reason,
+	}
+	if st.Endpoint == "" && ep != nil {
+		st.Endpoint = ep.Address
+	}
+	others := 0
+	for _, b := range serving {
+		if b.Pool != target.ID {
+			others++
+		}
+	}
+	if d.Traffic.Strategy == "canary" && others > 0 && (target.LastServed.IsZero() || weight > 0) {
+		st.Weights = canaryWeights(d.Traffic.Steps, weight)
+		if len(st.Weights) > 0 {
+			parts := make([]string, len(st.Weights))
+			for i, w := range st.Weights {
+				parts[i] = strconv.Itoa(w) + "%"
+			}
+			st.Reason += " (canary " + strings.Join(parts, " → ") + ")"
+		}
+	}
+	return st
+}
+
+// canaryWeights returns the traffic steps above the current weight, ending
+// at 100; nil when that is a single step to 100 (the same as blue-green).
+func canaryWeights(steps []int, current int) []int {
+	var out []int
+	for _, w := range steps {
+		if w > current && w < 100 && (len(out) == 0 || w > out[len(out)-1]) {
+			out = append(out, w)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return append(out, 100)
+}
