@@ -29,7 +29,7 @@ func (r *run) bake(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	if s.BuildID != "" && im.BuildID != s.BuildID {
 		return fmt.Errorf("baking %s: the plan's build id %s is not the spec's %s (the plan is stale)", s.Image, short(s.BuildID, 7), short(im.BuildID, 7))
 	}
-	req := cloud.BakeRequest{Project: r.plan.Project, Image: im, Source: r.exec.Desired.Source}
+	req := cloud.BakeRequest{Project: r.plan.Project, Image: im, Source: r.exec.Desired.Source, Replace: s.Replace}
 	if im.Parent != "" {
 		parent, ok := r.exec.Desired.Images[im.Parent]
 		if !ok {
