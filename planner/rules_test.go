@@ -243,4 +243,3 @@ func TestRetentionPrunesFailedFirstThenOldestServed(t *testing.T) {
 		t.Errorf("serving or new pool pruned")
 	}
 }
-
