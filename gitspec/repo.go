@@ -18,9 +18,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // ErrNotRepo says a path is not inside a git repository.
@@ -37,6 +40,7 @@ const shallowHint = "run `git fetch --unshallow`, or set `fetch-depth: 0` on act
 type Repo struct {
 	mu      sync.Mutex
 	repo    *git.Repository
+	storage *filesystem.Storage
 	root    string // the work tree's root, absolute with symlinks resolved
 	shallow map[plumbing.Hash]bool
 }
@@ -73,9 +77,24 @@ func Open(path string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening git repository at %s: %w", path, err)
 	}
-	out := &Repo{repo: r, shallow: map[plumbing.Hash]bool{}}
+	var wtfs billy.Filesystem
 	if wt, err := r.Worktree(); err == nil {
-		out.root = realPath(wt.Filesystem.Root())
+		wtfs = wt.Filesystem
+	}
+	// Reopen the same storage keeping pack files open: go-git otherwise
+	// opens and closes the pack for every object it reads, which is most
+	// of the time spent reading a large tree. Close releases them.
+	st, ok := r.Storer.(*filesystem.Storage)
+	if !ok {
+		return nil, fmt.Errorf("opening git repository at %s: unexpected storage %T", path, r.Storer)
+	}
+	st = filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	if r, err = git.Open(st, wtfs); err != nil {
+		return nil, fmt.Errorf("opening git repository at %s: %w", path, err)
+	}
+	out := &Repo{repo: r, storage: st, shallow: map[plumbing.Hash]bool{}}
+	if wtfs != nil {
+		out.root = realPath(wtfs.Root())
 	}
 	sh, err := r.Storer.Shallow()
 	if err != nil {
@@ -85,6 +104,13 @@ func Open(path string) (*Repo, error) {
 		out.shallow[h] = true
 	}
 	return out, nil
+}
+
+// Close releases the pack files the repository keeps open.
+func (r *Repo) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.storage.Close()
 }
 
 // Root is the absolute path of the work tree ("" for a bare repository).

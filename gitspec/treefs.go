@@ -89,13 +89,30 @@ func displayDir(dir string) string {
 	return dir + "/"
 }
 
+// findEntry finds name in t. Git keeps entries sorted with directories
+// compared as "name/", so a binary search for both spellings finds it in
+// a directory of thousands of files; a tree written out of order by some
+// other tool still works through the linear fallback.
 func findEntry(t *object.Tree, name string) *object.TreeEntry {
+	for _, key := range []string{name, name + "/"} {
+		i := sort.Search(len(t.Entries), func(i int) bool { return sortName(&t.Entries[i]) >= key })
+		if i < len(t.Entries) && t.Entries[i].Name == name {
+			return &t.Entries[i]
+		}
+	}
 	for i := range t.Entries {
 		if t.Entries[i].Name == name {
 			return &t.Entries[i]
 		}
 	}
 	return nil
+}
+
+func sortName(e *object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
 }
 
 // tree returns the decoded tree at dir ("." is the root). r.mu is held.
