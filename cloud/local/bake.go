@@ -1,0 +1,269 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// Bake runs in the calling process (the CLI), not in the supervisor: the
+// steps need the caller's toolchain environment (a `go build` step needs
+// PATH, HOME, GOCACHE, ...) and their output streams straight to
+// req.Log. The tree is built in PHOENIX_HOME/images/.tmp, made read-only,
+// digested, and handed to the supervisor, which renames it into place and
+// records it in one step. A bake that fails removes its tree: no image is
+// left behind.
+
+// passEnv are the variables of the caller's environment that bake steps
+// see, besides the image's own env: enough for toolchains, nothing else.
+var passEnv = []string{"PATH", "HOME", "USER", "LANG", "TMPDIR", "GOCACHE", "GOPATH", "GOMODCACHE", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN", "GONOSUMDB", "GOPRIVATE", "GOINSECURE", "GONOSUMCHECK"}
+
+// Bake implements cloud.Cloud. An image whose build id is recorded is a
+// cache hit: one round trip to the supervisor, nothing rebuilt.
+func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
+	im := req.Image
+	if im == nil || im.BuildID == "" || im.Name == "" {
+		return cloud.Image{}, errors.New("local cloud: bake request without an image, name or build id")
+	}
+	var got cloud.Image
+	err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {im.BuildID}}, &got)
+	if err == nil {
+		return got, nil
+	}
+	if !errors.Is(err, cloud.ErrNotFound) {
+		return cloud.Image{}, fmt.Errorf("baking image %s: %w", im.Name, err)
+	}
+	return c.build(ctx, req)
+}
+
+// build makes the tree of a missing image and commits it.
+func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
+	im := req.Image
+	fail := func(err error) (cloud.Image, error) {
+		return cloud.Image{}, fmt.Errorf("baking image %s %s: %w", im.Name, short(im.BuildID), err)
+	}
+	var parentDir string
+	switch {
+	case req.Parent != nil:
+		var p cloud.Image
+		if err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {req.Parent.BuildID}}, &p); err != nil {
+			return fail(fmt.Errorf("parent image %s %s: %w", req.Parent.Name, short(req.Parent.BuildID), err))
+		}
+		parentDir = p.Ref
+	case im.Parent != "":
+		return fail(fmt.Errorf("its parent %s was not given", im.Parent))
+	case im.From == "":
+		return fail(errors.New("it has neither a parent nor a source (from)"))
+	}
+	tmpRoot := filepath.Join(c.home, "images", ".tmp")
+	if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
+		return fail(err)
+	}
+	dir, err := os.MkdirTemp(tmpRoot, short(im.BuildID)+"-")
+	if err != nil {
+		return fail(err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = removeTree(dir)
+		}
+	}()
+	logPath := filepath.Join(c.home, "logs", "bake", im.Name, im.BuildID+".log")
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return fail(err)
+	}
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	defer logFile.Close()
+	out := io.Writer(logFile)
+	if req.Log != nil {
+		out = io.MultiWriter(logFile, &lockedWriter{w: req.Log})
+	}
+
+	if err := c.populate(req, parentDir, dir, out); err != nil {
+		return fail(err)
+	}
+	for i, step := range im.Steps {
+		if err := runStep(ctx, dir, step, im.Env, out); err != nil {
+			return fail(fmt.Errorf("step %d `%s` failed: %w (log %s)", i+1, step, err, logPath))
+		}
+	}
+	if err := makeReadOnly(dir); err != nil {
+		return fail(err)
+	}
+	_ = os.Chmod(dir, 0o755) // the root stays writable until it is renamed into place
+	digest, err := treeDigest(dir)
+	if err != nil {
+		return fail(err)
+	}
+	parentID := ""
+	if req.Parent != nil {
+		parentID = req.Parent.BuildID
+	}
+	var got cloud.Image
+	err = c.call(ctx, pathCommitImage, commitImageReq{
+		Project: req.Project, Name: im.Name, BuildID: im.BuildID, ParentBuildID: parentID,
+		From: im.From, TmpDir: dir, Digest: digest,
+	}, &got)
+	if err != nil {
+		return fail(err)
+	}
+	committed = true
+	fmt.Fprintf(out, "image %s %s baked, tree digest %s\n", im.Name, short(im.BuildID), short(digest))
+	return got, nil
+}
+
+// populate fills dir from the parent's tree or the image's source, then
+// copies the image's files in.
+func (c *Cloud) populate(req cloud.BakeRequest, parentDir, dir string, out io.Writer) error {
+	im := req.Image
+	switch {
+	case parentDir != "":
+		mode := copyBytes
+		if len(im.Steps) == 0 {
+			mode = copyLink
+		}
+		if err := copyTree(parentDir, dir, mode); err != nil {
+			return fmt.Errorf("copying the parent's tree: %w", err)
+		}
+	case im.From == "scratch":
+	case strings.HasPrefix(im.From, "dir:"):
+		src := path.Clean(strings.TrimPrefix(im.From, "dir:"))
+		if req.Source == nil {
+			return fmt.Errorf("source %s: the spec's files are not available", im.From)
+		}
+		entries, err := fs.ReadDir(req.Source, src)
+		if err != nil {
+			return fmt.Errorf("source %s: %w", im.From, err)
+		}
+		for _, e := range entries {
+			if err := copyFromFS(req.Source, path.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("source %s: %w", im.From, err)
+			}
+		}
+	default:
+		return fmt.Errorf("source %q is not supported on the local cloud (use scratch or dir:PATH)", im.From)
+	}
+	for _, f := range im.Files {
+		if req.Source == nil {
+			return fmt.Errorf("file %s: the spec's files are not available", f.Source)
+		}
+		dst, err := insideRoot(dir, f.Dest)
+		if err != nil {
+			return fmt.Errorf("file %s: %w", f.Source, err)
+		}
+		if err := copyFromFS(req.Source, path.Clean(f.Source), dst); err != nil {
+			return fmt.Errorf("copying file %s to %s: %w", f.Source, f.Dest, err)
+		}
+		fmt.Fprintf(out, "+ copied %s to %s\n", f.Source, f.Dest)
+	}
+	return nil
+}
+
+// runStep runs one step with `sh -c` in the image root, in its own process
+// group (killed whole when ctx ends), and returns its error with the tail
+// of its output.
+func runStep(ctx context.Context, dir, step string, imageEnv map[string]string, out io.Writer) error {
+	fmt.Fprintf(out, "+ %s\n", step)
+	tail := &tailBuffer{max: 2048}
+	cmd := exec.Command("/bin/sh", "-c", step)
+	cmd.Dir = dir
+	cmd.Env = stepEnv(dir, imageEnv)
+	cmd.Stdout = io.MultiWriter(out, tail)
+	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%v; output:\n%s", err, tail.String())
+		}
+		return nil
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// stepEnv is the environment of a bake step: the pass-through variables of
+// the caller, then the image's env (which wins), then IMAGE_ROOT.
+func stepEnv(dir string, imageEnv map[string]string) []string {
+	vars := map[string]string{}
+	for _, k := range passEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			vars[k] = v
+		}
+	}
+	if _, ok := vars["PATH"]; !ok {
+		vars["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+	}
+	for k, v := range imageEnv {
+		vars[k] = v
+	}
+	vars["IMAGE_ROOT"] = dir
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = t.b[len(t.b)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimRight(t.b, "\n"))
+}
+
+// lockedWriter serialises writes to a caller's writer shared by stdout and
+// stderr of a step.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+

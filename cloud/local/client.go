@@ -1,0 +1,455 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// Options configure a Cloud.
+type Options struct {
+	// Home is PHOENIX_HOME: state, images, logs and the supervisor's socket.
+	Home string
+	// SupervisorCommand returns the command that runs the supervisor for
+	// home in the foreground (it is started detached, in its own session).
+	// The default runs this executable as `phoenix supervise --home HOME`;
+	// tests of this package run their own test binary.
+	SupervisorCommand func(home string) (*exec.Cmd, error)
+}
+
+// Cloud is the local cloud as seen by the CLI: a client of the home's
+// supervisor, which it starts when it is not running. It is safe for
+// concurrent use by many goroutines, and many processes may use the same
+// home at once (they all talk to the one supervisor).
+type Cloud struct {
+	home   string
+	opts   Options
+	client *http.Client
+
+	startMu sync.Mutex
+}
+
+var _ cloud.Cloud = (*Cloud)(nil)
+
+// Open returns the local cloud of home. It does not start the supervisor;
+// the first call that needs it does.
+func Open(opts Options) (*Cloud, error) {
+	if opts.Home == "" {
+		return nil, errors.New("opening local cloud: no PHOENIX_HOME")
+	}
+	home, err := filepath.Abs(opts.Home)
+	if err != nil {
+		return nil, err
+	}
+	opts.Home = home
+	if opts.SupervisorCommand == nil {
+		opts.SupervisorCommand = defaultSupervisorCommand
+	}
+	sock := socketPath(home)
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return &Cloud{home: home, opts: opts, client: &http.Client{Transport: tr}}, nil
+}
+
+func defaultSupervisorCommand(home string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return exec.Command(exe, "supervise", "--home", home), nil
+}
+
+// Home returns the cloud's PHOENIX_HOME.
+func (c *Cloud) Home() string { return c.home }
+
+// Name implements cloud.Cloud.
+func (c *Cloud) Name() string { return "local" }
+
+// Running reports whether the supervisor answers.
+func (c *Cloud) Running(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.do(ctx, http.MethodGet, pathPing, nil, nil) == nil
+}
+
+// Up starts the supervisor if it is not running and waits until it
+// answers. Serving pools left cold by `Down` are started again, with their
+// secrets resolved from this process's environment.
+func (c *Cloud) Up(ctx context.Context) error {
+	if err := c.ensure(ctx); err != nil {
+		return err
+	}
+	var cold []coldServing
+	if err := c.do(ctx, http.MethodGet, pathColdServing, nil, &cold); err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range cold {
+		secrets, err := resolveSecrets(p.Secrets)
+		if err == nil {
+			err = c.call(ctx, pathSetWarm, warmReq{Project: p.Project, Pool: p.Pool, Warm: true, Secrets: secrets}, nil)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("starting serving pool %s: %w", p.Pool, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Down stops every server and proxy and the supervisor, and waits until
+// its process is gone. Records and images stay: pools that ran are cold.
+// It does nothing if no supervisor runs.
+func (c *Cloud) Down(ctx context.Context) error {
+	var st Status
+	if err := c.do(ctx, http.MethodGet, pathStatus, nil, &st); err != nil {
+		if isNotRunning(err) {
+			return nil
+		}
+		return err
+	}
+	if err := c.do(ctx, http.MethodPost, pathShutdown, struct{}{}, nil); err != nil && !isNotRunning(err) {
+		return fmt.Errorf("stopping the supervisor: %w", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for pidAlive(st.PID) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pidAlive(st.PID) && !isZombie(st.PID) {
+		return fmt.Errorf("the supervisor (pid %d) did not exit", st.PID)
+	}
+	return nil
+}
+
+func isZombie(pid int) bool { return processStartTime(pid) == 0 }
+
+// Status returns the supervisor's view, or an error wrapping ErrNotRunning.
+func (c *Cloud) Status(ctx context.Context) (*Status, error) {
+	var st Status
+	if err := c.do(ctx, http.MethodGet, pathStatus, nil, &st); err != nil {
+		if isNotRunning(err) {
+			return nil, ErrNotRunning
+		}
+		return nil, err
+	}
+	return &st, nil
+}
+
+// ErrNotRunning says no supervisor runs for the home.
+var ErrNotRunning = errors.New("the local cloud is not running")
+
+// notRunningError marks a failure to reach the supervisor's socket.
+type notRunningError struct{ err error }
+
+func (e *notRunningError) Error() string { return "the local cloud's supervisor is not reachable: " + e.err.Error() }
+func (e *notRunningError) Unwrap() error { return e.err }
+
+func isNotRunning(err error) bool {
+	var nr *notRunningError
+	return errors.As(err, &nr)
+}
+
+// ensure starts the supervisor unless it answers. Concurrent callers in
+// this process start it once; concurrent processes may each start one, and
+// all but one exit at once (the home's flock decides).
+func (c *Cloud) ensure(ctx context.Context) error {
+	if c.ping(ctx) == nil {
+		return nil
+	}
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	if c.ping(ctx) == nil {
+		return nil
+	}
+	if err := os.MkdirAll(c.home, 0o700); err != nil {
+		return fmt.Errorf("creating PHOENIX_HOME: %w", err)
+	}
+	cmd, err := c.opts.SupervisorCommand(c.home)
+	if err != nil {
+		return fmt.Errorf("starting the local cloud's supervisor: %w", err)
+	}
+	logf, err := os.OpenFile(filepath.Join(c.home, "supervisor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdin = nil
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the local cloud's supervisor: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	wait := 5 * time.Millisecond
+	for {
+		if c.ping(ctx) == nil {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			// It lost the race to another supervisor, which answers soon,
+			// or it failed: its log says why.
+			if c.waitPing(ctx, 5*time.Second) == nil {
+				return nil
+			}
+			return fmt.Errorf("the local cloud's supervisor exited (%v); see %s", err, filepath.Join(c.home, "supervisor.log"))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the local cloud's supervisor did not answer within 20s; see %s", filepath.Join(c.home, "supervisor.log"))
+		}
+		wait = min(wait*2, 100*time.Millisecond)
+	}
+}
+
+func (c *Cloud) waitPing(ctx context.Context, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := c.ping(ctx)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (c *Cloud) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return c.do(ctx, http.MethodGet, pathPing, nil, nil)
+}
+
+// call starts the supervisor if needed and POSTs body to path.
+func (c *Cloud) call(ctx context.Context, path string, body, out any) error {
+	if err := c.ensure(ctx); err != nil {
+		return &cloud.TransientError{Err: err}
+	}
+	err := c.do(ctx, http.MethodPost, path, body, out)
+	if isNotRunning(err) {
+		return &cloud.TransientError{Err: err}
+	}
+	return err
+}
+
+// getJSON starts the supervisor if needed and GETs path with query.
+func (c *Cloud) getJSON(ctx context.Context, path string, q url.Values, out any) error {
+	if err := c.ensure(ctx); err != nil {
+		return &cloud.TransientError{Err: err}
+	}
+	err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, out)
+	if isNotRunning(err) {
+		return &cloud.TransientError{Err: err}
+	}
+	return err
+}
+
+// do makes one request to the supervisor and decodes the answer or its
+// error.
+func (c *Cloud) do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decodeReply(resp, out)
+}
+
+func (c *Cloud) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://supervisor"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, &notRunningError{err}
+		}
+		return nil, &cloud.TransientError{Err: fmt.Errorf("talking to the local cloud's supervisor: %w", err)}
+	}
+	return resp, nil
+}
+
+func decodeReply(resp *http.Response, out any) error {
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
+			return fmt.Errorf("local cloud supervisor: %s", resp.Status)
+		}
+		return e.toError()
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Observe implements cloud.Cloud.
+func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
+	var live cloud.Live
+	if err := c.getJSON(ctx, pathObserve, url.Values{"project": {project}}, &live); err != nil {
+		return nil, err
+	}
+	return &live, nil
+}
+
+// CreatePool implements cloud.Cloud. Secrets are resolved here, in the
+// caller's environment, and sent to the supervisor in the request body.
+func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.Pool, error) {
+	if req.Pool == nil || req.ID == "" {
+		return cloud.Pool{}, errors.New("local cloud: create request without a pool or id")
+	}
+	secrets, err := resolveSecrets(req.Pool.Secrets)
+	if err != nil {
+		return cloud.Pool{}, fmt.Errorf("creating pool %s: %w", req.ID, err)
+	}
+	if err := c.ensure(ctx); err != nil {
+		return cloud.Pool{}, &cloud.TransientError{Err: err}
+	}
+	body := createReq{Project: req.Project, ID: req.ID, Generation: req.Generation, Spec: *req.Pool, Image: req.Image, Commit: req.Commit, Secrets: secrets}
+	resp, err := c.send(ctx, http.MethodPost, pathCreatePool, body)
+	if err != nil {
+		return cloud.Pool{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return cloud.Pool{}, decodeReply(resp, nil)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var ev createEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return cloud.Pool{}, fmt.Errorf("creating pool %s: decoding the supervisor's answer: %w", req.ID, err)
+		}
+		if ev.Log != "" && req.Log != nil {
+			fmt.Fprintln(req.Log, ev.Log)
+		}
+		if ev.Pool != nil || ev.Error != nil {
+			var p cloud.Pool
+			if ev.Pool != nil {
+				p = *ev.Pool
+			}
+			if ev.Error != nil {
+				return p, ev.Error.toError()
+			}
+			return p, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return cloud.Pool{}, ctx.Err()
+	}
+	return cloud.Pool{}, &cloud.TransientError{Err: fmt.Errorf("creating pool %s: the supervisor stopped answering: %v", req.ID, sc.Err())}
+}
+
+// Swap implements cloud.Cloud. Secrets of cold backends are resolved here
+// so the supervisor can start them.
+func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
+	body := swapReq{SwapRequest: req}
+	for _, b := range req.Backends {
+		if b.Weight <= 0 {
+			continue
+		}
+		s, err := c.coldSecrets(ctx, req.Project, b.Pool)
+		if err != nil {
+			return fmt.Errorf("swapping %s/%s: %w", req.Env, req.Role, err)
+		}
+		if s != nil {
+			if body.Secrets == nil {
+				body.Secrets = map[string]map[string]string{}
+			}
+			body.Secrets[b.Pool] = s
+		}
+	}
+	return c.call(ctx, pathSwap, body, nil)
+}
+
+// coldSecrets resolves the secrets of a cold pool (nil for a warm pool or
+// one without secrets, or one that does not exist: the supervisor says so).
+func (c *Cloud) coldSecrets(ctx context.Context, project, id string) (map[string]string, error) {
+	var rec poolRec
+	err := c.getJSON(ctx, pathPool, url.Values{"project": {project}, "id": {id}}, &rec)
+	if errors.Is(err, cloud.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.State != cloud.PoolCold || len(rec.Spec.Secrets) == 0 {
+		return nil, nil
+	}
+	return resolveSecrets(rec.Spec.Secrets)
+}
+
+// SetWarm implements cloud.Cloud.
+func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) error {
+	req := warmReq{Project: project, Pool: poolID, Warm: warm}
+	if warm {
+		s, err := c.coldSecrets(ctx, project, poolID)
+		if err != nil {
+			return fmt.Errorf("warming pool %s: %w", poolID, err)
+		}
+		req.Secrets = s
+	}
+	return c.call(ctx, pathSetWarm, req, nil)
+}
+
+// DeletePool implements cloud.Cloud.
+func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
+	return c.call(ctx, pathDeletePool, deletePoolReq{Project: project, Pool: poolID}, nil)
+}
+
+// DeleteImage implements cloud.Cloud.
+func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error {
+	return c.call(ctx, pathDeleteImage, deleteImageReq{Project: project, BuildID: buildID}, nil)
+}
+
+// Lock implements cloud.Cloud.
+func (c *Cloud) Lock(ctx context.Context, req cloud.LockRequest) error {
+	return c.call(ctx, pathLock, lockReq{Project: req.Project, Env: req.Env, Owner: req.Owner, Lease: req.Lease}, nil)
+}
+
+// Unlock implements cloud.Cloud.
+func (c *Cloud) Unlock(ctx context.Context, project, env, owner string) error {
+	return c.call(ctx, pathUnlock, unlockReq{Project: project, Env: env, Owner: owner}, nil)
+}

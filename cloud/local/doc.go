@@ -1,0 +1,48 @@
+// Package local is the local cloud: the whole cycle of bake, create, swap
+// and prune on one machine, with no account. Images are read-only,
+// content-addressed directory trees; a server is a real process started
+// from its image; an endpoint is a real HTTP reverse proxy on a fixed
+// loopback address whose backends are swapped atomically; health checks
+// are real HTTP requests; logs outlive their pools.
+//
+// # Processes
+//
+// One supervisor process per PHOENIX_HOME owns everything that runs: the
+// state database (bbolt, which allows one process at a time), the server
+// processes, the proxies and the health loops. It is started detached (its
+// own session) by the first command that needs it, or by `phoenix cloud
+// up`, and stopped, with everything it runs, by `phoenix cloud down`. The
+// CLI's Cloud is a client of its API (HTTP on a unix socket in the home),
+// so any number of goroutines and processes can use one home at once and a
+// decision such as "no endpoint routes to this pool, delete it" is made in
+// one place, at that moment.
+//
+// Bakes run in the CLI (their steps need the caller's toolchain and write
+// to the caller's log) and hand a finished tree to the supervisor to put in
+// place and record. Secrets are resolved in the CLI from their references
+// and travel to the supervisor in memory, over the socket.
+//
+// # Crash safety
+//
+// Every change is one bbolt transaction. A pool is recorded `creating`
+// before its first process starts and each server's pid and start time are
+// recorded as soon as it runs, so:
+//   - the CLI killed during a create: the supervisor sees its request end,
+//     stops the servers and records the pool failed;
+//   - the supervisor killed: its servers keep running (own process groups,
+//     output on files) and the next supervisor adopts those of ready pools,
+//     stops those of pools caught mid-create and records them failed, and
+//     reopens every endpoint;
+//   - a kill between renaming a baked tree into place and recording it
+//     leaves an orphan directory that the next bake of that id replaces.
+//
+// # Layout of PHOENIX_HOME
+//
+//	state.db                 bbolt: images, pools, endpoints, locks
+//	supervisor.lock          flock held by the running supervisor (its pid)
+//	supervisor.sock          the API (or /tmp/phoenix-HASH.sock for long homes)
+//	supervisor.log           the supervisor's own log
+//	images/BUILDID/          read-only image trees; images/.tmp/ bakes in progress
+//	logs/ENV/ROLE/POOL-N.log each server's stdout and stderr, kept after its pool
+//	logs/bake/IMAGE/ID.log   each bake's output
+package local

@@ -1,0 +1,215 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync/atomic"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// An endpoint is a reverse proxy on its fixed address. Its backends are an
+// immutable backendSet behind an atomic pointer: a swap stores a new set in
+// one instruction, every request loads the set once when it arrives, so a
+// request in flight finishes on the pool it started on while every later
+// request goes to the new set. Nothing is drained by force: the old pool
+// keeps running after a swap (it is retained), and stopping a pool waits
+// for its in-flight requests first.
+//
+// A request that cannot reach the server picked for it (connection refused
+// or reset before a response) is retried on the other servers of the same
+// set when it is idempotent and has no body, so a server dying or a pool
+// being stopped does not fail a GET.
+
+// backendSet is what one endpoint routes to at one instant.
+type backendSet struct {
+	backends []weightedPool
+	total    int
+}
+
+type weightedPool struct {
+	pool   *poolRT
+	weight int
+	cum    int // cumulative weight, for picking
+}
+
+func newBackendSet(bs []cloud.Backend, pools map[string]*poolRT) *backendSet {
+	set := &backendSet{}
+	for _, b := range bs {
+		if b.Weight <= 0 {
+			continue
+		}
+		set.total += b.Weight
+		set.backends = append(set.backends, weightedPool{pool: pools[b.Pool], weight: b.Weight, cum: set.total})
+	}
+	return set
+}
+
+// pick chooses a pool by weight (n counts requests, so the split is exact
+// over every hundred requests) and a server in it by round robin,
+// preferring servers that pass their health checks.
+func (s *backendSet) pick(n uint64) (*poolRT, *server) {
+	if s == nil || s.total == 0 {
+		return nil, nil
+	}
+	r := int(n % uint64(s.total))
+	for _, b := range s.backends {
+		if r < b.cum {
+			return b.pool, b.pool.pickServer(n / uint64(s.total))
+		}
+	}
+	return nil, nil
+}
+
+type ctxKey int
+
+const (
+	keyTarget ctxKey = iota
+)
+
+// target is the pool and server picked for one request, and the set it was
+// picked from (for retries).
+type target struct {
+	set    *backendSet
+	pool   *poolRT
+	server *server
+}
+
+// proxy is one endpoint's listener.
+type proxy struct {
+	address string
+	ln      net.Listener
+	srv     *http.Server
+	set     atomic.Pointer[backendSet]
+	n       atomic.Uint64 // requests seen, for picking
+	served  atomic.Uint64
+}
+
+// sharedTransport is used by every proxy: keep-alive connections to the
+// servers, short dial timeout so a dead server is found fast.
+var sharedTransport = &http.Transport{
+	Proxy:               nil,
+	DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	MaxIdleConnsPerHost: 64,
+	IdleConnTimeout:     30 * time.Second,
+}
+
+// startProxy listens on address and serves it.
+func startProxy(address string, logf func(string, ...any)) (*proxy, error) {
+	ln, err := net.Listen("tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("listening on endpoint %s: %w", address, err)
+	}
+	p := &proxy{address: address, ln: ln}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			t := pr.In.Context().Value(keyTarget).(*target)
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = t.server.addr
+			pr.SetXForwarded()
+		},
+		Transport: retryTransport{},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if !errors.Is(err, context.Canceled) {
+				logf("endpoint %s: %s %s: %v", address, r.Method, r.URL.Path, err)
+			}
+			http.Error(w, "phoenix: no backend answered: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+	p.srv = &http.Server{
+		Handler:           p.handler(rp),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := p.set.Load()
+		pool, srv := set.pick(p.n.Add(1) - 1)
+		if srv == nil {
+			http.Error(w, "phoenix: endpoint has no backend", http.StatusServiceUnavailable)
+			return
+		}
+		pool.inflight.Add(1)
+		defer pool.inflight.Add(-1)
+		p.served.Add(1)
+		ctx := context.WithValue(r.Context(), keyTarget, &target{set: set, pool: pool, server: srv})
+		rp.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// close stops listening and lets requests in flight finish (bounded).
+func (p *proxy) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = p.srv.Shutdown(ctx)
+}
+
+// retryTransport retries idempotent, bodiless requests on connection
+// errors, on the other servers of the request's backend set.
+type retryTransport struct{}
+
+func (retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := sharedTransport.RoundTrip(req)
+	if err == nil || !retryable(req, err) {
+		return resp, err
+	}
+	t, _ := req.Context().Value(keyTarget).(*target)
+	if t == nil {
+		return resp, err
+	}
+	tried := map[*server]bool{t.server: true}
+	for _, alt := range t.set.alternatives(t.pool) {
+		if tried[alt] || !alt.alive() {
+			continue
+		}
+		tried[alt] = true
+		r2 := req.Clone(req.Context())
+		r2.URL.Host = alt.addr
+		r2.Host = req.Host
+		resp, err = sharedTransport.RoundTrip(r2)
+		if err == nil || !retryable(req, err) {
+			return resp, err
+		}
+	}
+	return resp, err
+}
+
+// retryable: the request can be sent again safely and failed before any
+// response came back.
+func retryable(req *http.Request, err error) bool {
+	if req.Context().Err() != nil {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return false
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// alternatives lists the servers to retry on: the same pool's first, then
+// the other pools' of the set.
+func (s *backendSet) alternatives(first *poolRT) []*server {
+	out := append([]*server(nil), first.serverList()...)
+	for _, b := range s.backends {
+		if b.pool != first {
+			out = append(out, b.pool.serverList()...)
+		}
+	}
+	return out
+}

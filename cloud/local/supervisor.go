@@ -1,0 +1,450 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// ErrSupervisorRunning is returned by RunSupervisor when another
+// supervisor already owns the home.
+var ErrSupervisorRunning = errors.New("a supervisor is already running for this PHOENIX_HOME")
+
+// supervisor is the one process that owns a PHOENIX_HOME: the state
+// database, every server process, every endpoint's reverse proxy and the
+// health checks. Everything that acts goes through it, so a check such as
+// "does an endpoint route to this pool" and the action that depends on it
+// happen under one mutex, at that moment.
+type supervisor struct {
+	home    string
+	st      *store
+	started time.Time
+	log     *log.Logger
+
+	mu        sync.Mutex
+	pools     map[string]*poolRT      // by recKey(project, id)
+	deleting  map[string]bool         // pools being deleted
+	endpoints map[string]*endpointRec // by recKey(project, env, role)
+	proxies   map[string]*proxy       // by address
+
+	quit     chan struct{}
+	quitOnce sync.Once
+}
+
+// RunSupervisor runs the supervisor of home until ctx ends (the servers
+// keep running and are adopted by the next supervisor) or until a shutdown
+// request or the removal of home (everything is stopped). It returns
+// ErrSupervisorRunning if another supervisor holds home.
+func RunSupervisor(ctx context.Context, home string) error {
+	home, err := filepath.Abs(home)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", home, err)
+	}
+	lockFile, err := lockHome(home)
+	if err != nil {
+		return err
+	}
+	defer lockFile.Close()
+	st, err := openStore(filepath.Join(home, "state.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s := &supervisor{
+		home:      home,
+		st:        st,
+		started:   time.Now(),
+		log:       log.New(os.Stderr, "phoenix-supervisor ", log.LstdFlags|log.LUTC),
+		pools:     map[string]*poolRT{},
+		deleting:  map[string]bool{},
+		endpoints: map[string]*endpointRec{},
+		proxies:   map[string]*proxy{},
+		quit:      make(chan struct{}),
+	}
+	if err := s.recover(); err != nil {
+		return fmt.Errorf("recovering state: %w", err)
+	}
+	sock := socketPath(home)
+	_ = os.Remove(sock) // stale: we hold the home's lock, so no one serves it
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", sock, err)
+	}
+	_ = os.Chmod(sock, 0o600)
+	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock)
+	go s.watchdog(ctx)
+
+	select {
+	case <-ctx.Done():
+		s.log.Printf("stopping on signal; servers keep running")
+	case <-s.quit:
+		s.log.Printf("stopped everything; exiting")
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	_ = os.Remove(sock)
+	s.mu.Lock()
+	for _, p := range s.proxies {
+		p.close()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// lockHome takes the home's supervisor lock (flock, released by the kernel
+// when the process dies, however it dies) and writes the pid into it.
+func lockHome(home string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(home, "supervisor.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, ErrSupervisorRunning
+		}
+		return nil, fmt.Errorf("locking %s: %w", home, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+// watchdog stops everything if the home disappears (a test's temporary
+// directory removed, an operator's rm -rf): nothing must outlive it.
+func (s *supervisor) watchdog(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		if _, err := os.Stat(filepath.Join(s.home, "supervisor.lock")); errors.Is(err, fs.ErrNotExist) {
+			s.log.Printf("home %s is gone; stopping everything", s.home)
+			s.stopAll("home removed")
+			s.quitOnce.Do(func() { close(s.quit) })
+			return
+		}
+	}
+}
+
+// recover rebuilds the runtime from the records after a start: running
+// servers of ready pools are adopted, pools caught mid-create are failed
+// (no one is creating them any more) and their processes stopped, and each
+// endpoint's proxy is opened again.
+func (s *supervisor) recover() error {
+	var pools []poolRec
+	var eps []endpointRec
+	err := s.st.view(func(tx *bolt.Tx) error {
+		if err := each(tx, bucketPools, nil, func(r *poolRec) error { pools = append(pools, *r); return nil }); err != nil {
+			return err
+		}
+		return each(tx, bucketEndpoints, nil, func(r *endpointRec) error { eps = append(eps, *r); return nil })
+	})
+	if err != nil {
+		return err
+	}
+	for i := range pools {
+		rec := pools[i]
+		rt := &poolRT{rec: rec}
+		var list []*server
+		for _, sr := range rec.Servers {
+			sv := newServer(sr, false)
+			if !processMatches(sr.PID, sr.StartTime) {
+				sv.markExited(errors.New("is gone (found dead when the supervisor started)"))
+			}
+			list = append(list, sv)
+		}
+		rt.servers.Store(&list)
+		switch rec.State {
+		case cloud.PoolReady:
+			s.startMonitor(rt)
+		case cloud.PoolCreating:
+			stopServers(list, 2*time.Second)
+			rt.rec.State, rt.rec.Reason, rt.rec.Servers = cloud.PoolFailed, "creation was interrupted (the supervisor stopped during it)", nil
+			rt.servers.Store(&[]*server{})
+		default:
+			stopServers(list, 2*time.Second) // nothing of a cold or failed pool runs
+			rt.rec.Servers = nil
+			rt.servers.Store(&[]*server{})
+		}
+		if err := s.save(&rt.rec); err != nil {
+			return err
+		}
+		s.pools[string(rec.key())] = rt
+	}
+	for i := range eps {
+		ep := eps[i]
+		s.endpoints[string(ep.key())] = &ep
+		p, err := startProxy(ep.Address, s.log.Printf)
+		if err != nil {
+			s.log.Printf("endpoint %s/%s: %v (the next swap retries)", ep.Env, ep.Role, err)
+			continue
+		}
+		p.set.Store(newBackendSet(ep.Backends, s.projectPools(ep.Project)))
+		s.proxies[ep.Address] = p
+	}
+	return nil
+}
+
+// projectPools maps pool ids of project to their runtimes; s.mu held or
+// single-threaded.
+func (s *supervisor) projectPools(project string) map[string]*poolRT {
+	out := map[string]*poolRT{}
+	for _, rt := range s.pools {
+		if rt.rec.Project == project {
+			out[rt.rec.ID] = rt
+		}
+	}
+	return out
+}
+
+// save writes a pool record in its own transaction.
+func (s *supervisor) save(rec *poolRec) error {
+	return s.st.update(func(tx *bolt.Tx) error { return put(tx, bucketPools, rec.key(), rec) })
+}
+
+// stopAll stops every server and proxy; pools that ran become cold (their
+// records and images stay, a swap starts them again), pools mid-create
+// fail.
+func (s *supervisor) stopAll(why string) {
+	s.mu.Lock()
+	pools := make([]*poolRT, 0, len(s.pools))
+	for _, rt := range s.pools {
+		pools = append(pools, rt)
+	}
+	for addr, p := range s.proxies {
+		p.close()
+		delete(s.proxies, addr)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, rt := range pools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rt.life.Lock()
+			defer rt.life.Unlock()
+			s.stopPool(rt, 0)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			switch rt.rec.State {
+			case cloud.PoolReady:
+				rt.rec.State, rt.rec.Reason = cloud.PoolCold, "stopped ("+why+")"
+			case cloud.PoolCreating:
+				rt.rec.State, rt.rec.Reason = cloud.PoolFailed, "creation interrupted ("+why+")"
+			}
+			rt.rec.Servers = nil
+			if err := s.save(&rt.rec); err != nil {
+				s.log.Printf("saving pool %s: %v", rt.rec.ID, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// stopPool waits (up to drain) for the requests in flight to the pool to
+// finish, stops its health loop and its servers. rt.life must be held.
+func (s *supervisor) stopPool(rt *poolRT, drain time.Duration) {
+	deadline := time.Now().Add(drain)
+	for rt.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rt.stopMonitor != nil {
+		rt.stopMonitor()
+		rt.stopMonitor = nil
+	}
+	stopServers(rt.serverList(), 5*time.Second)
+	rt.servers.Store(&[]*server{})
+}
+
+func stopServers(list []*server, grace time.Duration) {
+	var wg sync.WaitGroup
+	for _, sv := range list {
+		wg.Add(1)
+		go func() { defer wg.Done(); sv.stop(grace) }()
+	}
+	wg.Wait()
+}
+
+// startMonitor starts the pool's health loop (rt.life held, or before the
+// pool is visible).
+func (s *supervisor) startMonitor(rt *poolRT) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rt.stopMonitor = cancel
+	path, interval, timeout := healthSettings(&rt.rec)
+	s.mu.Lock()
+	img, _ := s.image(rt.rec.Project, rt.rec.BuildID)
+	s.mu.Unlock()
+	var verify func() error
+	if img != nil {
+		verify = func() error { return verifyImage(img) }
+	}
+	go rt.monitor(ctx, path, interval, timeout, verify)
+}
+
+// routes is the supervisor's API.
+func (s *supervisor) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathPing, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]any{"pid": os.Getpid(), "home": s.home})
+	})
+	mux.HandleFunc("GET "+pathStatus, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.status()) })
+	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
+		s.stopAll("phoenix cloud down")
+		writeJSON(w, map[string]any{"pid": os.Getpid()})
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		s.quitOnce.Do(func() { close(s.quit) })
+	})
+	mux.HandleFunc("GET "+pathObserve, func(w http.ResponseWriter, r *http.Request) {
+		live, err := s.observe(r.URL.Query().Get("project"))
+		reply(w, live, err)
+	})
+	mux.HandleFunc("GET "+pathImage, func(w http.ResponseWriter, r *http.Request) {
+		im, err := s.getImage(r.URL.Query().Get("project"), r.URL.Query().Get("build"))
+		reply(w, im, err)
+	})
+	handle(mux, pathCommitImage, s.commitImage)
+	handle(mux, pathDeleteImage, func(_ context.Context, req *deleteImageReq) (any, error) {
+		return nil, s.deleteImage(req.Project, req.BuildID)
+	})
+	mux.HandleFunc("GET "+pathPool, func(w http.ResponseWriter, r *http.Request) {
+		rec, err := s.poolRecord(r.URL.Query().Get("project"), r.URL.Query().Get("id"))
+		reply(w, rec, err)
+	})
+	mux.HandleFunc("POST "+pathCreatePool, s.handleCreate)
+	handle(mux, pathSetWarm, func(ctx context.Context, req *warmReq) (any, error) {
+		return nil, s.setWarm(ctx, req)
+	})
+	handle(mux, pathDeletePool, func(_ context.Context, req *deletePoolReq) (any, error) {
+		return nil, s.deletePool(req.Project, req.Pool)
+	})
+	handle(mux, pathSwap, func(ctx context.Context, req *swapReq) (any, error) {
+		return nil, s.swap(ctx, req)
+	})
+	handle(mux, pathLock, func(_ context.Context, req *lockReq) (any, error) { return nil, s.lock(req) })
+	handle(mux, pathUnlock, func(_ context.Context, req *unlockReq) (any, error) { return nil, s.unlock(req) })
+	mux.HandleFunc("GET "+pathColdServing, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.coldServing()) })
+	return mux
+}
+
+// handle registers a POST handler that decodes a T and replies with the
+// result or the error.
+func handle[T any](mux *http.ServeMux, path string, fn func(context.Context, *T) (any, error)) {
+	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+		var req T
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			replyErr(w, fmt.Errorf("decoding request: %w", err))
+			return
+		}
+		out, err := fn(r.Context(), &req)
+		reply(w, out, err)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		replyErr(w, err)
+		return
+	}
+	if v == nil {
+		v = struct{}{}
+	}
+	writeJSON(w, v)
+}
+
+func replyErr(w http.ResponseWriter, err error) {
+	e := toAPIError(err)
+	code := http.StatusBadRequest
+	switch e.Kind {
+	case kindNotFound:
+		code = http.StatusNotFound
+	case kindServing, kindInUse, kindLocked:
+		code = http.StatusConflict
+	case kindNotReady:
+		code = http.StatusPreconditionFailed
+	case kindTransient:
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// status is the supervisor's own view, for `phoenix cloud status`.
+func (s *supervisor) status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{PID: os.Getpid(), Home: s.home, StartedAt: s.started}
+	for _, ep := range s.endpoints {
+		es := EndpointStatus{Project: ep.Project, Env: ep.Env, Role: ep.Role, Address: ep.Address, Backends: ep.Backends}
+		if p := s.proxies[ep.Address]; p != nil {
+			es.Served = p.served.Load()
+		}
+		st.Endpoints = append(st.Endpoints, es)
+	}
+	for _, rt := range s.pools {
+		v := poolView(&rt.rec, rt, false, time.Now())
+		ps := PoolStatus{Project: rt.rec.Project, ID: rt.rec.ID, State: v.State, Healthy: v.Healthy, Servers: v.Servers, Count: v.Count}
+		for _, sv := range rt.serverList() {
+			if sv.alive() {
+				ps.PIDs = append(ps.PIDs, sv.rec.PID)
+			}
+		}
+		st.Pools = append(st.Pools, ps)
+	}
+	sortStatus(&st)
+	return st
+}
+
+// servingEndpoint returns "env/role" of an endpoint of project that routes
+// to pool id, or ""; s.mu held.
+func (s *supervisor) servingEndpoint(project, id string) string {
+	for _, ep := range s.endpoints {
+		if ep.Project != project {
+			continue
+		}
+		for _, b := range ep.Backends {
+			if b.Pool == id && b.Weight > 0 {
+				return ep.Env + "/" + ep.Role
+			}
+		}
+	}
+	return ""
+}
+
+// signalPID is used by tests and `cloud down` to check a pid is gone.
+func pidAlive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }

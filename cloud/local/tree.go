@@ -1,0 +1,285 @@
+package local
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Image trees. A child image starts as a copy of its parent's tree. How
+// the copy is made decides whether a child can ever change its parent:
+//
+//   - A reflink (FICLONE, on btrfs, xfs, ...) shares blocks copy-on-write:
+//     always safe and cheap, tried first for every file.
+//   - A hard link shares the inode: cheap, but a step that writes a file in
+//     place (`echo x >> f`) would write through to the parent, and file
+//     modes do not stop root. So hard links are used only when the child has
+//     no steps: its `files` are then written by Phoenix itself, which
+//     removes the destination before writing (breaking the link).
+//   - Otherwise the bytes are copied.
+//
+// A finished tree is made read-only (write bits cleared) and its digest
+// (paths, modes, sizes, contents, link targets) recorded.
+
+// copyMode says how copyTree may share a source file.
+type copyMode int
+
+const (
+	copyBytes copyMode = iota // reflink, else copy bytes
+	copyLink                  // reflink, else hard link, else copy bytes
+)
+
+// copyTree copies the tree at src into dst (which exists), preserving
+// modes and symbolic links.
+func copyTree(src, dst string, mode copyMode) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.Mkdir(target, 0o755)
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			return copyFile(path, target, info.Mode().Perm(), mode)
+		default:
+			return fmt.Errorf("%s: unsupported file type %s", rel, info.Mode().Type())
+		}
+	})
+}
+
+// copyFile copies one regular file, sharing it as mode allows.
+func copyFile(src, dst string, perm fs.FileMode, mode copyMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200)
+	if err != nil {
+		return err
+	}
+	if unix.IoctlFileClone(int(out.Fd()), int(in.Fd())) == nil {
+		return out.Close()
+	}
+	if mode == copyLink {
+		out.Close()
+		if err := os.Remove(dst); err != nil {
+			return err
+		}
+		if os.Link(src, dst) == nil {
+			return nil
+		}
+		if out, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// copyFromFS copies name (a file or a directory) from fsys to dst inside
+// an image, replacing what is there: an existing destination is removed
+// first, so a hard link shared with the parent is broken, never written
+// through.
+func copyFromFS(fsys fs.FS, name, dst string) error {
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return writeFromFS(fsys, name, dst, info.Mode().Perm())
+	}
+	return fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, name), "/")
+		target := filepath.Join(dst, filepath.FromSlash(rel))
+		if d.IsDir() {
+			if fi, err := os.Lstat(target); err == nil && fi.IsDir() {
+				return os.Chmod(target, 0o755)
+			}
+			os.RemoveAll(target)
+			return os.MkdirAll(target, 0o755)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return writeFromFS(fsys, p, target, fi.Mode().Perm())
+	})
+}
+
+func writeFromFS(fsys fs.FS, name, dst string, perm fs.FileMode) error {
+	if perm == 0 {
+		perm = 0o644
+	}
+	in, err := fsys.Open(name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// makeReadOnly clears the write bits of every file and directory of the
+// tree at root (the root itself included).
+func makeReadOnly(root string) error {
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p) // after their contents
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.Chmod(p, info.Mode().Perm()&^0o222)
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chmod(dirs[i], 0o555); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeTree deletes a tree that may be read-only.
+func removeTree(root string) error {
+	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(root)
+}
+
+// treeDigest returns the hex SHA-256 over the tree at root: for every
+// entry in lexical order its relative path, type, permission bits, and the
+// file's bytes or the link's target. Ownership and times are left out so
+// that a copy of a tree has the same digest.
+func treeDigest(root string) (string, error) {
+	h := sha256.New()
+	var paths []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(paths)
+	var num [8]byte
+	for _, p := range paths {
+		rel, _ := filepath.Rel(root, p)
+		if rel == "." {
+			continue // the root's own mode changes when it is put in place
+		}
+		info, err := os.Lstat(p)
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(filepath.ToSlash(rel)))
+		h.Write([]byte{0})
+		binary.BigEndian.PutUint32(num[:4], uint32(info.Mode().Type()|info.Mode().Perm()))
+		h.Write(num[:4])
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return "", err
+			}
+			h.Write([]byte(link))
+		case info.Mode().IsRegular():
+			binary.BigEndian.PutUint64(num[:], uint64(info.Size()))
+			h.Write(num[:])
+			f, err := os.Open(p)
+			if err != nil {
+				return "", err
+			}
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return "", err
+			}
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// insideRoot joins a `files` destination to an image root, refusing one
+// that would escape it ("../x").
+func insideRoot(root, dest string) (string, error) {
+	clean := filepath.Clean("/" + filepath.FromSlash(dest))
+	if clean == "/" {
+		return "", fmt.Errorf("destination %q is the image root", dest)
+	}
+	rel := strings.TrimPrefix(clean, "/")
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("destination %q leaves the image", dest)
+	}
+	return filepath.Join(root, rel), nil
+}
