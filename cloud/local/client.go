@@ -161,7 +161,9 @@ var ErrNotRunning = errors.New("the local cloud is not running")
 // notRunningError marks a failure to reach the supervisor's socket.
 type notRunningError struct{ err error }
 
-func (e *notRunningError) Error() string { return "the local cloud's supervisor is not reachable: " + e.err.Error() }
+func (e *notRunningError) Error() string {
+	return "the local cloud's supervisor is not reachable: " + e.err.Error()
+}
 func (e *notRunningError) Unwrap() error { return e.err }
 
 func isNotRunning(err error) bool {
