@@ -95,13 +95,13 @@ func (b *builder) digest(image, dest, src string) string {
 func (b *builder) env(name string, r *rawEnv) *model.Environment {
 	e := &model.Environment{
 		Name:      name,
-		Cloud:     r.Cloud,
+		Cloud:     *r.Cloud,
 		Roles:     sortedKeys(r.Roles),
 		Config:    nonEmpty(r.Config),
 		Secrets:   nonEmpty(r.Secrets),
-		Retention: model.Retention{Keep: r.Retention.Keep, Warm: r.Retention.Warm},
+		Retention: model.Retention{Keep: *r.Retention.Keep, Warm: *r.Retention.Warm},
 		After:     slices.Sorted(slices.Values(slices.Compact(slices.Sorted(slices.Values(r.After))))),
-		Traffic:   model.Traffic{Strategy: r.Traffic.Strategy, Steps: r.Traffic.Steps},
+		Traffic:   model.Traffic{Strategy: *r.Traffic.Strategy, Steps: r.Traffic.Steps},
 	}
 	if len(e.After) == 0 {
 		e.After = nil
@@ -127,7 +127,7 @@ func (b *builder) pool(env *model.Environment, role string, images map[string]*m
 	p := &model.Pool{
 		Env: env.Name, Role: role, Cloud: env.Cloud,
 		Image: r.Image, BuildID: images[r.Image].BuildID, Endpoint: er.Endpoint,
-		Command: r.Command, Size: r.Size, Count: r.Count, Port: r.Port,
+		Command: r.Command, Size: r.Size, Count: *r.Count, Port: *r.Port,
 		Warm:      r.Warm,
 		Secrets:   env.Secrets,
 		Retention: env.Retention, MaxAge: env.MaxAge,
@@ -139,11 +139,11 @@ func (b *builder) pool(env *model.Environment, role string, images map[string]*m
 	if er.Size != nil {
 		p.Size = *er.Size
 	}
-	p.Health.Path = r.Health.Path
-	p.Health.Interval, _ = parseDuration(r.Health.Interval)
-	p.Health.Timeout, _ = parseDuration(r.Health.Timeout)
+	p.Health.Path = *r.Health.Path
+	p.Health.Interval, _ = parseDuration(*r.Health.Interval)
+	p.Health.Timeout, _ = parseDuration(*r.Health.Timeout)
 	for _, s := range r.Smoke {
-		p.Smoke = append(p.Smoke, model.Smoke{Path: s.Path, Status: s.Status, Contains: s.Contains})
+		p.Smoke = append(p.Smoke, model.Smoke{Path: s.Path, Status: *s.Status, Contains: s.Contains})
 	}
 	cfg := make(map[string]string, len(r.Config)+len(env.Config)+len(er.Config))
 	maps.Copy(cfg, r.Config)

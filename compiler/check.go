@@ -193,24 +193,24 @@ func (c *checker) role(name string, r *rawRole) {
 		c.d.at(p.field("image"), fmt.Sprintf("role %q: image %q is not defined in images", name, r.Image),
 			c.definedNames("images"))
 	}
-	c.count(p.field("count"), r.Count)
-	if r.Port < 1 || r.Port > 65535 {
-		c.d.at(p.field("port"), fmt.Sprintf("role %q: port %d is out of range 1..65535", name, r.Port), "")
+	c.count(p.field("count"), *r.Count)
+	if *r.Port < 1 || *r.Port > 65535 {
+		c.d.at(p.field("port"), fmt.Sprintf("role %q: port %d is out of range 1..65535", name, *r.Port), "")
 	}
-	c.urlPath(p.field("health", "path"), "health path", r.Health.Path)
-	iv := c.duration(p.field("health", "interval"), "health interval", r.Health.Interval)
-	to := c.duration(p.field("health", "timeout"), "health timeout", r.Health.Timeout)
-	if iv <= 0 && c.validDuration(r.Health.Interval) {
+	c.urlPath(p.field("health", "path"), "health path", *r.Health.Path)
+	iv := c.duration(p.field("health", "interval"), "health interval", *r.Health.Interval)
+	to := c.duration(p.field("health", "timeout"), "health timeout", *r.Health.Timeout)
+	if iv <= 0 && c.validDuration(*r.Health.Interval) {
 		c.d.at(p.field("health", "interval"), fmt.Sprintf("role %q: health interval must be more than 0", name), "")
 	}
-	if to <= 0 && c.validDuration(r.Health.Timeout) {
+	if to <= 0 && c.validDuration(*r.Health.Timeout) {
 		c.d.at(p.field("health", "timeout"), fmt.Sprintf("role %q: health timeout must be more than 0", name), "")
 	}
 	for i, s := range r.Smoke {
 		sp := p.field("smoke").index(i)
 		c.urlPath(sp.field("path"), "smoke path", s.Path)
-		if s.Status < 100 || s.Status > 599 {
-			c.d.at(sp.field("status"), fmt.Sprintf("role %q: smoke status %d is not an HTTP status", name, s.Status), "")
+		if *s.Status < 100 || *s.Status > 599 {
+			c.d.at(sp.field("status"), fmt.Sprintf("role %q: smoke status %d is not an HTTP status", name, *s.Status), "")
 		}
 	}
 	for i, w := range r.Warm {
@@ -245,7 +245,7 @@ func (c *checker) config(p vpath, cfg map[string]string) {
 func (c *checker) env(name string, e *rawEnv) {
 	p := pathOf("environments", name)
 	c.name(p, "environment", name)
-	switch e.Cloud {
+	switch *e.Cloud {
 	case model.CloudLocal:
 	case model.CloudAWS:
 		if e.AWS == nil {
@@ -253,7 +253,7 @@ func (c *checker) env(name string, e *rawEnv) {
 				"add aws: {region, subnets, bucket}")
 		}
 	default:
-		c.d.at(p.field("cloud"), fmt.Sprintf("environment %q: cloud %q is not known", name, e.Cloud), `use "local" or "aws"`)
+		c.d.at(p.field("cloud"), fmt.Sprintf("environment %q: cloud %q is not known", name, *e.Cloud), `use "local" or "aws"`)
 	}
 	for _, rn := range sortedKeys(e.Roles) {
 		c.envRole(p.field("roles", rn), name, rn, e)
@@ -262,12 +262,13 @@ func (c *checker) env(name string, e *rawEnv) {
 	for _, k := range sortedKeys(e.Secrets) {
 		c.secret(p.field("secrets", k), k, e.Secrets[k])
 	}
-	if e.Retention.Keep < 0 {
-		c.d.at(p.field("retention", "keep"), fmt.Sprintf("environment %q: retention keep %d is negative", name, e.Retention.Keep), "")
+	keep, warm := *e.Retention.Keep, *e.Retention.Warm
+	if keep < 0 {
+		c.d.at(p.field("retention", "keep"), fmt.Sprintf("environment %q: retention keep %d is negative", name, keep), "")
 	}
-	if e.Retention.Warm < 0 || e.Retention.Warm > max(e.Retention.Keep, 0) {
+	if warm < 0 || warm > max(keep, 0) {
 		c.d.at(p.field("retention", "warm"), fmt.Sprintf("environment %q: retention warm %d must be between 0 and keep (%d)",
-			name, e.Retention.Warm, e.Retention.Keep), "warm pools are some of the kept ones")
+			name, warm, keep), "warm pools are some of the kept ones")
 	}
 	if e.MaxAge != nil {
 		c.duration(p.field("maxAge"), "maxAge", *e.MaxAge)
@@ -294,10 +295,11 @@ func (c *checker) envRole(p vpath, env, role string, e *rawEnv) {
 		c.count(p.field("count"), *er.Count)
 	}
 	c.config(p.field("config"), er.Config)
-	c.endpoint(p.field("endpoint"), env, role, e.Cloud, er.Endpoint)
-	if ok && (e.Cloud == model.CloudLocal || e.Cloud == model.CloudAWS) {
-		if root, from := c.rootFrom(r.Image); from != "" && cloudOf(from) != e.Cloud {
-			c.d.at(p, fmt.Sprintf("environment %q runs on %s but role %q's image comes from %q (image %q)", env, e.Cloud, role, from, root),
+	cloud := *e.Cloud
+	c.endpoint(p.field("endpoint"), env, role, cloud, er.Endpoint)
+	if ok && (cloud == model.CloudLocal || cloud == model.CloudAWS) {
+		if root, from := c.rootFrom(r.Image); from != "" && cloudOf(from) != cloud {
+			c.d.at(p, fmt.Sprintf("environment %q runs on %s but role %q's image comes from %q (image %q)", env, cloud, role, from, root),
 				"local images start from scratch or dir:, aws images from ami: or ami-name:")
 		}
 	}
@@ -366,7 +368,7 @@ func (c *checker) secret(p vpath, name, ref string) {
 }
 
 func (c *checker) traffic(p vpath, env string, t rawTraffic) {
-	switch t.Strategy {
+	switch *t.Strategy {
 	case "blue-green":
 		if len(t.Steps) > 0 {
 			c.d.at(p.field("steps"), fmt.Sprintf("environment %q: traffic steps apply to the canary strategy only", env), "")
@@ -382,7 +384,7 @@ func (c *checker) traffic(p vpath, env string, t rawTraffic) {
 			prev = s
 		}
 	default:
-		c.d.at(p.field("strategy"), fmt.Sprintf("environment %q: traffic strategy %q is not known", env, t.Strategy), `use "blue-green" or "canary"`)
+		c.d.at(p.field("strategy"), fmt.Sprintf("environment %q: traffic strategy %q is not known", env, *t.Strategy), `use "blue-green" or "canary"`)
 	}
 }
 

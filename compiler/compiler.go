@@ -42,6 +42,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error)
 	if ev == nil {
 		return nil, d.list.Sort()
 	}
+	applyDefaults(ev.raw)
 	check(ev.raw, ev.broken, fsys, d)
 	if len(d.list) > 0 {
 		return nil, d.list.Sort()

@@ -42,6 +42,10 @@ func evaluate(files []*specFile, d *diags) *evaluation {
 	user := ctx.BuildInstance(inst)
 	d.user = user
 	if err := user.Err(); err != nil && !isIncomplete(err) {
+		// Err holds the first error; Validate collects them all.
+		if all := user.Validate(); all != nil {
+			err = all
+		}
 		reportCUE(err, d)
 		return nil
 	}

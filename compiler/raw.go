@@ -1,9 +1,9 @@
 package compiler
 
 // The raw types mirror the schema: they are what the evaluated spec
-// (schema defaults filled in) decodes into, before the checks and the
-// build of the model. Optional fields are pointers or nil maps so that the
-// checks can tell "unset" from "zero".
+// decodes into, before the defaults, the checks and the build of the
+// model. Fields with a default are pointers, so that "unset" (take the
+// default) differs from a zero the user wrote (an error for count).
 
 type rawSpec struct {
 	Project      string               `json:"project"`
@@ -25,8 +25,8 @@ type rawRole struct {
 	Image   string            `json:"image"`
 	Command string            `json:"command"`
 	Size    string            `json:"size"`
-	Count   int               `json:"count"`
-	Port    int               `json:"port"`
+	Count   *int              `json:"count"`
+	Port    *int              `json:"port"`
 	Health  rawHealth         `json:"health"`
 	Smoke   []rawSmoke        `json:"smoke"`
 	Warm    []string          `json:"warm"`
@@ -34,19 +34,19 @@ type rawRole struct {
 }
 
 type rawHealth struct {
-	Path     string `json:"path"`
-	Interval string `json:"interval"`
-	Timeout  string `json:"timeout"`
+	Path     *string `json:"path"`
+	Interval *string `json:"interval"`
+	Timeout  *string `json:"timeout"`
 }
 
 type rawSmoke struct {
 	Path     string `json:"path"`
-	Status   int    `json:"status"`
+	Status   *int   `json:"status"`
 	Contains string `json:"contains"`
 }
 
 type rawEnv struct {
-	Cloud     string                 `json:"cloud"`
+	Cloud     *string                `json:"cloud"`
 	Roles     map[string]*rawEnvRole `json:"roles"`
 	Config    map[string]string      `json:"config"`
 	Secrets   map[string]string      `json:"secrets"`
@@ -65,13 +65,13 @@ type rawEnvRole struct {
 }
 
 type rawRetention struct {
-	Keep int `json:"keep"`
-	Warm int `json:"warm"`
+	Keep *int `json:"keep"`
+	Warm *int `json:"warm"`
 }
 
 type rawTraffic struct {
-	Strategy string `json:"strategy"`
-	Steps    []int  `json:"steps"`
+	Strategy *string `json:"strategy"`
+	Steps    []int   `json:"steps"`
 }
 
 type rawAWS struct {

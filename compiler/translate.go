@@ -33,7 +33,7 @@ func reportCUE(err error, d *diags) {
 }
 
 func translate(e errors.Error, d *diags) {
-	labels := e.Path()
+	labels := unquoteAll(e.Path())
 	format, args := e.Msg()
 	where := describe(labels)
 	p := labelsPath(labels)
@@ -45,12 +45,20 @@ func translate(e errors.Error, d *diags) {
 		}
 		d.at(p[:max(len(p)-1, 0)], fmt.Sprintf("%s: missing required field %q", parentName(labels), name), "")
 	case format == "field not allowed":
-		allowed := d.allowedFields(labels[:max(len(labels)-1, 0)])
+		field := labels[len(labels)-1]
+		allowed := d.allowedFields(labels[:len(labels)-1])
+		if slices.Contains(allowed, field) {
+			// The schema allows it: a closed definition of the user's
+			// own (#Env: {...}) does not.
+			d.atLabel(p, fmt.Sprintf("%s: field %q is not allowed by a definition of the spec", parentName(labels), field),
+				"definitions (#Name: {...}) are closed: declare the field in the definition, or end it with ... to leave it open")
+			return
+		}
 		detail := ""
 		if len(allowed) > 0 {
 			detail = "allowed fields: " + strings.Join(allowed, ", ")
 		}
-		d.atLabel(p, fmt.Sprintf("%s: unknown field %q", parentName(labels), labels[len(labels)-1]), detail)
+		d.atLabel(p, fmt.Sprintf("%s: unknown field %q", parentName(labels), field), detail)
 	case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value"):
 		d.at(p, fmt.Sprintf("%s has no concrete value (%s)", where, errorf(format, args...)), "give it a value, not only a type or a constraint")
 	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
@@ -78,7 +86,7 @@ func translateConflict(e errors.Error, labels []string, d *diags) {
 	p := labelsPath(labels)
 	where := describe(labels)
 	v := d.user.LookupPath(p.path())
-	if want := d.expectedKind(labels); want != cue.BottomKind && v.Exists() {
+	if want := d.expectedKind(labels); want != cue.BottomKind && v.Exists() && v.Err() == nil {
 		if got := v.IncompleteKind(); got&want == 0 {
 			d.at(p, fmt.Sprintf("%s must be %s, not %s", where, kindName(want), shortValue(v)), "")
 			return
@@ -94,6 +102,9 @@ func translateConflict(e errors.Error, labels []string, d *diags) {
 	msg := errorf(format, args...)
 	if strings.Contains(format, "empty disjunction") {
 		msg = "no allowed value matches"
+	}
+	if strings.HasPrefix(format, "conflicting values %s and %s") && len(args) >= 2 && len(user) > 1 {
+		msg = fmt.Sprintf("two different values, %v and %v", args[0], args[1])
 	}
 	detail := ""
 	if len(user) > 1 {
@@ -145,24 +156,48 @@ var (
 	listFields = map[string]bool{"steps": true, "smoke": true, "warm": true, "after": true, "subnets": true, "securityGroups": true}
 )
 
-// schemaPath maps a path in the spec to the matching path in #Spec, where
-// free names are pattern constraints and list elements any index.
-func schemaPath(labels []string) cue.Path {
-	sels := []cue.Selector{cue.Def("#Spec")}
+// schemaAt finds the schema of the value at a path in the spec: free
+// names are pattern constraints, list elements any index, and fields may
+// be optional or required in the schema.
+func (d *diags) schemaAt(labels []string) cue.Value {
+	v := d.schema.LookupPath(cue.MakePath(cue.Def("#Spec")))
 	free := false
 	for _, l := range labels {
 		switch prev := free; {
 		case prev:
-			sels = append(sels, cue.AnyString)
+			v = v.LookupPath(cue.MakePath(cue.AnyString))
 			free = false
 		case isIndex(l):
-			sels = append(sels, cue.AnyIndex)
+			v = v.LookupPath(cue.MakePath(cue.AnyIndex))
 		default:
-			sels = append(sels, cue.Str(l))
+			sel := cue.Str(l)
+			next := v.LookupPath(cue.MakePath(sel))
+			if !next.Exists() {
+				next = v.LookupPath(cue.MakePath(sel.Optional()))
+			}
+			if !next.Exists() {
+				next = v.LookupPath(cue.MakePath(sel.Required()))
+			}
+			v = next
 			free = mapFields[l]
 		}
+		if !v.Exists() {
+			return v
+		}
 	}
-	return cue.MakePath(sels...)
+	return v
+}
+
+// unquoteAll turns CUE's quoted labels ("\"pr-1\"") into names.
+func unquoteAll(labels []string) []string {
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		if u, err := strconv.Unquote(l); err == nil && strings.HasPrefix(l, "\"") {
+			l = u
+		}
+		out[i] = l
+	}
+	return out
 }
 
 func isIndex(l string) bool { _, err := strconv.Atoi(l); return err == nil }
@@ -170,7 +205,7 @@ func isIndex(l string) bool { _, err := strconv.Atoi(l); return err == nil }
 // expectedKind is the kind of value the schema wants at labels, or
 // BottomKind when it cannot tell.
 func (d *diags) expectedKind(labels []string) cue.Kind {
-	v := d.schema.LookupPath(schemaPath(labels))
+	v := d.schemaAt(labels)
 	if !v.Exists() {
 		return cue.BottomKind
 	}
@@ -179,8 +214,7 @@ func (d *diags) expectedKind(labels []string) cue.Kind {
 
 // allowedFields lists the fields the schema allows in the struct at labels.
 func (d *diags) allowedFields(labels []string) []string {
-	v := d.schema.LookupPath(schemaPath(labels))
-	it, err := v.Fields(cue.Optional(true))
+	it, err := d.schemaAt(labels).Fields(cue.Optional(true))
 	if err != nil {
 		return nil
 	}
