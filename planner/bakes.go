@@ -14,8 +14,8 @@ type imageState struct {
 	img   *model.Image
 	live  *cloud.Image // nil when the cloud has no image of this build id
 	// current is true when the live image can be used as it is: present,
-	// younger than its maxAge, baked after its live parent, and with no
-	// ancestor that is rebaked.
+	// younger than its maxAge, and baked after its parent, which is itself
+	// live and current.
 	current bool
 	why     string // why not current, for the bake's reason
 	parent  *imageState
@@ -74,26 +74,19 @@ func (b *bakes) judge(s *imageState) (bool, string) {
 	if older(s.live.CreatedAt, s.img.MaxAge, b.now) {
 		return false, fmt.Sprintf("image %s: older than maxAge %s", name, fmtAge(s.img.MaxAge))
 	}
-	if s.parent != nil && staleAncestry(s.parent) {
-		return false, fmt.Sprintf("image %s: parent %s is rebaked", name, s.parent.img.Name)
-	}
-	if p := s.parent; p != nil && p.live != nil && s.live.CreatedAt.Before(p.live.CreatedAt) {
-		return false, fmt.Sprintf("image %s: parent %s was rebaked after it", name, p.img.Name)
+	if p := s.parent; p != nil {
+		switch {
+		case p.live == nil:
+			// Baking the parent makes this bake older than it; a parent
+			// of a live image is only gone if someone deleted it.
+			return false, fmt.Sprintf("image %s: parent %s is missing", name, p.img.Name)
+		case !p.current:
+			return false, fmt.Sprintf("image %s: parent %s is rebaked", name, p.img.Name)
+		case s.live.CreatedAt.Before(p.live.CreatedAt):
+			return false, fmt.Sprintf("image %s: parent %s was rebaked after it", name, p.img.Name)
+		}
 	}
 	return true, ""
-}
-
-// staleAncestry reports whether p (a parent) will be rebaked because it is
-// out of date: it is live but not current, or it is missing and one of its
-// own ancestors is out of date.
-func staleAncestry(p *imageState) bool {
-	for depth := 0; p != nil && depth < 64; depth++ {
-		if p.live != nil {
-			return !p.current
-		}
-		p = p.parent
-	}
-	return false
 }
 
 // plan makes sure image name is usable in cloud c: it bakes the image if it

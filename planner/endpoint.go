@@ -128,7 +128,7 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time) *endpoint
 		}
 		swapReason = "put new pool " + shortPool(target) + " in service"
 	}
-	out.swap = swapStep(d, ep, serving, target, weight, swapReason)
+	out.swap = swapStep(d, ep, serving, target, weight, swapReason, canShare(idx, d.Cloud, serving, target.ID))
 	out.swap.Rollback = out.summary.Rollback
 	if out.create != nil {
 		out.swap.After = []string{out.create.ID}
@@ -221,11 +221,29 @@ func createStep(d *model.Pool, idx *index, bk *bakes, reason string) *Step {
 	return st
 }
 
+// canShare reports whether the pools serving now (other than target) can
+// keep a share of the traffic during a canary: there is at least one, and
+// each is a known, ready, healthy pool. A sick pool is left at once.
+func canShare(idx *index, c string, serving []cloud.Backend, target string) bool {
+	others := 0
+	for _, b := range serving {
+		if b.Pool == target {
+			continue
+		}
+		p := idx.poolByID[poolRef{c, b.Pool}]
+		if p == nil || p.State != cloud.PoolReady || !p.Healthy {
+			return false
+		}
+		others++
+	}
+	return others > 0
+}
+
 // swapStep points the endpoint at target. A canary walks the traffic steps
-// above the weight the target already has, but only when another pool
-// serves (there is nothing to share traffic with on a first deploy) and the
-// target never served before (a rollback to a pool that served is instant).
-func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target *cloud.Pool, weight int, reason string) *Step {
+// above the weight the target already has, but only when the pools serving
+// now can share the traffic (see canShare) and the target never served
+// before (a rollback to a pool that served is instant).
+func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target *cloud.Pool, weight int, reason string, share bool) *Step {
 	st := &Step{
 		ID: "swap:" + d.Env + "/" + d.Role, Kind: Swap, Cloud: d.Cloud, Env: d.Env, Role: d.Role,
 		Image: target.Image, BuildID: target.BuildID, Pool: target.ID, Key: target.Key,
@@ -234,13 +252,7 @@ func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target
 	if st.Endpoint == "" && ep != nil {
 		st.Endpoint = ep.Address
 	}
-	others := 0
-	for _, b := range serving {
-		if b.Pool != target.ID {
-			others++
-		}
-	}
-	if d.Traffic.Strategy == "canary" && others > 0 && (target.LastServed.IsZero() || weight > 0) {
+	if d.Traffic.Strategy == "canary" && share && (target.LastServed.IsZero() || weight > 0) {
 		st.Weights = canaryWeights(d.Traffic.Steps, weight)
 		if len(st.Weights) > 0 {
 			parts := make([]string, len(st.Weights))

@@ -33,9 +33,6 @@ func mustPlan(t *testing.T, d *model.Desired, live *cloud.Live, opts planner.Opt
 	if opts.Now.IsZero() {
 		opts.Now = now
 	}
-	if opts.ImageKeep == 0 {
-		opts.ImageKeep = -1
-	}
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		t.Fatalf("Make: %v", err)

@@ -190,12 +190,20 @@ func TestImagePastMaxAgeRebakesItsDescendantsAndPools(t *testing.T) {
 	}
 }
 
-func TestMissingParentIsBakedOnlyWhenAChildNeedsIt(t *testing.T) {
+func TestMissingParentIsRebakedWithItsChildren(t *testing.T) {
+	// A parent a live image was baked on is gone (deleted by hand): baking it
+	// again makes the child older than its parent, so the child is rebaked
+	// in the same plan rather than in the next one.
 	d := shop().Desired()
 	live := plantest.Deployed(d, now.Add(-day))
 	live.Images = slices.DeleteFunc(live.Images, func(im cloud.Image) bool { return im.Name == "base" })
-	if p := mustPlan(t, d, live, planner.Options{}); !p.Empty() {
-		t.Fatalf("web is live and current, base is not needed:\n%s", dump(p))
+	p := mustPlan(t, d, live, planner.Options{})
+	bakeBase := "bake:memory:base:" + b12(d.Images["base"].BuildID)
+	bakeWeb := "bake:memory:web:" + b12(d.Images["web"].BuildID)
+	wantReason(t, p, bakeWeb, "image web: parent base is missing")
+	wantAfter(t, p, bakeWeb, bakeBase)
+	if step(t, p, bakeBase).Replace || !step(t, p, bakeWeb).Replace {
+		t.Errorf("only web exists and is replaced")
 	}
 }
 

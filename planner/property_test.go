@@ -1,0 +1,307 @@
+package planner_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/cloud/memory"
+	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/planner/plantest"
+)
+
+// replacing adds BakeRequest.Replace to the memory cloud, which (for now)
+// returns an existing build id unchanged: a replaced image gets the cloud's
+// current time, as a fresh bake would.
+type replacing struct{ *memory.Cloud }
+
+func (r replacing) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
+	im, err := r.Cloud.Bake(ctx, req)
+	if err != nil || !req.Replace {
+		return im, err
+	}
+	at := r.Cloud.Now()
+	if !im.CreatedAt.Before(at) {
+		return im, nil // the cloud replaced it itself
+	}
+	r.Cloud.Mutate(req.Project, func(l *cloud.Live) {
+		for i := range l.Images {
+			if l.Images[i].BuildID == im.BuildID {
+				l.Images[i].CreatedAt = at
+			}
+		}
+	})
+	im.CreatedAt = at
+	return im, nil
+}
+
+var (
+	envNames  = []string{"dev", "staging", "prod"}
+	roleNames = []string{"web", "api"}
+)
+
+// genSpec draws a desired state: an image tree of up to four images in two
+// versions each, up to three environments with random retention, maxAge,
+// traffic and `after` (only on earlier ones, so it stays acyclic), and one
+// or two roles each.
+func genSpec(t *rapid.T) *model.Desired {
+	s := plantest.NewSpec("prop")
+	names := []string{"base", "app", "web", "tool"}
+	n := rapid.IntRange(1, 4).Draw(t, "images")
+	for i := range n {
+		parent := ""
+		if i > 0 && rapid.Bool().Draw(t, "hasParent") {
+			parent = names[rapid.IntRange(0, i-1).Draw(t, "parent")]
+		}
+		s.Image(names[i], parent, fmt.Sprintf("v%d", rapid.IntRange(1, 2).Draw(t, "ver")))
+		if rapid.IntRange(0, 3).Draw(t, "imgMaxAge") == 0 {
+			s.ImageMaxAge(names[i], 20*day)
+		}
+	}
+	ne := rapid.IntRange(1, 3).Draw(t, "envs")
+	for i := range ne {
+		var opts []plantest.EnvOption
+		keep := rapid.IntRange(0, 3).Draw(t, "keep")
+		opts = append(opts, plantest.Keep(keep, rapid.IntRange(0, keep).Draw(t, "warm")))
+		if rapid.Bool().Draw(t, "maxAge") {
+			opts = append(opts, plantest.MaxAge(10*day))
+		}
+		if rapid.Bool().Draw(t, "canary") {
+			opts = append(opts, plantest.Canary(10, 50, 100))
+		}
+		if i > 0 && rapid.Bool().Draw(t, "after") {
+			opts = append(opts, plantest.After(envNames[rapid.IntRange(0, i-1).Draw(t, "afterEnv")]))
+		}
+		s.Env(envNames[i], opts...)
+		nr := rapid.IntRange(1, 2).Draw(t, "roles")
+		for r := range nr {
+			s.Role(envNames[i], roleNames[r], names[rapid.IntRange(0, n-1).Draw(t, "image")],
+				rapid.IntRange(1, 3).Draw(t, "count"), fmt.Sprintf("V=%d", rapid.IntRange(1, 2).Draw(t, "cfg")))
+		}
+	}
+	return s.Desired()
+}
+
+// genLive draws a live state around d: some of d's images (maybe old),
+// other builds, pools of d's keys and of other keys in every state, pools of
+// environments and roles that left the spec, and endpoints routing to one
+// or two pools of their (env, role), or to a pool that is gone.
+func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
+	live := &cloud.Live{}
+	ago := func(label string) time.Time {
+		return now.Add(-time.Duration(rapid.IntRange(1, 40*24).Draw(t, label)) * time.Hour)
+	}
+	var builds []string
+	for _, name := range d.ImageNames() {
+		if rapid.IntRange(0, 3).Draw(t, "imgLive") > 0 {
+			im := plantest.ImageFor(d, "memory", name, ago("imgAt"))
+			live.Images = append(live.Images, im)
+			builds = append(builds, im.BuildID)
+		}
+	}
+	for i := range rapid.IntRange(0, 4).Draw(t, "oldImages") {
+		im := cloud.Image{Cloud: "memory", Name: rapid.SampledFrom([]string{"base", "app", "old"}).Draw(t, "oldName"),
+			BuildID: fmt.Sprintf("%02x%062d", i, 0), CreatedAt: ago("oldAt")}
+		if len(builds) > 0 && rapid.Bool().Draw(t, "oldParent") {
+			im.ParentBuildID = rapid.SampledFrom(builds).Draw(t, "oldParentID")
+		}
+		live.Images = append(live.Images, im)
+		builds = append(builds, im.BuildID)
+	}
+	type slotT struct{ env, role, key, image, build string }
+	var slots []slotT
+	for _, p := range d.Pools {
+		slots = append(slots, slotT{p.Env, p.Role, p.Key, p.Image, p.BuildID})
+	}
+	slots = append(slots, slotT{"gone", "web", "99999999aa", "old", ""}, slotT{envNames[0], "gone", "88888888aa", "old", ""})
+	ids := map[string]bool{}
+	for _, s := range slots {
+		var here []string
+		for range rapid.IntRange(0, 4).Draw(t, "pools") {
+			key := s.key
+			if rapid.Bool().Draw(t, "otherKey") {
+				key = fmt.Sprintf("%08x%s", rapid.IntRange(1, 3).Draw(t, "keyN"), "cafe")
+			}
+			build := s.build
+			if build == "" || key != s.key {
+				if len(builds) == 0 {
+					continue
+				}
+				build = rapid.SampledFrom(builds).Draw(t, "poolBuild")
+			}
+			gen := rapid.IntRange(1, 3).Draw(t, "gen")
+			id := cloud.PoolID(s.env, s.role, key, gen)
+			if ids[id] {
+				continue
+			}
+			ids[id] = true
+			count := rapid.IntRange(1, 3).Draw(t, "count")
+			p := cloud.Pool{Cloud: "memory", ID: id, Env: s.env, Role: s.role, Key: key, Generation: gen,
+				Image: s.image, BuildID: build, CreatedAt: ago("poolAt"), State: cloud.PoolReady,
+				Healthy: true, Servers: count, Count: count}
+			switch rapid.IntRange(0, 9).Draw(t, "health") {
+			case 0:
+				p.State, p.Healthy, p.Servers, p.Reason = cloud.PoolFailed, false, 0, "smoke failed"
+			case 1:
+				p.State, p.Healthy, p.Servers = cloud.PoolCreating, false, 0
+			case 2:
+				p.State, p.Healthy, p.Servers = cloud.PoolCold, false, 0
+			case 3:
+				p.Healthy, p.Servers = false, count-1
+			case 4:
+				p.Drift = true
+			}
+			if rapid.Bool().Draw(t, "served") {
+				p.LastServed = ago("servedAt")
+			}
+			live.Pools = append(live.Pools, p)
+			here = append(here, id)
+		}
+		ep := cloud.Endpoint{Cloud: "memory", Env: s.env, Role: s.role, Address: s.role + "." + s.env + ".example:80"}
+		switch {
+		case len(here) == 0 || rapid.IntRange(0, 4).Draw(t, "endpoint") == 0:
+			continue
+		case len(here) >= 2 && rapid.IntRange(0, 3).Draw(t, "split") == 0:
+			w := rapid.SampledFrom([]int{10, 50, 90}).Draw(t, "w")
+			ep.Backends = []cloud.Backend{{Pool: here[0], Weight: 100 - w}, {Pool: here[1], Weight: w}}
+		case rapid.IntRange(0, 9).Draw(t, "lost") == 0:
+			ep.Backends = []cloud.Backend{{Pool: s.env + "." + s.role + ".deadbeef.1", Weight: 100}}
+		default:
+			ep.Backends = []cloud.Backend{{Pool: rapid.SampledFrom(here).Draw(t, "serving"), Weight: 100}}
+		}
+		live.Endpoints = append(live.Endpoints, ep)
+	}
+	return live
+}
+
+// TestPlanProperties plans random specs against random live states, checks
+// the plan's shape, applies it to the memory cloud and plans again: the
+// second plan must be empty and retention must hold. It runs 1000 cases
+// (well under a second) unless -rapid.checks says otherwise.
+func TestPlanProperties(t *testing.T) {
+	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == f.DefValue {
+		_ = f.Value.Set("1000")
+		defer func() { _ = f.Value.Set(f.DefValue) }()
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		d := genSpec(t)
+		live := genLive(t, d)
+		opts := planner.Options{Now: now, Destroy: rapid.Bool().Draw(t, "destroy"), ImageKeep: rapid.IntRange(-1, 2).Draw(t, "imageKeep")}
+		if rapid.IntRange(0, 3).Draw(t, "filter") == 0 {
+			opts.Envs = []string{d.EnvNames()[0]}
+		}
+		p, err := planner.Make(d, live, opts)
+		if err != nil {
+			t.Fatalf("Make: %v", err)
+		}
+		checkPlan(t, d, live, p)
+
+		mem := memory.New(memory.WithNow(now))
+		mem.Seed(d.Project, live)
+		clouds := cloud.Set{"memory": replacing{mem}}
+		ctx := context.Background()
+		if err := plantest.Apply(ctx, clouds, d, p); err != nil {
+			t.Fatalf("apply: %v\nplan:\n%s", err, dump(p))
+		}
+		after, err := clouds.Observe(ctx, d.Project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := planner.Make(d, after, opts)
+		if err != nil {
+			t.Fatalf("Make again: %v", err)
+		}
+		if !p2.Empty() {
+			t.Fatalf("planning again after apply is not empty:\n%s\nfirst plan:\n%s", dump(p2), dump(p))
+		}
+		checkRetention(t, d, after, opts)
+	})
+}
+
+// checkPlan asserts the structural properties of a plan.
+func checkPlan(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan) {
+	pos := map[string]int{}
+	for i, s := range p.Steps {
+		if _, dup := pos[s.ID]; dup {
+			t.Fatalf("duplicate id %s", s.ID)
+		}
+		for _, a := range s.After {
+			if _, ok := pos[a]; !ok {
+				t.Fatalf("%s waits for %s, which is not before it (not topological or acyclic)", s.ID, a)
+			}
+		}
+		pos[s.ID] = i
+	}
+	swaps := map[[2]string]planner.Step{}
+	for _, s := range p.Steps {
+		if s.Kind == planner.Swap {
+			swaps[[2]string{s.Env, s.Role}] = s
+		}
+	}
+	serving := map[string][2]string{}
+	for _, e := range live.Endpoints {
+		for _, b := range e.Backends {
+			serving[b.Pool] = [2]string{e.Env, e.Role}
+		}
+	}
+	bakes := map[[2]string]string{}
+	for _, s := range p.Steps {
+		switch {
+		case s.Kind == planner.Bake:
+			bakes[[2]string{s.Cloud, s.BuildID}] = s.ID
+		case s.Kind == planner.Create:
+			if b, ok := bakes[[2]string{s.Cloud, s.BuildID}]; ok && !slices.Contains(s.After, b) {
+				t.Fatalf("%s does not wait for %s", s.ID, b)
+			}
+			for _, x := range p.Steps[pos[s.ID]:] {
+				if x.Kind == planner.Bake && x.BuildID == s.BuildID {
+					t.Fatalf("bake %s comes after %s", x.ID, s.ID)
+				}
+			}
+		case s.Kind == planner.Prune && s.Pool != "":
+			sw, hasSwap := swaps[[2]string{s.Env, s.Role}]
+			if hasSwap && !slices.Contains(s.After, sw.ID) {
+				t.Fatalf("%s does not wait for %s", s.ID, sw.ID)
+			}
+			if hasSwap && sw.Pool == s.Pool {
+				t.Fatalf("%s prunes the pool %s swaps to", s.ID, sw.ID)
+			}
+			if ep, ok := serving[s.Pool]; ok {
+				sw, ok := swaps[ep]
+				if !ok || !slices.Contains(s.After, sw.ID) {
+					t.Fatalf("%s prunes a serving pool without waiting for a swap of %v", s.ID, ep)
+				}
+			}
+		}
+	}
+}
+
+// checkRetention asserts that after apply each endpoint in scope keeps at
+// most 1 + keep pools, none failed or half-made.
+func checkRetention(t *rapid.T, d *model.Desired, after *cloud.Live, opts planner.Options) {
+	for _, dp := range d.Pools {
+		if len(opts.Envs) > 0 && !slices.Contains(opts.Envs, dp.Env) {
+			continue
+		}
+		n := 0
+		for _, p := range after.Pools {
+			if p.Env != dp.Env || p.Role != dp.Role {
+				continue
+			}
+			n++
+			if p.State == cloud.PoolFailed || p.State == cloud.PoolCreating {
+				t.Fatalf("pool %s is %s after apply", p.ID, p.State)
+			}
+		}
+		if n > 1+dp.Retention.Keep {
+			t.Fatalf("%s/%s has %d pools after apply, keep is %d", dp.Env, dp.Role, n, dp.Retention.Keep)
+		}
+	}
+}
