@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/executor"
+	"github.com/phoenix-gitops/phoenix/executor/progress"
+	"github.com/phoenix-gitops/phoenix/internal/tty"
+	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planfile"
+	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/render"
+)
+
+func init() { register(newApplyCmd) }
+
+// applyFlags are the options of `phoenix apply`.
+type applyFlags struct {
+	src         specSource
+	envs        []string
+	planFile    string
+	parallelism int
+	yes         bool
+	json        bool
+	destroy     bool
+	lockTimeout time.Duration
+}
+
+func newApplyCmd() *cobra.Command {
+	var f applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply [DIR]",
+		Short: "Carry out the plan: bake, create, swap and prune, in parallel where safe",
+		Long: `Apply plans the spec against the live cloud, as phoenix plan does, and
+carries the plan out. Each step starts as soon as the steps it waits for are
+done. A failed step holds back only what depends on it; independent
+environments and roles finish. A failed create never swaps, a failed swap
+leaves the old pool serving, and a pool is pruned only if it serves nothing
+at that moment.
+
+Each environment the plan touches is locked for the duration (a lease that
+a killed apply lets expire). An interrupted apply is simply applied again:
+the next plan starts from the live state.
+
+Without --yes, apply shows the plan and asks on a terminal, and refuses
+when there is no terminal to ask on.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.src.Dir = specDir(args)
+			f.src.RequireClean = true
+			return runApply(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), f)
+		},
+	}
+	addSpecFlags(cmd, &f.src)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.envs, "env", nil, "apply only this environment (repeatable)")
+	fl.StringVar(&f.planFile, "plan", "", "apply this saved plan (phoenix plan --out FILE); refused if the spec or the live state changed since")
+	fl.IntVar(&f.parallelism, "parallelism", executor.DefaultParallelism, "how many steps may run at once")
+	fl.BoolVar(&f.yes, "yes", false, "apply without asking")
+	fl.BoolVar(&f.json, "json", false, "write one JSON object per event instead of text")
+	fl.BoolVar(&f.destroy, "destroy", false, "also destroy what left the spec (those steps are marked destructive)")
+	fl.DurationVar(&f.lockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another apply's lock on an environment (0: fail at once)")
+	return cmd
+}
+
+func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFlags) error {
+	if f.parallelism < 1 {
+		return fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
+	}
+	desired, err := loadSpec(ctx, f.src)
+	if err != nil {
+		return err
+	}
+	var saved *planfile.File
+	if f.planFile != "" {
+		if len(f.envs) > 0 || f.destroy {
+			return errors.New("--env and --destroy come from the saved plan; do not give them with --plan")
+		}
+		if saved, err = readSavedPlan(f.planFile, desired); err != nil {
+			return err
+		}
+		f.envs, f.destroy = saved.Envs, saved.Destroy
+	}
+	scope, err := envScope(desired, f.envs)
+	if err != nil {
+		return err
+	}
+	clouds, err := openClouds(ctx, desired)
+	if err != nil {
+		return err
+	}
+	view := newView(stdout, f.json)
+	defer view.Close()
+
+	owner := executor.Owner()
+	locker := &executor.Locker{
+		Clouds: clouds, Project: desired.Project, Owner: owner, Timeout: f.lockTimeout,
+		Waiting: func(h *cloud.LockedError) {
+			view.Note(fmt.Sprintf("waiting for lock on %s held by %s (lease until %s; --lock-timeout %s)",
+				h.Env, h.Owner, h.Expires.Local().Format("15:04:05"), f.lockTimeout))
+		},
+	}
+	held, err := locker.Acquire(ctx, scope)
+	if err != nil {
+		return err
+	}
+	defer held.Release(context.WithoutCancel(ctx))
+
+	plan, live, err := planApply(ctx, desired, clouds, saved, f)
+	if err != nil {
+		return err
+	}
+	if err := held.Add(ctx, planEnvs(plan, scope)); err != nil {
+		return err
+	}
+	if plan.Empty() {
+		if f.json {
+			view.Note("No changes.")
+		} else {
+			fmt.Fprintln(stdout, "No changes. The live state matches the spec.")
+		}
+		return nil
+	}
+	if !f.yes {
+		if err := confirm(stdin, stdout, plan, desired, f.json); err != nil {
+			return err
+		}
+	}
+	return execute(ctx, view, held, owner, desired, clouds, live, plan, f)
+}
+
+// envScope maps the environments to apply to their clouds, checking that
+// every --env names one.
+func envScope(d *model.Desired, only []string) (map[string]string, error) {
+	scope := map[string]string{}
+	for _, name := range only {
+		e, ok := d.Environments[name]
+		if !ok {
+			return nil, fmt.Errorf("environment %q is not in the spec; defined environments: %s", name, strings.Join(d.EnvNames(), ", "))
+		}
+		scope[name] = e.Cloud
+	}
+	if len(only) == 0 {
+		for name, e := range d.Environments {
+			scope[name] = e.Cloud
+		}
+	}
+	return scope, nil
+}
+
+// planEnvs adds to scope the environments the plan's steps touch (an
+// environment that left the spec, with --destroy).
+func planEnvs(p *planner.Plan, scope map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, s := range p.Steps {
+		if s.Env != "" {
+			if _, ok := scope[s.Env]; !ok {
+				out[s.Env] = s.Cloud
+			}
+		}
+	}
+	return out
+}
+
+// planApply observes the clouds under the locks and makes the plan, or
+// reads the saved one and checks that it still holds.
+func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *planfile.File, f applyFlags) (*planner.Plan, *cloud.Live, error) {
+	live, err := clouds.Observe(ctx, d.Project)
+	if err != nil {
+		return nil, nil, err
+	}
+	if saved != nil {
+		if err := planfile.Check(saved, d, live); err != nil {
+			return nil, nil, fmt.Errorf("refusing saved plan %s: %w", f.planFile, err)
+		}
+		return saved.Plan, live, nil
+	}
+	p, err := planner.Make(d, live, planner.Options{Envs: f.envs, Now: time.Now(), Destroy: f.destroy})
+	if err != nil {
+		return nil, nil, fmt.Errorf("planning: %w", err)
+	}
+	return p, live, nil
+}
+
+// confirm shows the plan and asks; without a terminal to ask on it refuses.
+func confirm(stdin io.Reader, stdout io.Writer, p *planner.Plan, d *model.Desired, asJSON bool) error {
+	if asJSON || !tty.IsTerminal(stdout) || !isTerminalReader(stdin) {
+		return errors.New("refusing to apply without --yes: there is no terminal to ask on (review with phoenix plan, then run phoenix apply --yes)")
+	}
+	doc := render.FromPlan(p, render.Info{Commit: d.Commit})
+	if err := render.Text(stdout, doc, render.TextOptions{Color: tty.Color(stdout)}); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, "\nApply this plan? Only 'yes' is accepted: ")
+	line, _ := bufio.NewReader(stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "yes" {
+		return withExitCode(exitError, errors.New("apply cancelled; nothing was changed"))
+	}
+	return nil
+}
+
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && tty.IsTerminal(f)
+}
+
+// newView picks how progress is shown: JSON if asked, a live view on a
+// terminal outside CI, plain timestamped lines otherwise.
+func newView(w io.Writer, asJSON bool) progress.View {
+	switch {
+	case asJSON:
+		return progress.New(w, progress.JSON, false)
+	case tty.Live(w):
+		return progress.New(w, progress.Live, tty.Color(w))
+	default:
+		return progress.New(w, progress.Plain, tty.Color(w))
+	}
+}
+
+// execute runs the plan with the journal, the locks and Ctrl-C handling:
+// the first interrupt (or a lost lock) stops starting steps and lets those
+// in flight finish; a second interrupt aborts them too.
+func execute(ctx context.Context, view progress.View, held *executor.Held, owner string, d *model.Desired,
+	clouds cloud.Set, live *cloud.Live, p *planner.Plan, f applyFlags) error {
+	journal, err := executor.OpenJournal(localHome(), owner)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+
+	// The walk's context ends on the first interrupt or a lost lock; the
+	// steps' context only on a second interrupt.
+	walkCtx, stopWalk := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWalk()
+	stepCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-ctx.Done(): // main's NotifyContext: first interrupt or SIGTERM
+		case <-sigs:
+		case <-held.Lost():
+			view.Note(fmt.Sprintf("lost the lock: %v; starting no more steps", held.Err()))
+			stopWalk()
+			return
+		case <-walkCtx.Done():
+			return
+		}
+		view.Note("interrupt: starting no more steps; steps in flight will finish (Ctrl-C again to abort them)")
+		stopWalk()
+		select {
+		case <-sigs:
+			view.Note("second interrupt: aborting steps in flight; run phoenix apply again to converge")
+			abort()
+		case <-stepCtx.Done():
+		}
+	}()
+
+	ex := &executor.Executor{
+		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
+		Parallelism: f.parallelism, StepContext: stepCtx,
+	}
+	rep, err := ex.Apply(walkCtx, p)
+	if err != nil {
+		return err
+	}
+	if line := servingLine(p); rep.OK() && !f.json && line != "" {
+		view.Note(line)
+	}
+	if err := rep.Err(); err != nil {
+		return withExitCode(exitError, err)
+	}
+	return nil
+}
+
+// servingLine names the endpoints the apply moved traffic on.
+func servingLine(p *planner.Plan) string {
+	var eps []string
+	for _, s := range p.Steps {
+		if s.Kind == planner.Swap && s.Pool != "" && s.Endpoint != "" {
+			eps = append(eps, fmt.Sprintf("%s/%s http://%s/", s.Env, s.Role, s.Endpoint))
+		}
+	}
+	if len(eps) == 0 {
+		return ""
+	}
+	sort.Strings(eps)
+	eps = slices.Compact(eps)
+	return "Serving: " + strings.Join(eps, "  ")
+}
+
+// readSavedPlan reads a plan saved by phoenix plan --out.
+func readSavedPlan(path string, d *model.Desired) (*planfile.File, error) {
+	f, err := planfile.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Project != d.Project {
+		return nil, fmt.Errorf("refusing saved plan %s: it was made for project %s, the spec is project %s", path, f.Project, d.Project)
+	}
+	return f, nil
+}

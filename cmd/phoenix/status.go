@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+func init() { register(newStatusCmd) }
+
+func newStatusCmd() *cobra.Command {
+	var src specSource
+	var envs []string
+	var format string
+	cmd := &cobra.Command{
+		Use:   "status [DIR]",
+		Short: "Show what serves each endpoint, what is retained, ages, health and commits",
+		Long: `Status reads the live cloud and shows, for each (environment, role) of
+the spec, the endpoint's address, the pool serving it (with weights during a
+canary), that pool's age, health and git commit, and the retained pools
+with whether they are warm or cold. --format json writes the same for
+programs.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src.Dir = specDir(args)
+			if format != "text" && format != "json" {
+				return fmt.Errorf("--format must be text or json, not %q", format)
+			}
+			return runStatus(cmd.Context(), cmd.OutOrStdout(), src, envs, format)
+		},
+	}
+	addSpecFlags(cmd, &src)
+	cmd.Flags().StringArrayVar(&envs, "env", nil, "show only this environment (repeatable)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// statusDoc is the JSON contract of `phoenix status --format json`.
+type statusDoc struct {
+	Project   string           `json:"project"`
+	Endpoints []statusEndpoint `json:"endpoints"`
+	Pools     []statusPool     `json:"pools"`
+	Images    []statusImage    `json:"images"`
+}
+
+type statusEndpoint struct {
+	Env      string          `json:"env"`
+	Role     string          `json:"role"`
+	Cloud    string          `json:"cloud"`
+	Address  string          `json:"address"`
+	Backends []cloud.Backend `json:"backends"`
+	// InSpec is false for an endpoint whose (environment, role) left the spec.
+	InSpec bool `json:"in_spec"`
+}
+
+type statusPool struct {
+	ID         string    `json:"id"`
+	Env        string    `json:"env"`
+	Role       string    `json:"role"`
+	Key        string    `json:"key"`
+	Generation int       `json:"generation"`
+	Image      string    `json:"image"`
+	BuildID    string    `json:"build_id"`
+	Commit     string    `json:"commit"`
+	CreatedAt  time.Time `json:"created_at"`
+	Serving    bool      `json:"serving"`
+	Weight     int       `json:"weight,omitempty"`
+	Healthy    bool      `json:"healthy"`
+	Servers    int       `json:"servers"`
+	Count      int       `json:"count"`
+	State      string    `json:"state"`
+	Cloud      string    `json:"cloud"`
+	// Desired is true when the pool's key is the spec's for its role now.
+	Desired bool   `json:"desired"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+type statusImage struct {
+	Name          string    `json:"name"`
+	BuildID       string    `json:"build_id"`
+	ParentBuildID string    `json:"parent_build_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	Cloud         string    `json:"cloud"`
+}
+
+func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, format string) error {
+	desired, err := loadSpec(ctx, src)
+	if err != nil {
+		return err
+	}
+	scope, err := envScope(desired, envs)
+	if err != nil {
+		return err
+	}
+	clouds, err := openClouds(ctx, desired)
+	if err != nil {
+		return err
+	}
+	live, err := clouds.Observe(ctx, desired.Project)
+	if err != nil {
+		return err
+	}
+	doc := buildStatus(desired, live, scope)
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	return writeStatusText(w, doc, time.Now())
+}
+
+// buildStatus joins the live state with the spec for the environments in
+// scope (and endpoints of those environments whose role left the spec).
+func buildStatus(d *model.Desired, live *cloud.Live, scope map[string]string) *statusDoc {
+	doc := &statusDoc{Project: d.Project, Endpoints: []statusEndpoint{}, Pools: []statusPool{}, Images: []statusImage{}}
+	wantKey := map[string]string{}
+	weight := map[string]int{}
+	seen := map[string]bool{}
+	for _, p := range d.Pools {
+		if _, ok := scope[p.Env]; ok {
+			wantKey[p.Env+"/"+p.Role] = p.Key
+		}
+	}
+	for _, e := range live.Endpoints {
+		if _, ok := scope[e.Env]; !ok {
+			continue
+		}
+		k := e.Env + "/" + e.Role
+		_, in := wantKey[k]
+		doc.Endpoints = append(doc.Endpoints, statusEndpoint{Env: e.Env, Role: e.Role, Cloud: e.Cloud, Address: e.Address, Backends: e.Backends, InSpec: in})
+		seen[k] = true
+		for _, b := range e.Backends {
+			weight[b.Pool] += b.Weight
+		}
+	}
+	// Endpoints of the spec that nothing serves yet.
+	for _, p := range d.Pools {
+		if _, ok := scope[p.Env]; ok && !seen[p.Env+"/"+p.Role] {
+			doc.Endpoints = append(doc.Endpoints, statusEndpoint{Env: p.Env, Role: p.Role, Cloud: p.Cloud, Address: p.Endpoint, Backends: []cloud.Backend{}, InSpec: true})
+		}
+	}
+	sort.Slice(doc.Endpoints, func(i, j int) bool {
+		a, b := doc.Endpoints[i], doc.Endpoints[j]
+		return a.Env+"/"+a.Role < b.Env+"/"+b.Role
+	})
+	for _, p := range live.Pools {
+		if _, ok := scope[p.Env]; !ok {
+			continue
+		}
+		doc.Pools = append(doc.Pools, statusPool{
+			ID: p.ID, Env: p.Env, Role: p.Role, Key: p.Key, Generation: p.Generation, Image: p.Image, BuildID: p.BuildID,
+			Commit: p.Commit, CreatedAt: p.CreatedAt, Serving: weight[p.ID] > 0, Weight: weight[p.ID], Healthy: p.Healthy,
+			Servers: p.Servers, Count: p.Count, State: string(p.State), Cloud: p.Cloud,
+			Desired: wantKey[p.Env+"/"+p.Role] == p.Key, Reason: p.Reason,
+		})
+	}
+	sort.Slice(doc.Pools, func(i, j int) bool {
+		a, b := doc.Pools[i], doc.Pools[j]
+		if a.Env != b.Env || a.Role != b.Role {
+			return a.Env+"/"+a.Role < b.Env+"/"+b.Role
+		}
+		return a.CreatedAt.After(b.CreatedAt) // newest first
+	})
+	for _, im := range live.Images {
+		doc.Images = append(doc.Images, statusImage{Name: im.Name, BuildID: im.BuildID, ParentBuildID: im.ParentBuildID, CreatedAt: im.CreatedAt, Cloud: im.Cloud})
+	}
+	sort.Slice(doc.Images, func(i, j int) bool {
+		a, b := doc.Images[i], doc.Images[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.CreatedAt.After(b.CreatedAt)
+	})
+	return doc
+}
+
+// writeStatusText writes the table of UX.md: one line per endpoint.
+func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
+	if len(doc.Endpoints) == 0 {
+		_, err := fmt.Fprintln(w, "No environments in scope.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENV\tROLE\tENDPOINT\tSERVING\tAGE\tHEALTH\tCOMMIT\tRETAINED")
+	for _, e := range doc.Endpoints {
+		var serving []string
+		age, health, commit := "-", "-", "-"
+		var retained []string
+		for _, p := range doc.Pools {
+			if p.Env != e.Env || p.Role != e.Role {
+				continue
+			}
+			short := cloud.ShortPool(p.Role, p.Key, p.Generation)
+			if p.Serving {
+				if p.Weight < 100 {
+					short = fmt.Sprintf("%s %d%%", short, p.Weight)
+				}
+				serving = append(serving, short)
+				if age == "-" {
+					age, health, commit = humanAge(now.Sub(p.CreatedAt)), fmt.Sprintf("%d/%d", p.Servers, p.Count), shortCommit(p.Commit)
+				}
+				continue
+			}
+			retained = append(retained, fmt.Sprintf("%s (%s)", short, poolTemp(p)))
+		}
+		role := e.Role
+		if !e.InSpec {
+			role += " (not in spec)"
+		}
+		srv := strings.Join(serving, ", ")
+		if srv == "" {
+			srv = "-"
+		}
+		ret := strings.Join(retained, ", ")
+		if ret == "" {
+			ret = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Env, role, e.Address, srv, age, health, commit, ret)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(doc.Images) > 0 {
+		var ims []string
+		for _, im := range doc.Images {
+			ims = append(ims, fmt.Sprintf("%s %s (%s)", im.Name, shortCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt))))
+		}
+		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(slices.Compact(ims), ", "))
+	}
+	return nil
+}
+
+// poolTemp says how ready a retained pool is for a rollback.
+func poolTemp(p statusPool) string {
+	switch {
+	case p.State == string(cloud.PoolFailed):
+		return "failed"
+	case p.State == string(cloud.PoolCreating):
+		return "creating"
+	case p.State == string(cloud.PoolCold):
+		return "cold"
+	case p.Healthy:
+		return "warm"
+	default:
+		return fmt.Sprintf("unhealthy %d/%d", p.Servers, p.Count)
+	}
+}
+
+func shortCommit(c string) string {
+	if c == "" {
+		return "-"
+	}
+	if len(c) > 7 {
+		return c[:7]
+	}
+	return c
+}
+
+// humanAge renders an age as UX.md does: 40s, 2m, 5h, 14d.
+func humanAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(int(d.Seconds()), 0))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
