@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv("TEST_CREATE_CLIENT") == "1" {
+		createClientMain()
+		os.Exit(0)
+	}
 	if os.Getenv("TEST_SERVER") == "1" {
 		runTestServer()
 		os.Exit(0)

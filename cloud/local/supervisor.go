@@ -184,6 +184,7 @@ func (s *supervisor) recover() error {
 		rt.servers.Store(&list)
 		switch rec.State {
 		case cloud.PoolReady:
+			checkAll(rt) // the picture is true from the first Observe
 			s.startMonitor(rt)
 		case cloud.PoolCreating:
 			stopServers(list, 2*time.Second)
@@ -282,6 +283,17 @@ func (s *supervisor) stopPool(rt *poolRT, drain time.Duration) {
 	}
 	stopServers(rt.serverList(), 5*time.Second)
 	rt.servers.Store(&[]*server{})
+}
+
+// checkAll health-checks every server of a pool once, in parallel.
+func checkAll(rt *poolRT) {
+	path, _, timeout := healthSettings(&rt.rec)
+	var wg sync.WaitGroup
+	for _, sv := range rt.serverList() {
+		wg.Add(1)
+		go func() { defer wg.Done(); checkServer(context.Background(), sv, path, timeout) }()
+	}
+	wg.Wait()
 }
 
 func stopServers(list []*server, grace time.Duration) {

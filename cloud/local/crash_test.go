@@ -1,0 +1,190 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// createClientMain is the test binary run as a CLI that creates a pool
+// (TEST_CREATE_CLIENT=1): the crash test kills it with SIGKILL mid-create.
+func createClientMain() {
+	var req cloud.CreateRequest
+	if err := json.Unmarshal([]byte(os.Getenv("TEST_CREATE_REQ")), &req); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	c, err := Open(Options{Home: os.Getenv("TEST_HOME"), SupervisorCommand: testSupervisor})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if _, err := c.CreatePool(context.Background(), req); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// slowRequest is a create request whose servers take a minute to listen,
+// so that a create is surely in progress when the test kills something.
+func slowRequest(f *fixture) cloud.CreateRequest {
+	spec := f.variant("slow")
+	spec.Config["START_DELAY_MS"] = "60000"
+	id := cloud.PoolID(spec.Env, spec.Role, spec.Key, 1)
+	return cloud.CreateRequest{Project: f.project, Pool: spec, ID: id, Generation: 1, Image: f.image}
+}
+
+// waitCreating waits until the pool is recorded creating with all its
+// servers started, and returns their pids.
+func waitCreating(t *testing.T, c *Cloud, project, id string, count int) []int {
+	t.Helper()
+	var pids []int
+	waitFor(t, 10*time.Second, func() error {
+		st, err := c.Status(context.Background())
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Pools {
+			if p.Project == project && p.ID == id && p.State == cloud.PoolCreating && len(p.PIDs) == count {
+				pids = p.PIDs
+				return nil
+			}
+		}
+		return fmt.Errorf("pool %s is not creating with %d servers yet: %+v", id, count, st.Pools)
+	})
+	return pids
+}
+
+// expectInterrupted checks that Observe reports the half-made pool failed
+// with an interruption reason and that none of its processes still runs.
+func expectInterrupted(t *testing.T, f *fixture, id string, pids []int) {
+	t.Helper()
+	waitFor(t, 10*time.Second, func() error {
+		p := f.pool(t, id)
+		if p.State != cloud.PoolFailed || p.Healthy || !strings.Contains(p.Reason, "interrupted") {
+			return fmt.Errorf("half-made pool %s: state %s healthy %v reason %q", id, p.State, p.Healthy, p.Reason)
+		}
+		for _, pid := range pids {
+			if pidAlive(pid) && !isZombie(pid) {
+				return fmt.Errorf("server pid %d of the half-made pool still runs", pid)
+			}
+		}
+		return nil
+	})
+	// The planner prunes it; the prune succeeds.
+	if err := f.c.DeletePool(context.Background(), f.project, id); err != nil {
+		t.Fatalf("pruning the half-made pool: %v", err)
+	}
+}
+
+// TestCLIKilledMidCreate kills (SIGKILL) a process that is creating a pool:
+// the supervisor notices the request is gone, stops the servers, and the
+// next Observe reports the pool failed for the planner to prune.
+func TestCLIKilledMidCreate(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	req := slowRequest(f)
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "TEST_CREATE_CLIENT=1", "TEST_HOME="+c.Home(), "TEST_CREATE_REQ="+string(b))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	pids := waitCreating(t, c, f.project, req.ID, 2)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	expectInterrupted(t, f, req.ID, pids)
+}
+
+// TestSupervisorKilledMidCreate kills the supervisor itself mid-create: the
+// caller gets an error, and the next supervisor (started by the next
+// Observe) stops the orphaned servers and reports the pool failed.
+func TestSupervisorKilledMidCreate(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	req := slowRequest(f)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.CreatePool(context.Background(), req)
+		done <- err
+	}()
+	pids := waitCreating(t, c, f.project, req.ID, 2)
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the create succeeded although its supervisor was killed")
+		}
+		t.Logf("the interrupted create returned: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the create did not return after its supervisor was killed")
+	}
+	expectInterrupted(t, f, req.ID, pids)
+}
+
+// TestSupervisorRestartAdopts kills the supervisor of a serving pool: the
+// servers keep running, and the next supervisor adopts them, reopens the
+// endpoint and reports the pool healthy; `down` then stops the adopted
+// processes too (checked by the test's cleanup).
+func TestSupervisorRestartAdopts(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	ctx := context.Background()
+	a := f.create(t, "A")
+	if err := f.swap(ctx, only(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if pidAlive(st.PID) && !isZombie(st.PID) {
+			return fmt.Errorf("supervisor %d still runs", st.PID)
+		}
+		return nil
+	})
+	for _, p := range st.Pools {
+		for _, pid := range p.PIDs {
+			if !pidAlive(pid) {
+				t.Fatalf("server %d died with its supervisor", pid)
+			}
+		}
+	}
+	p := f.pool(t, a.ID) // starts a new supervisor
+	if p.State != cloud.PoolReady || !p.Healthy || p.Servers != 2 {
+		t.Fatalf("adopted pool: %+v", p)
+	}
+	resp, err := http.Get("http://" + f.spec.Endpoint + "/")
+	if err != nil {
+		t.Fatalf("the endpoint does not answer after the restart: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the endpoint answers %s after the restart", resp.Status)
+	}
+}

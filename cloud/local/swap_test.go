@@ -1,0 +1,249 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// sample is one request of the load.
+type sample struct {
+	start, end time.Time
+	err        error
+	body       string
+}
+
+// runLoad sends GETs to url from clients goroutines until budget requests
+// are done or stop is closed, and returns the samples of the requests
+// sent.
+func runLoad(url string, clients, budget int, stop <-chan struct{}) []sample {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var next atomic.Int64
+	per := make([][]sample, clients)
+	var wg sync.WaitGroup
+	for g := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(budget) {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := sample{start: time.Now()}
+				resp, err := hc.Get(url)
+				if err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					s.body = string(b)
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(s.body))
+					}
+				}
+				s.err, s.end = err, time.Now()
+				per[g] = append(per[g], s)
+			}
+		}()
+	}
+	wg.Wait()
+	var out []sample
+	for _, p := range per {
+		out = append(out, p...)
+	}
+	slices.SortFunc(out, func(a, b sample) int { return a.start.Compare(b.start) })
+	return out
+}
+
+// window is a period during which a swap (or a stop) was under way.
+type window struct {
+	from, to time.Time
+	cold     bool // a stop or a start from cold, not a warm swap
+}
+
+func (w window) holds(t time.Time) bool { return !t.Before(w.from) && !t.After(w.to) }
+
+func p99(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[(len(ds)*99)/100]
+}
+
+// TestSwapUnderLoad swaps an endpoint back and forth between two warm pools,
+// then cools the old pool while it drains and rolls back onto it from cold,
+// all under a bounded load of 8 clients. Not one request may fail.
+func TestSwapUnderLoad(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	ctx := context.Background()
+	a, b := f.create(t, "A"), f.create(t, "B")
+	if err := f.swap(ctx, only(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	// The load runs until the swaps are done and a steady tail follows, or
+	// until the request budget is spent, whichever comes first.
+	const clients, budget = 8, 40000
+	stop := make(chan struct{})
+	var (
+		mu      sync.Mutex
+		windows []window
+		swapErr error
+	)
+	started := make(chan struct{})
+	samplesCh := make(chan []sample, 1)
+	go func() {
+		close(started)
+		samplesCh <- runLoad("http://"+f.spec.Endpoint+"/", clients, budget, stop)
+	}()
+	<-started
+	timed := func(cold bool, fn func() error) {
+		w := window{from: time.Now(), cold: cold}
+		err := fn()
+		w.to = time.Now().Add(20 * time.Millisecond) // requests just after the switch count as "during"
+		mu.Lock()
+		windows = append(windows, w)
+		if err != nil && swapErr == nil {
+			swapErr = err
+		}
+		mu.Unlock()
+	}
+	time.Sleep(300 * time.Millisecond) // steady state first
+	for i := range 6 {
+		to := b.ID
+		if i%2 == 1 {
+			to = a.ID
+		}
+		timed(false, func() error { return f.swap(ctx, only(to)) })
+		time.Sleep(150 * time.Millisecond)
+	}
+	// Serving b: cool a while its last requests drain, then roll back onto
+	// it from cold (the swap starts it first).
+	timed(false, func() error { return f.swap(ctx, only(b.ID)) })
+	timed(true, func() error { return c.SetWarm(ctx, f.project, a.ID, false) })
+	timed(true, func() error { return f.swap(ctx, only(a.ID)) })
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	samples := <-samplesCh
+	if swapErr != nil {
+		t.Fatalf("swap: %v", swapErr)
+	}
+
+	var failed []string
+	var steady, during, cold []time.Duration
+	seen := map[string]int{}
+	for _, s := range samples {
+		if s.err != nil {
+			failed = append(failed, s.err.Error())
+			continue
+		}
+		seen[strings.Fields(s.body)[0]]++
+		d := s.end.Sub(s.start)
+		kind := &steady
+		for _, w := range windows {
+			if w.holds(s.start) || w.holds(s.end) {
+				kind = &during
+				if w.cold {
+					kind = &cold
+				}
+				break
+			}
+		}
+		*kind = append(*kind, d)
+	}
+	if len(failed) > 0 {
+		t.Fatalf("%d of %d requests failed during swaps, e.g. %q", len(failed), len(samples), failed[0])
+	}
+	if len(samples) >= budget {
+		t.Fatalf("the request budget ran out before the swaps were done")
+	}
+	if seen["version=A"] == 0 || seen["version=B"] == 0 {
+		t.Fatalf("both pools should have served: %v", seen)
+	}
+	span := samples[len(samples)-1].end.Sub(samples[0].start)
+	t.Logf("served %d requests (%d clients, 0 failed) in %s across %d swaps/stops: %v", len(samples), clients, span.Round(time.Millisecond), len(windows), seen)
+	t.Logf("p99 latency: steady %s (%d requests), during warm swaps %s (%d requests), during cool+cold rollback %s (%d requests)",
+		p99(steady), len(steady), p99(during), len(during), p99(cold), len(cold))
+	l, err := c.Observe(ctx, f.project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range l.Pools {
+		if p.ID == a.ID && (p.State != cloud.PoolReady || !p.Healthy) {
+			t.Fatalf("rolled-back pool %s is %s healthy=%v", p.ID, p.State, p.Healthy)
+		}
+	}
+}
+
+// TestCanaryWeights checks that a 25/75 split is what the proxy does.
+func TestCanaryWeights(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 1)
+	ctx := context.Background()
+	a, b := f.create(t, "A"), f.create(t, "B")
+	if err := f.swap(ctx, cloud.Backend{Pool: a.ID, Weight: 75}, cloud.Backend{Pool: b.ID, Weight: 25}); err != nil {
+		t.Fatal(err)
+	}
+	samples := runLoad("http://"+f.spec.Endpoint+"/", 2, 400, nil)
+	seen := map[string]int{}
+	for _, s := range samples {
+		if s.err != nil {
+			t.Fatal(s.err)
+		}
+		seen[strings.Fields(s.body)[0]]++
+	}
+	if seen["version=A"] != 300 || seen["version=B"] != 100 {
+		t.Fatalf("75/25 canary over 400 requests served %v", seen)
+	}
+}
+
+// TestKilledServerReportsUnhealthy kills one server of a serving pool: the
+// live state reports the pool short and unhealthy with the reason, and the
+// endpoint still answers every request from the other server.
+func TestKilledServerReportsUnhealthy(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	ctx := context.Background()
+	a := f.create(t, "A")
+	if err := f.swap(ctx, only(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for _, p := range st.Pools {
+		if p.ID == a.ID {
+			pid = p.PIDs[0]
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		p := f.pool(t, a.ID)
+		if p.Healthy || p.Servers != 1 || !strings.Contains(p.Reason, "killed") {
+			return fmt.Errorf("after killing pid %d: pool healthy=%v servers=%d/%d reason=%q", pid, p.Healthy, p.Servers, p.Count, p.Reason)
+		}
+		return nil
+	})
+	for _, s := range runLoad("http://"+f.spec.Endpoint+"/", 2, 50, nil) {
+		if s.err != nil {
+			t.Fatalf("a request failed with one server of two dead: %v", s.err)
+		}
+	}
+}

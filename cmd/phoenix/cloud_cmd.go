@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/cloud/local"
+)
+
+func init() { register(newCloudCmd) }
+
+func newCloudCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cloud",
+		Short: "Start, stop and inspect the local cloud (its supervisor, servers and endpoints)",
+		Long: `The local cloud runs on this machine: a supervisor process owns every
+server process and every endpoint's reverse proxy. Commands that need it
+start it; these commands manage it directly. State lives in PHOENIX_HOME
+(default ~/.local/state/phoenix).`,
+	}
+	cmd.AddCommand(newCloudUpCmd(), newCloudDownCmd(), newCloudStatusCmd())
+	return cmd
+}
+
+func newCloudUpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "up",
+		Short: "Start the local cloud's supervisor and the serving pools a `cloud down` stopped",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := openLocal()
+			if err != nil {
+				return err
+			}
+			if err := c.Up(cmd.Context()); err != nil {
+				return fmt.Errorf("starting the local cloud: %w", err)
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "local cloud up: supervisor pid %d, %d endpoints, home %s\n", st.PID, len(st.Endpoints), st.Home)
+			return nil
+		},
+	}
+}
+
+func newCloudDownCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop every server, endpoint and the supervisor (records and images stay)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := openLocal()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if errors.Is(err, local.ErrNotRunning) {
+				fmt.Fprintln(cmd.OutOrStdout(), "local cloud is not running")
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := c.Down(cmd.Context()); err != nil {
+				return fmt.Errorf("stopping the local cloud: %w", err)
+			}
+			servers := 0
+			for _, p := range st.Pools {
+				servers += len(p.PIDs)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "local cloud down: stopped %d servers, %d endpoints and the supervisor (pid %d)\n", servers, len(st.Endpoints), st.PID)
+			return nil
+		},
+	}
+}
+
+func newCloudStatusCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the supervisor, its endpoints and its pools",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := openLocal()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if errors.Is(err, local.ErrNotRunning) {
+				if format == "json" {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"running": false, "home": c.Home()})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "local cloud is not running (home %s)\n", c.Home())
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Running bool `json:"running"`
+					*local.Status
+				}{true, st})
+			case "text", "":
+				printCloudStatus(cmd.OutOrStdout(), st)
+				return nil
+			}
+			return fmt.Errorf("unknown format %q (text or json)", format)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// printCloudStatus renders the supervisor's view for people.
+func printCloudStatus(w io.Writer, st *local.Status) {
+	fmt.Fprintf(w, "local cloud running: supervisor pid %d, up %s, home %s\n", st.PID, time.Since(st.StartedAt).Round(time.Second), st.Home)
+	if len(st.Endpoints) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROJECT\tENV\tROLE\tENDPOINT\tBACKENDS\tSERVED")
+		for _, e := range st.Endpoints {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", e.Project, e.Env, e.Role, e.Address, backendsText(e.Backends), e.Served)
+		}
+		tw.Flush()
+	}
+	if len(st.Pools) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROJECT\tPOOL\tSTATE\tHEALTH\tPIDS")
+		for _, p := range st.Pools {
+			pids := make([]string, len(p.PIDs))
+			for i, pid := range p.PIDs {
+				pids[i] = fmt.Sprint(pid)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", p.Project, p.ID, p.State, p.Servers, p.Count, strings.Join(pids, ","))
+		}
+		tw.Flush()
+	}
+}
+
+func backendsText(bs []cloud.Backend) string {
+	parts := make([]string, len(bs))
+	for i, b := range bs {
+		parts[i] = b.Pool
+		if b.Weight != 100 {
+			parts[i] += fmt.Sprintf(" (%d%%)", b.Weight)
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/cloud/local"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+func init() {
+	cloudFactories[model.CloudLocal] = func(ctx context.Context, _ *model.Desired) (cloud.Cloud, error) {
+		return openLocal()
+	}
+}
+
+// openLocal opens the local cloud at PHOENIX_HOME. Its supervisor is this
+// same binary run as the hidden `phoenix supervise` command.
+func openLocal() (*local.Cloud, error) {
+	return local.Open(local.Options{Home: localHome()})
+}
+
+// localHome is PHOENIX_HOME: by default $XDG_STATE_HOME/phoenix, i.e.
+// ~/.local/state/phoenix.
+func localHome() string {
+	if h := os.Getenv("PHOENIX_HOME"); h != "" {
+		return h
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "phoenix")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "phoenix")
+	}
+	return filepath.Join(home, ".local", "state", "phoenix")
+}
