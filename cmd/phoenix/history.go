@@ -1,0 +1,461 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/gitspec"
+	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/render"
+	"github.com/phoenix-gitops/phoenix/specdiff"
+)
+
+func init() { register(newHistoryCmd) }
+
+// historyOptions are the inputs of `phoenix history`.
+type historyOptions struct {
+	Env     string
+	Dir     string
+	Rev     string // where the walk starts
+	Limit   int    // how many changes to show
+	Offline bool
+}
+
+// History is what `phoenix history` reports, newest change first.
+type History struct {
+	Env     string          `json:"env"`
+	Dir     string          `json:"dir"`
+	Start   string          `json:"start"`
+	Changes []HistoryChange `json:"changes"`
+	// Live is false with --offline: pool states are unknown.
+	Live bool `json:"live"`
+	// Notes say where the walk stopped early (a shallow clone) and which
+	// commits were skipped because their spec does not compile.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// HistoryChange is one commit that changed what runs in the environment.
+type HistoryChange struct {
+	Commit  string        `json:"commit"`
+	When    time.Time     `json:"when"`
+	Author  string        `json:"author"`
+	Subject string        `json:"subject"`
+	Event   string        `json:"event,omitempty"` // "environment added" / "environment removed"
+	Roles   []HistoryRole `json:"roles"`
+	// Back says what returning the environment to this commit's spec
+	// takes: "current" (it serves now), "swap" (every pool is retained:
+	// an instant rollback), "rebuild" (bake and create), or "unknown"
+	// without the live cloud.
+	Back string `json:"back"`
+}
+
+// HistoryRole is the desired pool of one role at the commit and the live
+// pool that has its key, if any.
+type HistoryRole struct {
+	Role    string `json:"role"`
+	Key     string `json:"key,omitempty"`
+	Changed bool   `json:"changed"` // the commit changed this role's key
+	Why     string `json:"why,omitempty"`
+	Pool    string `json:"pool,omitempty"` // live pool id with the key
+	// State is "serving", "retained (warm)", "retained (cold)", "failed",
+	// "creating" or "gone".
+	State string `json:"state,omitempty"`
+	// MadeAt is the commit recorded on the live pool, when it differs from
+	// this one (a revert reuses a pool made by an older commit).
+	MadeAt string `json:"made_at,omitempty"`
+}
+
+func newHistoryCmd() *cobra.Command {
+	var o historyOptions
+	var format string
+	cmd := &cobra.Command{
+		Use:   "history --env NAME [DIR]",
+		Short: "The commits that changed what runs in an environment, and which reverts are instant swaps",
+		Long: `History walks first-parent history from HEAD (or --rev) and lists, newest
+first, the commits that changed the pools of one environment: for each,
+the pool every changed role got, whether that pool still exists in the
+live cloud (serving, retained warm or cold, or gone), and what going back
+to that commit takes: a swap (every pool is retained, an instant
+rollback) or a rebuild.
+
+It compares the spec directory's tree hash between commits and compiles
+only the commits where the spec changed, so long histories are cheap.
+In a shallow clone it stops where history is cut off and says how to
+deepen it.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Env == "" {
+				return errors.New("history needs --env NAME")
+			}
+			if format != "text" && format != "json" {
+				return fmt.Errorf("unknown format %q: use text or json", format)
+			}
+			o.Dir = specDir(args)
+			h, err := computeHistory(cmd.Context(), o, openClouds)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(h)
+			}
+			writeHistoryText(cmd.OutOrStdout(), h)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Env, "env", "", "the environment (required)")
+	cmd.Flags().StringVar(&o.Rev, "rev", "HEAD", "start the walk at this revision")
+	cmd.Flags().IntVar(&o.Limit, "limit", 20, "show at most this many changes")
+	cmd.Flags().BoolVar(&o.Offline, "offline", false, "do not read the live cloud (pool states unknown)")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// specAt is one compiled spec, cached by its tree hash: a spec that comes
+// back (a revert) is compiled once.
+type specAt struct {
+	d   *model.Desired
+	err error
+}
+
+// historyWalker compiles the spec at the commits where it changed.
+type historyWalker struct {
+	repo  *gitspec.Repo
+	rel   string
+	dir   string
+	cache map[plumbing.Hash]specAt
+}
+
+func (w *historyWalker) compile(ctx context.Context, c *gitspec.Commit, spec plumbing.Hash) specAt {
+	if s, ok := w.cache[spec]; ok {
+		return s
+	}
+	var s specAt
+	if !spec.IsZero() {
+		s.d, s.err = compileAt(ctx, w.repo, c, w.rel, w.dir)
+	}
+	w.cache[spec] = s
+	return s
+}
+
+// computeHistory lists the changes of o.Env, newest first.
+func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*History, error) {
+	repo, rel, err := openSpecRepo(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	start, err := repo.Resolve(o.Rev)
+	if err != nil {
+		return nil, err
+	}
+	if o.Limit <= 0 {
+		o.Limit = 20
+	}
+	h := &History{Env: o.Env, Dir: rel, Start: start.Hash.String(), Changes: []HistoryChange{}}
+	// The commits where the spec's tree changed, newest first: cheap, no
+	// compiles. Then compile from the newest down until enough changes of
+	// this environment are found.
+	var changes []gitspec.SpecCommit
+	walkErr := repo.Changes(ctx, start, rel, func(c gitspec.SpecCommit) error {
+		changes = append(changes, c)
+		return nil
+	})
+	if walkErr != nil && !errors.Is(walkErr, gitspec.ErrShallow) {
+		return nil, walkErr
+	}
+	w := &historyWalker{repo: repo, rel: rel, dir: o.Dir, cache: map[plumbing.Hash]specAt{}}
+	var newest *model.Desired
+	broken := 0
+	for i := 0; i < len(changes) && len(h.Changes) < o.Limit; i++ {
+		c := changes[i]
+		cur := w.compile(ctx, c.Commit, c.Spec)
+		if cur.err != nil {
+			broken++
+			continue
+		}
+		if newest == nil {
+			newest = cur.d
+		}
+		prev, complete := olderSpec(ctx, w, changes, i+1, walkErr == nil)
+		if !complete && prev == nil {
+			break // the oldest visible change has nothing to compare with
+		}
+		if hc, ok := envChange(o.Env, c.Commit, prev, cur.d); ok {
+			h.Changes = append(h.Changes, hc)
+		}
+	}
+	if walkErr != nil {
+		h.Notes = append(h.Notes, walkErr.Error())
+	}
+	if broken > 0 {
+		h.Notes = append(h.Notes, fmt.Sprintf("%s whose spec does not compile skipped", countOf(broken, "commit")))
+	}
+	if o.Offline || newest == nil {
+		for i := range h.Changes {
+			h.Changes[i].Back = "unknown"
+		}
+		return h, nil
+	}
+	clouds, err := open(ctx, newest)
+	if err != nil {
+		return nil, err
+	}
+	live, err := clouds.Observe(ctx, newest.Project)
+	if err != nil {
+		return nil, err
+	}
+	h.Live = true
+	markLive(h, live)
+	return h, nil
+}
+
+// olderSpec returns the nearest older spec that compiles, starting at
+// changes[i] (its state is the state before the change being judged).
+// complete is false when history ran out before one was found because the
+// walk stopped early (a shallow clone).
+func olderSpec(ctx context.Context, w *historyWalker, changes []gitspec.SpecCommit, i int, walkedToRoot bool) (*model.Desired, bool) {
+	for ; i < len(changes); i++ {
+		s := w.compile(ctx, changes[i].Commit, changes[i].Spec)
+		if s.err == nil {
+			return s.d, true
+		}
+	}
+	return nil, walkedToRoot
+}
+
+// envChange compares env's pools between two specs (prev may be nil: the
+// spec or the environment did not exist).
+func envChange(env string, c *gitspec.Commit, prev, cur *model.Desired) (HistoryChange, bool) {
+	before, after := envPools(prev, env), envPools(cur, env)
+	hc := HistoryChange{Commit: c.Hash.String(), When: c.When, Author: c.Author, Subject: c.Subject}
+	switch {
+	case before == nil && after == nil:
+		return hc, false
+	case before == nil:
+		hc.Event = "environment added"
+	case after == nil:
+		hc.Event = "environment removed"
+		return hc, true
+	}
+	changed := false
+	diff := specdiff.Compare(prev, cur)
+	for _, role := range sortedRoles(after) {
+		p := after[role]
+		r := HistoryRole{Role: role, Key: p.Key}
+		if b, ok := before[role]; !ok || b.Key != p.Key {
+			r.Changed = true
+			changed = true
+			if pc := diff.Pool(env, role); pc != nil {
+				r.Why = pc.Why()
+			}
+		}
+		hc.Roles = append(hc.Roles, r)
+	}
+	for role := range before {
+		if _, ok := after[role]; !ok {
+			changed = true
+			hc.Roles = append(hc.Roles, HistoryRole{Role: role, Changed: true, Why: "role left this environment"})
+		}
+	}
+	return hc, changed
+}
+
+func envPools(d *model.Desired, env string) map[string]*model.Pool {
+	if d == nil || d.Environments[env] == nil {
+		return nil
+	}
+	out := map[string]*model.Pool{}
+	for _, p := range d.Pools {
+		if p.Env == env {
+			out[p.Role] = p
+		}
+	}
+	return out
+}
+
+func sortedRoles(m map[string]*model.Pool) []string {
+	out := make([]string, 0, len(m))
+	for r := range m {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// markLive finds, for every role of every change, the live pool with its
+// key and says what going back to that commit takes.
+func markLive(h *History, live *cloud.Live) {
+	serving := map[string]bool{}
+	for _, e := range live.Endpoints {
+		if e.Env != h.Env {
+			continue
+		}
+		for _, id := range e.Serving() {
+			serving[id] = true
+		}
+	}
+	for i := range h.Changes {
+		hc := &h.Changes[i]
+		if hc.Event == "environment removed" {
+			hc.Back = "rebuild"
+			continue
+		}
+		allServing, allUsable := true, true
+		for j := range hc.Roles {
+			r := &hc.Roles[j]
+			if r.Key == "" {
+				continue
+			}
+			p := bestPool(live.Pools, h.Env, r.Role, r.Key, serving)
+			if p == nil {
+				r.State = "gone"
+				allServing, allUsable = false, false
+				continue
+			}
+			r.Pool = p.ID
+			r.State = poolState(p, serving[p.ID])
+			if p.Commit != "" && !strings.HasPrefix(hc.Commit, strings.TrimSuffix(p.Commit, dirtySuffix)) {
+				r.MadeAt = shortID(p.Commit)
+			}
+			if r.State != "serving" {
+				allServing = false
+			}
+			if !strings.HasPrefix(r.State, "retained") && r.State != "serving" {
+				allUsable = false
+			}
+		}
+		switch {
+		case allServing:
+			hc.Back = "current"
+		case allUsable:
+			hc.Back = "swap"
+		default:
+			hc.Back = "rebuild"
+		}
+	}
+}
+
+// bestPool is the live pool of (env, role) with key that a rollback would
+// use: serving first, then ready, then cold, newest generation first.
+func bestPool(pools []cloud.Pool, env, role, key string, serving map[string]bool) *cloud.Pool {
+	rank := func(p *cloud.Pool) int {
+		switch {
+		case serving[p.ID]:
+			return 0
+		case p.State == cloud.PoolReady && p.Healthy:
+			return 1
+		case p.State == cloud.PoolCold:
+			return 2
+		}
+		return 3
+	}
+	var best *cloud.Pool
+	for i := range pools {
+		p := &pools[i]
+		if p.Env != env || p.Role != role || p.Key != key {
+			continue
+		}
+		if best == nil || rank(p) < rank(best) || (rank(p) == rank(best) && p.Generation > best.Generation) {
+			best = p
+		}
+	}
+	return best
+}
+
+func poolState(p *cloud.Pool, isServing bool) string {
+	switch {
+	case isServing:
+		return "serving"
+	case p.State == cloud.PoolReady && p.Healthy:
+		return "retained (warm)"
+	case p.State == cloud.PoolCold:
+		return "retained (cold)"
+	case p.State == cloud.PoolReady:
+		return "unhealthy"
+	}
+	return string(p.State)
+}
+
+func writeHistoryText(w io.Writer, h *History) {
+	fmt.Fprintf(w, "History of %s · spec %s · from %s · %s (newest first)\n", h.Env, dirLabel(orRoot(h.Dir)), shortID(h.Start),
+		countOf(len(h.Changes), "change"))
+	if len(h.Changes) == 0 {
+		fmt.Fprintf(w, "\nNo commit in reach changed what runs in %s.\n", h.Env)
+	}
+	// One line per commit, then one per role it changed, aligned across
+	// the whole listing.
+	var wr, wp, ws int
+	for _, c := range h.Changes {
+		for _, r := range c.Roles {
+			wr, wp, ws = max(wr, len(r.Role)), max(wp, len(rolePool(r))), max(ws, len(r.State))
+		}
+	}
+	for _, c := range h.Changes {
+		subject := c.Subject
+		if c.Event != "" {
+			subject = c.Event + ": " + subject
+		}
+		fmt.Fprintf(w, "\n%s  %s  %-15s  %s (%s)\n", shortID(c.Commit), c.When.UTC().Format("2006-01-02"), backLabel(c.Back), subject, c.Author)
+		for _, r := range c.Roles {
+			if !r.Changed {
+				continue
+			}
+			state := r.State
+			if state == "" {
+				state = "-"
+			}
+			line := fmt.Sprintf("    %-*s  %-*s  %-*s  %s", wr, r.Role, wp, rolePool(r), ws, state, r.Why)
+			fmt.Fprintln(w, strings.TrimRight(line, " "))
+		}
+	}
+	var swaps []string
+	for _, c := range h.Changes {
+		if c.Back == "swap" {
+			swaps = append(swaps, shortID(c.Commit))
+		}
+	}
+	if h.Live && len(h.Changes) > 0 {
+		if len(swaps) > 0 {
+			fmt.Fprintf(w, "\nRollback is a swap (instant) to: %s. Revert the commits after it; `phoenix plan` shows swaps only.\n", strings.Join(swaps, ", "))
+		} else {
+			fmt.Fprintln(w, "\nNo older state is retained: going back to any of these commits rebuilds.")
+		}
+	}
+	for _, n := range h.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func rolePool(r HistoryRole) string {
+	if r.Pool == "" {
+		return "-"
+	}
+	p := render.Short(r.Pool)
+	if r.MadeAt != "" {
+		p += " (made at " + r.MadeAt + ")"
+	}
+	return p
+}
+
+func backLabel(b string) string {
+	switch b {
+	case "current":
+		return "serving now"
+	case "swap":
+		return "swap (instant)"
+	case "rebuild":
+		return "rebuild"
+	}
+	return "(live unknown)"
+}
