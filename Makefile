@@ -10,9 +10,19 @@ SPEC ?= environments
 build:
 	$(GO) build -o $(PHOENIX) ./cmd/phoenix
 
+# demo: plan and apply the example spec on the local cloud (real servers
+# behind real proxies on 127.0.0.1:17081-17086), then show what serves
+# where. Run it again after changing the spec: only what changed moves.
+# `bin/phoenix cloud down` stops everything it started.
 demo: build
 	$(PHOENIX) validate $(SPEC)
-	$(PHOENIX) compile $(SPEC) --format text
+	@$(PHOENIX) plan $(SPEC); rc=$$?; [ $$rc -ne 1 ]
+	PHOENIX_DEMO_API_TOKEN=$${PHOENIX_DEMO_API_TOKEN:-demo-token} $(PHOENIX) apply $(SPEC) --yes $(APPLY_FLAGS)
+	@$(PHOENIX) status $(SPEC)
+	@echo
+	@echo "Point a browser at:"
+	@$(PHOENIX) status $(SPEC) | awk 'NR > 1 && $$2 == "web" && $$3 ~ /:/ { printf "  %-8s http://%s/\n", $$1, $$3 }'
+	@echo "(stop everything with: $(PHOENIX) cloud down)"
 
 test:
 	$(GO) vet ./...
