@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -472,3 +474,32 @@ func (hookFunc) StepFailed(*planner.Step, time.Duration, error) {}
 func (hookFunc) StepSkipped(*planner.Step, string)              {}
 func (f hookFunc) Log(s *planner.Step, line string)             { f(s, line) }
 func (hookFunc) ApplyFinished(*Report)                          {}
+
+func TestALockOfADeadLocalProcessIsBrokenAtOnce(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	host, _ := os.Hostname()
+	dead := fmt.Sprintf("ann@%s:%d", host, cmd.Process.Pid)
+	mem := memory.New()
+	set := cloud.Set{"memory": mem}
+	ctx := context.Background()
+	if err := mem.Lock(ctx, cloud.LockRequest{Project: project, Env: "prod", Owner: dead, Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	// A live holder on another host keeps its lock...
+	if err := mem.Lock(ctx, cloud.LockRequest{Project: project, Env: "staging", Owner: "bob@elsewhere:1", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	l := &Locker{Clouds: set, Project: project, Owner: "carol@" + host + ":1", Timeout: 0}
+	if _, err := l.Acquire(ctx, map[string]string{"staging": "memory"}); !errors.Is(err, cloud.ErrLocked) {
+		t.Fatalf("lock held on another host: %v, want ErrLocked", err)
+	}
+	// ...but the dead local process's lock is broken without waiting.
+	h, err := l.Acquire(ctx, map[string]string{"prod": "memory"})
+	if err != nil {
+		t.Fatalf("lock of a dead process: %v", err)
+	}
+	h.Release(ctx)
+}

@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/user"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -28,6 +31,25 @@ func Owner() string {
 	}
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s@%s:%d", name, host, os.Getpid())
+}
+
+// deadLocalOwner reports whether owner ("user@host:pid") names a process
+// on this host that does not exist any more.
+func deadLocalOwner(owner string) bool {
+	at := strings.LastIndexByte(owner, '@')
+	colon := strings.LastIndexByte(owner, ':')
+	if at < 0 || colon < at {
+		return false
+	}
+	host, _ := os.Hostname()
+	if owner[at+1:colon] != host {
+		return false
+	}
+	pid, err := strconv.Atoi(owner[colon+1:])
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // Locker takes the locks of the environments an apply touches, one per
@@ -106,6 +128,20 @@ func (l *Locker) take(ctx context.Context, env, cloudName string) error {
 		var held *cloud.LockedError
 		if !errors.As(err, &held) && !cloud.IsTransient(err) {
 			return fmt.Errorf("locking %s: %w", env, err)
+		}
+		if held != nil && deadLocalOwner(held.Owner) {
+			// The holder was a process on this machine that no longer
+			// exists (killed, crashed): break its lock at once rather
+			// than wait out the lease. Unlock with the dead owner's name
+			// only releases the lock if that owner still holds it, so
+			// two appliers breaking it at once cannot undo each other.
+			if l.Waiting != nil {
+				l.Waiting(&cloud.LockedError{Env: env, Owner: held.Owner + " (process gone; lock broken)", Expires: held.Expires})
+			}
+			if err := c.Unlock(ctx, l.Project, env, held.Owner); err != nil {
+				return fmt.Errorf("breaking the lock of %s held by the dead process %s: %w", env, held.Owner, err)
+			}
+			continue
 		}
 		if held != nil && !deadline.IsZero() && !time.Now().Before(deadline) {
 			return fmt.Errorf("locking %s: %w (gave up after --lock-timeout %s; if that apply is dead, its lease expires by itself, or run phoenix unlock %s)", env, err, l.Timeout, env)
