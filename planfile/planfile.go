@@ -126,6 +126,10 @@ func Write(path string, f *File) error {
 		tmp.Close()
 		return fmt.Errorf("writing plan %s: %w", path, err)
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing plan %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing plan %s: %w", path, err)
 	}

@@ -171,10 +171,12 @@ func verdictLine(d *Doc) string {
 		v += fmt.Sprintf(" ⚠️ **Destroys %d %s that left the spec.**", d.Destructive, plural(d.Destructive, "resource", "resources"))
 	}
 	if len(d.Rollback) > 0 {
-		if len(d.Rollback) == 1 {
-			v += " " + upperFirst(d.Rollback[0]) + " is a rollback (swaps only)."
+		rb := slices.Clone(d.Rollback)
+		sortEnvs(d, rb)
+		if len(rb) == 1 {
+			v += " " + upperFirst(rb[0]) + " is a rollback (swaps only)."
 		} else {
-			v += " " + upperFirst(andList(d.Rollback)) + " are rollbacks (swaps only)."
+			v += " " + upperFirst(andList(rb)) + " are rollbacks (swaps only)."
 		}
 	}
 	return v

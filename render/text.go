@@ -244,6 +244,11 @@ func (t *textView) groups() {
 		all = append(all, rows...)
 	}
 	widths := columnWidths(all)
+	if len(widths) > 0 {
+		// The verb column is as wide as "  + create" whatever the plan
+		// holds, so that plans of any kind read alike.
+		widths[0] = max(widths[0], len("  + create"))
+	}
 	for _, b := range blocks {
 		t.line()
 		t.line(b.head)
@@ -278,7 +283,7 @@ func stepRow(s Step) []cell {
 			target = "→ " + target
 		}
 		var detail []string
-		if len(s.Weights) > 0 {
+		if len(s.Weights) > 0 && !strings.Contains(s.Reason, "canary") {
 			ws := make([]string, len(s.Weights))
 			for i, w := range s.Weights {
 				ws[i] = fmt.Sprintf("%d%%", w)
@@ -389,16 +394,29 @@ func (t *textView) footer() {
 		line += " " + t.paint(cDestroy, fmt.Sprintf("%d destructive.", t.d.Destructive))
 	}
 	if len(t.d.Rollback) > 0 {
-		line += "   " + rollbackLine(t.d.Rollback)
+		envs := slices.Clone(t.d.Rollback)
+		sortEnvs(t.d, envs)
+		line += "   " + rollbackLine(envs)
 	}
 	t.line(line)
 }
 
-// countsLine is "2 bakes, 1 create, 2 swaps, 1 prune".
+// countsLine is "2 bakes, 1 create, 2 swaps, 1 prune", leaving out kinds
+// with no step.
 func countsLine(s Summary) string {
-	return fmt.Sprintf("%d %s, %d %s, %d %s, %d %s",
-		s.Bake, plural(s.Bake, "bake", "bakes"), s.Create, plural(s.Create, "create", "creates"),
-		s.Swap, plural(s.Swap, "swap", "swaps"), s.Prune, plural(s.Prune, "prune", "prunes"))
+	var parts []string
+	for _, k := range []struct {
+		n         int
+		one, many string
+	}{{s.Bake, "bake", "bakes"}, {s.Create, "create", "creates"}, {s.Swap, "swap", "swaps"}, {s.Prune, "prune", "prunes"}} {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k.n, plural(k.n, k.one, k.many)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no steps"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // rollbackLine says which environments roll back with swaps only.

@@ -3,6 +3,7 @@ package memory
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -156,13 +157,41 @@ func (c *Cloud) seed(projectName string, live *cloud.Live) {
 func (c *Cloud) Mutate(projectName string, f func(live *cloud.Live)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	live := c.exportAll(projectName)
+	f(live)
+	c.seed(projectName, live)
+}
+
+// Projects returns the names of the projects the cloud holds state for,
+// sorted (a file-backed test seam saves each).
+func (c *Cloud) Projects() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.projects))
+	for p := range c.projects {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Export returns a copy of a project's state including expired locks, as
+// Seed takes it back.
+func (c *Cloud) Export(projectName string) *cloud.Live {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.exportAll(projectName)
+}
+
+// exportAll is export with expired locks too; c.mu must be held.
+func (c *Cloud) exportAll(projectName string) *cloud.Live {
 	live := c.export(projectName)
 	if p, ok := c.projects[projectName]; ok {
 		live.Locks = live.Locks[:0]
-		for _, l := range p.locks { // keep expired ones too
+		for _, l := range p.locks {
 			live.Locks = append(live.Locks, l)
 		}
+		slices.SortFunc(live.Locks, func(a, b cloud.LockInfo) int { return strings.Compare(a.Env, b.Env) })
 	}
-	f(live)
-	c.seed(projectName, live)
+	return live
 }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/internal/tty"
+	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planfile"
+	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/render"
+)
+
+func init() { register(newPlanCmd) }
+
+// planFlags are the options of `phoenix plan`.
+type planFlags struct {
+	src     specSource
+	envs    []string
+	format  string
+	out     string
+	destroy bool
+}
+
+var planFormats = []string{"text", "json", "markdown"}
+
+func newPlanCmd() *cobra.Command {
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan [DIR]",
+		Short: "Show what apply would bake, create, swap and prune, and why",
+		Long: `Plan compiles the spec in DIR (default "environments"), reads the live
+state of its clouds and prints the steps that would take the live state to
+the spec: bakes of missing images (parents first), creates of new pools,
+swaps of traffic (a swap to a retained pool is an instant rollback) and
+prunes of pools past retention. Nothing is changed.
+
+The exit code tells scripts what it found (as terraform -detailed-exitcode):
+  0  no changes: the live state matches the spec
+  2  the plan has changes
+  1  an error (a spec error, an unreachable cloud)
+
+With --out FILE the plan is saved with fingerprints of the spec and of the
+live state it was made from; phoenix apply --plan FILE carries out exactly
+that plan, and refuses, naming what changed, if either changed since.`,
+		Example: `  phoenix plan                         plan environments/ against its clouds
+  phoenix plan --env staging           only staging (and what it must wait for)
+  phoenix plan --format json | jq .summary
+  phoenix plan --format markdown > comment.md   a pull-request comment
+  phoenix plan --out release.plan && phoenix apply --plan release.plan
+  phoenix plan --destroy               also remove what left the spec`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.src.Dir = specDir(args)
+			return runPlan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	addSpecFlags(cmd, &f.src)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.envs, "env", nil, "plan only this environment (repeatable)")
+	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(planFormats, ", "))
+	fl.StringVar(&f.out, "out", "", "save the plan to FILE for phoenix apply --plan FILE")
+	fl.BoolVar(&f.destroy, "destroy", false, "also destroy what left the spec (those steps are marked destructive)")
+	return cmd
+}
+
+func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
+	if !slices.Contains(planFormats, f.format) {
+		return fmt.Errorf("unknown --format %q: use %s", f.format, strings.Join(planFormats, ", "))
+	}
+	r, err := makePlan(ctx, f.src, f.envs, f.destroy)
+	if err != nil {
+		return err
+	}
+	if f.out != "" {
+		saved, err := planfile.New(r.plan, r.desired, r.live, planfile.Options{Envs: f.envs, Destroy: f.destroy})
+		if err != nil {
+			return err
+		}
+		if err := planfile.Write(f.out, saved); err != nil {
+			return err
+		}
+	}
+	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
+	switch f.format {
+	case "json":
+		err = render.WriteJSON(stdout, doc)
+	case "markdown":
+		err = render.Markdown(stdout, doc, render.MarkdownOptions{})
+	default:
+		err = render.Text(stdout, doc, render.TextOptions{Color: tty.Color(stdout)})
+	}
+	if err != nil {
+		return fmt.Errorf("writing the plan: %w", err)
+	}
+	if f.out != "" {
+		fmt.Fprintf(stderr, "Saved the plan to %s. Apply exactly it with: phoenix apply --plan %s\n", f.out, f.out)
+	}
+	if r.plan.Empty() {
+		return nil
+	}
+	return withExitCode(exitChanges, nil)
+}
+
+// planned is a plan with what it was made from.
+type planned struct {
+	desired *model.Desired
+	live    *cloud.Live
+	plan    *planner.Plan
+	clouds  []string
+}
+
+// makePlan loads the spec, observes its clouds and plans; plan and graph
+// share it.
+func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) (*planned, error) {
+	desired, err := loadSpec(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	clouds, err := openClouds(ctx, desired)
+	if err != nil {
+		return nil, err
+	}
+	live, err := clouds.Observe(ctx, desired.Project)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planner.Make(desired, live, planOptions(envs, destroy))
+	if err != nil {
+		return nil, fmt.Errorf("planning: %w", err)
+	}
+	names := make([]string, 0, len(clouds))
+	for n := range clouds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return &planned{desired: desired, live: live, plan: plan, clouds: names}, nil
+}
+
+// planOptions are the planner options for a command line; plan and apply
+// must agree on them or the plan shown is not the plan applied.
+func planOptions(envs []string, destroy bool) planner.Options {
+	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1}
+}
