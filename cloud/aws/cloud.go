@@ -1,0 +1,243 @@
+// Package awscloud is Phoenix's AWS cloud: images are AMIs baked by a
+// builder instance, pools are a launch template, a target group and an
+// auto scaling group, endpoints are existing ALB listeners that a swap
+// points at a pool's target group, and locks are objects in a bucket
+// written with conditional puts. Everything goes through aws-sdk-go-v2 with
+// the standard credential chain; nothing shells out.
+//
+// Phoenix manages the volatile layer only. The VPC, subnets, load balancer,
+// listeners and bucket are named by the spec and never created or deleted
+// here. Live state is read back from the tags Phoenix puts on what it
+// creates, and nothing without the project's tags is ever touched.
+package awscloud
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// Name is the spec's name for this cloud.
+const Name = model.CloudAWS
+
+// Options tune waits and defaults. The zero value is production's choice;
+// tests against moto shorten the polling delays.
+type Options struct {
+	// BuilderType is the instance type of bake builders (t3.small).
+	BuilderType string
+	// DefaultSize is the instance type of a role without a size (t3.micro).
+	DefaultSize string
+	// BakeTimeout bounds a builder's run, from launch to stopped (1h).
+	BakeTimeout time.Duration
+	// ImageTimeout bounds the wait for a new AMI to be available (1h).
+	ImageTimeout time.Duration
+	// HealthTimeout bounds the wait for a pool's targets to be healthy (15m).
+	HealthTimeout time.Duration
+	// DeleteTimeout bounds the wait for an auto scaling group to go (15m).
+	DeleteTimeout time.Duration
+	// PollMin and PollMax are the delays of the SDK waiters (15s, 2m).
+	PollMin, PollMax time.Duration
+	// Smoke runs a pool's smoke checks and warm-up requests over HTTP
+	// against its servers' private addresses. It needs a network path into
+	// the VPC (Phoenix running inside it), so it is off unless asked for;
+	// without it a pool is ready once the load balancer's health checks
+	// pass on every server.
+	Smoke bool
+	// HTTP is the client of smoke checks (http.DefaultClient).
+	HTTP *http.Client
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.BuilderType == "" {
+		o.BuilderType = "t3.small"
+	}
+	if o.DefaultSize == "" {
+		o.DefaultSize = "t3.micro"
+	}
+	def(&o.BakeTimeout, time.Hour)
+	def(&o.ImageTimeout, time.Hour)
+	def(&o.HealthTimeout, 15*time.Minute)
+	def(&o.DeleteTimeout, 15*time.Minute)
+	def(&o.PollMin, 15*time.Second)
+	def(&o.PollMax, 2*time.Minute)
+	if o.PollMax < o.PollMin {
+		o.PollMax = o.PollMin
+	}
+	if o.HTTP == nil {
+		o.HTTP = http.DefaultClient
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Cloud is the AWS cloud of one spec. It is safe for concurrent use.
+type Cloud struct {
+	api  Clients
+	opt  Options
+	envs map[string]*model.AWS // environment -> its AWS settings
+	// listeners maps the listener ARNs the spec names to their (env, role):
+	// the endpoints Observe reads and prunes check. Endpoints of pools whose
+	// environment left the spec are found from the pools' tags.
+	listeners map[string]endpointRef
+	// bakeEnv is the environment whose bucket and first subnet bakes use:
+	// images are shared by environments, builders need one place to run.
+	bakeEnv string
+
+	vpcMu sync.Mutex
+	vpcs  map[string]string // subnet id -> VPC id
+}
+
+type endpointRef struct{ env, role string }
+
+// NewFromConfig opens the AWS cloud for the environments of d that run on
+// it, with clients made from cfg. S3 uses path-style addressing when cfg
+// has an explicit endpoint (moto, MinIO, a VPC endpoint).
+func NewFromConfig(cfg aws.Config, d *model.Desired, opt Options) (*Cloud, error) {
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if cfg.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+		// Lock objects are tiny JSON read whole; a missing response
+		// checksum is not worth a log line on every read.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	return New(Clients{
+		EC2:         ec2.NewFromConfig(cfg),
+		AutoScaling: autoscaling.NewFromConfig(cfg),
+		ELB:         elb.NewFromConfig(cfg),
+		S3:          s3c,
+		Presign:     s3.NewPresignClient(s3c),
+	}, d, opt)
+}
+
+// New opens the AWS cloud with the given clients. It refuses a spec whose
+// AWS environments lack a bucket or subnets, or span several regions (one
+// cloud talks to one region).
+func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
+	c := &Cloud{
+		api:       api,
+		opt:       opt.withDefaults(),
+		envs:      map[string]*model.AWS{},
+		listeners: map[string]endpointRef{},
+		vpcs:      map[string]string{},
+	}
+	region := ""
+	for _, name := range d.EnvNames() {
+		e := d.Environments[name]
+		if e.Cloud != Name {
+			continue
+		}
+		if e.AWS == nil || e.AWS.Bucket == "" || len(e.AWS.Subnets) == 0 {
+			return nil, fmt.Errorf("environment %s: aws needs a bucket and at least one subnet", name)
+		}
+		if region != "" && e.AWS.Region != "" && e.AWS.Region != region {
+			return nil, fmt.Errorf("environment %s: region %s differs from %s; one spec uses one AWS region", name, e.AWS.Region, region)
+		}
+		if e.AWS.Region != "" {
+			region = e.AWS.Region
+		}
+		c.envs[name] = e.AWS
+		if c.bakeEnv == "" {
+			c.bakeEnv = name
+		}
+	}
+	for _, p := range d.Pools {
+		if p.Cloud == Name && p.Endpoint != "" {
+			c.listeners[p.Endpoint] = endpointRef{env: p.Env, role: p.Role}
+		}
+	}
+	return c, nil
+}
+
+// Region returns the single region of the spec's AWS environments, or "" if
+// none names one.
+func Region(d *model.Desired) string {
+	for _, name := range d.EnvNames() {
+		if e := d.Environments[name]; e.Cloud == Name && e.AWS != nil && e.AWS.Region != "" {
+			return e.AWS.Region
+		}
+	}
+	return ""
+}
+
+// Name implements cloud.Cloud.
+func (c *Cloud) Name() string { return Name }
+
+var _ cloud.Cloud = (*Cloud)(nil)
+
+func (c *Cloud) env(name string) (*model.AWS, error) {
+	e, ok := c.envs[name]
+	if !ok {
+		return nil, fmt.Errorf("environment %s is not an aws environment of this spec", name)
+	}
+	return e, nil
+}
+
+// bakeSite returns where builders run and artifacts go.
+func (c *Cloud) bakeSite() (*model.AWS, error) {
+	if c.bakeEnv == "" {
+		return nil, fmt.Errorf("no aws environment in the spec to bake in")
+	}
+	return c.envs[c.bakeEnv], nil
+}
+
+// specListeners returns the listener ARNs the spec names, sorted.
+func (c *Cloud) specListeners() []string {
+	out := make([]string, 0, len(c.listeners))
+	for arn := range c.listeners {
+		out = append(out, arn)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// vpcOf returns the VPC of a subnet, looked up once.
+func (c *Cloud) vpcOf(ctx context.Context, subnet string) (string, error) {
+	c.vpcMu.Lock()
+	v, ok := c.vpcs[subnet]
+	c.vpcMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	out, err := c.api.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
+	if err != nil {
+		return "", classify("describing subnet "+subnet, err)
+	}
+	if len(out.Subnets) == 0 || out.Subnets[0].VpcId == nil {
+		return "", fmt.Errorf("subnet %s: %w", subnet, cloud.ErrNotFound)
+	}
+	v = *out.Subnets[0].VpcId
+	c.vpcMu.Lock()
+	c.vpcs[subnet] = v
+	c.vpcMu.Unlock()
+	return v, nil
+}
+
+// logf writes one progress line to w if there is one.
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}

@@ -1,0 +1,118 @@
+package awscloud
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/cloud/cloudtest"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// TestConformance runs the cloud conformance suite against moto.
+func TestConformance(t *testing.T) {
+	needMoto(t)
+	cfg := motoConfig(t)
+	var (
+		mu     sync.Mutex
+		s      site
+		offset time.Duration // the cloud's clock runs ahead by this (lock leases)
+	)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
+	cloudtest.Run(t, cloudtest.Harness{
+		// Desired runs first for every subtest: a clean moto and a fresh
+		// identity layer, which the spec names.
+		Desired: func(t *testing.T) *model.Desired {
+			if err := moto.Reset(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			s = newSite(t, cfg, 1)
+			fakeBuilders(t, cfg)
+			mu.Lock()
+			offset = 0
+			mu.Unlock()
+			a := s.AWS
+			return cloudtest.Spec(cloudtest.SpecOptions{
+				Cloud: Name, From: "ami:" + s.SourceAMI, Endpoint: s.Listeners[0], Port: 8080, AWS: &a,
+			})
+		},
+		New: func(t *testing.T) cloud.Cloud {
+			opt := motoOptions()
+			opt.Now = now
+			c, err := NewFromConfig(cfg, cloudtest.Spec(cloudtest.SpecOptions{Cloud: Name, From: "ami:" + s.SourceAMI, Endpoint: s.Listeners[0], AWS: &s.AWS}), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+		Advance: func(t *testing.T, c cloud.Cloud, d time.Duration) {
+			mu.Lock()
+			offset += d
+			mu.Unlock()
+		},
+		KillServer: func(t *testing.T, c cloud.Cloud, project, poolID string) {
+			killServer(t, cfg, project, poolID)
+		},
+		Foreign: func(t *testing.T, c cloud.Cloud, d *model.Desired) func(t *testing.T) error {
+			return foreignGroup(t, cfg, s)
+		},
+		Timeout: time.Minute,
+	})
+}
+
+// killServer terminates one instance of a pool, as a crash would.
+func killServer(t *testing.T, cfg aws.Config, project, poolID string) {
+	ctx := context.Background()
+	out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{groupName(project, poolID)}})
+	if err != nil || len(out.AutoScalingGroups) == 0 || len(out.AutoScalingGroups[0].Instances) == 0 {
+		t.Fatalf("no instance to kill in %s: %v", poolID, err)
+	}
+	id := out.AutoScalingGroups[0].Instances[0].InstanceId
+	if _, err := ec2.NewFromConfig(cfg).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*id}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// foreignGroup makes an auto scaling group Phoenix does not own (a launch
+// template and group without the project's tags) and returns a check that
+// it is still there, unchanged.
+func foreignGroup(t testing.TB, cfg aws.Config, s site) func(t *testing.T) error {
+	ctx := context.Background()
+	e := ec2.NewFromConfig(cfg)
+	lt, err := e.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("someone-elses"),
+		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: &s.SourceAMI, InstanceType: "t3.micro"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := autoscaling.NewFromConfig(cfg)
+	name := "someone-elses-asg"
+	if _, err := as.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: &name, MinSize: aws.Int32(1), MaxSize: aws.Int32(1), DesiredCapacity: aws.Int32(1),
+		LaunchTemplate:    &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId, Version: aws.String("$Latest")},
+		VPCZoneIdentifier: aws.String(s.AWS.Subnets[0]),
+		Tags:              []asgtypes.Tag{{ResourceId: &name, ResourceType: aws.String("auto-scaling-group"), Key: aws.String("team"), Value: aws.String("other")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return func(t *testing.T) error {
+		out, err := as.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+		if err != nil {
+			return err
+		}
+		if len(out.AutoScalingGroups) != 1 || aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) != 1 {
+			return fmt.Errorf("the foreign group %s is gone or resized: %+v", name, out.AutoScalingGroups)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,99 @@
+package awscloud
+
+import (
+	"context"
+	"sort"
+
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// observeFanout bounds the concurrent target-health reads of Observe.
+const observeFanout = 8
+
+// Observe rebuilds the project's live state from tags: its auto scaling
+// groups (pools) with their target health, the listeners of its endpoints
+// (which pools serve, with weights), its AMIs (owned by this account), and
+// its locks. Independent reads run in parallel; every Describe is
+// paginated. Resources without the project's tag are never reported.
+func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
+	var (
+		groups []asgtypes.AutoScalingGroup
+		images []ec2types.Image
+		locks  []cloud.LockInfo
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { groups, err = c.projectGroups(gctx, project); return })
+	g.Go(func() (err error) { images, err = c.projectImages(gctx, project); return })
+	g.Go(func() (err error) { locks, err = c.locks(gctx, project); return })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	// Second round: target health of every pool and the listeners of every
+	// endpoint, which the groups' tags may add to the spec's.
+	healthy := make([]int, len(groups))
+	var routes map[string][]weighted
+	listeners := c.projectListeners(groups)
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(observeFanout)
+	g.Go(func() (err error) { routes, err = c.listenerTargets(gctx, listeners); return })
+	for i, grp := range groups {
+		if len(grp.TargetGroupARNs) == 0 {
+			continue
+		}
+		g.Go(func() (err error) { healthy[i], err = c.healthyTargets(gctx, grp.TargetGroupARNs[0]); return })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	live := &cloud.Live{Locks: locks}
+	for _, im := range newestPerBuild(images) {
+		live.Images = append(live.Images, liveImage(im))
+	}
+	sort.Slice(live.Images, func(i, j int) bool { return live.Images[i].BuildID < live.Images[j].BuildID })
+	byTG := map[string]cloud.Pool{}
+	for i, grp := range groups {
+		p := livePool(grp, healthy[i])
+		live.Pools = append(live.Pools, p)
+		for _, tg := range grp.TargetGroupARNs {
+			byTG[tg] = p
+		}
+	}
+	sort.Slice(live.Pools, func(i, j int) bool { return live.Pools[i].ID < live.Pools[j].ID })
+	live.Endpoints = c.endpoints(listeners, routes, byTG)
+	return live, nil
+}
+
+// endpoints builds one endpoint per listener. Its (env, role) comes from
+// the spec, or else from the pools behind it; target groups that are not
+// the project's are not reported as backends.
+func (c *Cloud) endpoints(listeners []string, routes map[string][]weighted, byTG map[string]cloud.Pool) []cloud.Endpoint {
+	var out []cloud.Endpoint
+	for _, l := range listeners {
+		ep := cloud.Endpoint{Cloud: Name, Address: l}
+		if ref, ok := c.listeners[l]; ok {
+			ep.Env, ep.Role = ref.env, ref.role
+		}
+		for _, w := range routes[l] {
+			p, ok := byTG[w.tg]
+			if !ok {
+				continue
+			}
+			ep.Backends = append(ep.Backends, cloud.Backend{Pool: p.ID, Weight: w.weight})
+			if ep.Env == "" {
+				ep.Env, ep.Role = p.Env, p.Role
+			}
+		}
+		if ep.Env == "" {
+			continue // a listener known only from a tag, with no pool of ours: nothing to report
+		}
+		out = append(out, ep)
+	}
+	return out
+}
+

@@ -1,0 +1,410 @@
+package awscloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// Pool states as tags; cold is also read from a desired capacity of zero.
+const (
+	stateCreating = string(cloud.PoolCreating)
+	stateReady    = string(cloud.PoolReady)
+	stateFailed   = string(cloud.PoolFailed)
+	stateCold     = string(cloud.PoolCold)
+)
+
+// CreatePool makes a launch template, a target group and an auto scaling
+// group of Count servers attached to it, off traffic; waits until every
+// target is healthy; then runs smoke checks where there is a network path
+// (Options.Smoke). Each piece is found again by name if an interrupted run
+// made it already. A pool that fails is tagged failed, with the reason, and
+// left for the planner to prune.
+func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.Pool, error) {
+	p := req.Pool
+	env, err := c.env(p.Env)
+	if err != nil {
+		return cloud.Pool{}, fmt.Errorf("creating pool %s: %w", req.ID, err)
+	}
+	if req.Image.Ref == "" {
+		return cloud.Pool{}, fmt.Errorf("creating pool %s: image %s has no AMI", req.ID, req.Image.Name)
+	}
+	if g, err := c.group(ctx, req.Project, req.ID); err != nil {
+		return cloud.Pool{}, err
+	} else if g != nil && asgTagSet(g.Tags)[tagState] == stateReady {
+		return c.poolOf(ctx, *g)
+	}
+	tags := poolTags(req, c.opt.Now())
+	tags[tagState] = stateCreating
+	vpc, err := c.vpcOf(ctx, env.Subnets[0])
+	if err != nil {
+		return cloud.Pool{}, fmt.Errorf("creating pool %s: %w", req.ID, err)
+	}
+	lt, err := c.ensureTemplate(ctx, req, tags)
+	if err != nil {
+		return cloud.Pool{}, err
+	}
+	tg, err := c.ensureTargetGroup(ctx, req, vpc, tags)
+	if err != nil {
+		return cloud.Pool{}, err
+	}
+	if err := c.ensureGroup(ctx, req, lt, tg, tags); err != nil {
+		return cloud.Pool{}, err
+	}
+	logf(req.Log, "pool %s: %d × %s from %s, waiting for healthy targets", req.ID, p.Count, c.size(req), req.Image.Ref)
+	if err := c.waitHealthy(ctx, tg, p.Count); err != nil {
+		return c.failPool(ctx, req, err)
+	}
+	if err := c.smoke(ctx, req, tg); err != nil {
+		return c.failPool(ctx, req, err)
+	}
+	if err := c.setTags(ctx, groupName(req.Project, req.ID), tagSet{tagState: stateReady, tagReason: ""}); err != nil {
+		return cloud.Pool{}, err
+	}
+	g, err := c.group(ctx, req.Project, req.ID)
+	if err != nil {
+		return cloud.Pool{}, err
+	}
+	if g == nil {
+		return cloud.Pool{}, fmt.Errorf("creating pool %s: its auto scaling group vanished: %w", req.ID, cloud.ErrNotFound)
+	}
+	return c.poolOf(ctx, *g)
+}
+
+func (c *Cloud) size(req cloud.CreateRequest) string {
+	if req.Pool.Size != "" {
+		return req.Pool.Size
+	}
+	return c.opt.DefaultSize
+}
+
+// failPool tags the pool failed with the reason and returns it with err.
+func (c *Cloud) failPool(ctx context.Context, req cloud.CreateRequest, cause error) (cloud.Pool, error) {
+	err := fmt.Errorf("creating pool %s: %w", req.ID, cause)
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if terr := c.setTags(tctx, groupName(req.Project, req.ID), tagSet{tagState: stateFailed, tagReason: cause.Error()}); terr != nil {
+		return cloud.Pool{}, errors.Join(err, terr)
+	}
+	pool := cloud.Pool{
+		Cloud: Name, ID: req.ID, Env: req.Pool.Env, Role: req.Pool.Role, Key: req.Pool.Key,
+		Generation: req.Generation, Image: req.Image.Name, BuildID: req.Image.BuildID, Commit: req.Commit,
+		CreatedAt: c.opt.Now(), State: cloud.PoolFailed, Count: req.Pool.Count, Reason: cause.Error(),
+	}
+	if g, gerr := c.group(tctx, req.Project, req.ID); gerr == nil && g != nil {
+		if p, perr := c.poolOf(tctx, *g); perr == nil {
+			pool = p
+		}
+	}
+	return pool, err
+}
+
+// ensureTemplate creates the pool's launch template, or finds the one an
+// earlier run made, and returns its id.
+func (c *Cloud) ensureTemplate(ctx context.Context, req cloud.CreateRequest, tags tagSet) (string, error) {
+	env, _ := c.env(req.Pool.Env)
+	userData, err := serverScript(req)
+	if err != nil {
+		return "", err
+	}
+	name := templateName(req.Project, req.ID)
+	data := &ec2types.RequestLaunchTemplateData{
+		ImageId:      aws.String(req.Image.Ref),
+		InstanceType: ec2types.InstanceType(c.size(req)),
+		UserData:     &userData,
+		TagSpecifications: []ec2types.LaunchTemplateTagSpecificationRequest{
+			{ResourceType: ec2types.ResourceTypeInstance, Tags: tags.ec2()},
+			{ResourceType: ec2types.ResourceTypeVolume, Tags: tags.ec2()},
+		},
+	}
+	if len(env.SecurityGroups) > 0 {
+		data.SecurityGroupIds = env.SecurityGroups
+	}
+	if env.InstanceProfile != "" {
+		ip := profile(env.InstanceProfile)
+		data.IamInstanceProfile = &ec2types.LaunchTemplateIamInstanceProfileSpecificationRequest{Arn: ip.Arn, Name: ip.Name}
+	}
+	out, err := c.api.EC2.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: &name,
+		LaunchTemplateData: data,
+		TagSpecifications:  []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: tags.ec2()}},
+	})
+	if err == nil {
+		return aws.ToString(out.LaunchTemplate.LaunchTemplateId), nil
+	}
+	if !hasCode(err, "InvalidLaunchTemplateName.AlreadyExistsException") {
+		return "", classify("creating launch template "+name, err)
+	}
+	lt, err := c.template(ctx, req.Project, name)
+	if err != nil {
+		return "", err
+	}
+	if lt == nil {
+		return "", fmt.Errorf("launch template %s exists without this project's tags; not touching it", name)
+	}
+	return aws.ToString(lt.LaunchTemplateId), nil
+}
+
+// template finds the project's launch template called name.
+func (c *Cloud) template(ctx context.Context, project, name string) (*ec2types.LaunchTemplate, error) {
+	out, err := c.api.EC2.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{name}})
+	if hasCode(err, "InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("describing launch template "+name, err)
+	}
+	for i := range out.LaunchTemplates {
+		if ec2TagSet(out.LaunchTemplates[i].Tags).owned(project) {
+			return &out.LaunchTemplates[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// ensureTargetGroup creates the pool's target group (CreateTargetGroup
+// returns the existing one for the same name and settings) and returns its
+// ARN.
+func (c *Cloud) ensureTargetGroup(ctx context.Context, req cloud.CreateRequest, vpc string, tags tagSet) (string, error) {
+	p := req.Pool
+	name := targetGroupName(req.Project, req.ID)
+	port := p.Port
+	if port == 0 {
+		port = 80
+	}
+	hpath := p.Health.Path
+	if hpath == "" {
+		hpath = "/"
+	}
+	interval := clamp(int(p.Health.Interval/time.Second), 5, 300, 10)
+	timeout := clamp(int(p.Health.Timeout/time.Second), 2, 120, 5)
+	if timeout >= interval {
+		timeout = interval - 1
+	}
+	out, err := c.api.ELB.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
+		Name:                       &name,
+		Protocol:                   elbtypes.ProtocolEnumHttp,
+		Port:                       aws.Int32(int32(port)),
+		VpcId:                      &vpc,
+		TargetType:                 elbtypes.TargetTypeEnumInstance,
+		HealthCheckPath:            &hpath,
+		HealthCheckIntervalSeconds: aws.Int32(int32(interval)),
+		HealthCheckTimeoutSeconds:  aws.Int32(int32(timeout)),
+		HealthyThresholdCount:      aws.Int32(2),
+		UnhealthyThresholdCount:    aws.Int32(2),
+		Tags:                       tags.elb(),
+	})
+	if hasCode(err, "DuplicateTargetGroupName") {
+		tg, ferr := c.targetGroup(ctx, req.Project, name)
+		if ferr != nil {
+			return "", ferr
+		}
+		if tg == nil {
+			return "", fmt.Errorf("target group %s exists without this project's tags; not touching it", name)
+		}
+		return aws.ToString(tg.TargetGroupArn), nil
+	}
+	if err != nil {
+		return "", classify("creating target group "+name+" for "+req.ID, err)
+	}
+	if len(out.TargetGroups) == 0 {
+		return "", fmt.Errorf("creating target group %s: none returned", name)
+	}
+	return aws.ToString(out.TargetGroups[0].TargetGroupArn), nil
+}
+
+func clamp(v, lo, hi, def int) int {
+	if v == 0 {
+		return def
+	}
+	return max(lo, min(hi, v))
+}
+
+// targetGroup finds the target group called name if the project owns it.
+func (c *Cloud) targetGroup(ctx context.Context, project, name string) (*elbtypes.TargetGroup, error) {
+	out, err := c.api.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{name}})
+	if hasCode(err, "TargetGroupNotFound") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("describing target group "+name, err)
+	}
+	if len(out.TargetGroups) == 0 {
+		return nil, nil
+	}
+	tg := out.TargetGroups[0]
+	tags, err := c.api.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{aws.ToString(tg.TargetGroupArn)}})
+	if err != nil {
+		return nil, classify("reading the tags of target group "+name, err)
+	}
+	for _, d := range tags.TagDescriptions {
+		if elbTagSet(d.Tags).owned(project) {
+			return &tg, nil
+		}
+	}
+	return nil, nil
+}
+
+// ensureGroup creates the pool's auto scaling group in the environment's
+// subnets, attached to the target group.
+func (c *Cloud) ensureGroup(ctx context.Context, req cloud.CreateRequest, lt, tg string, tags tagSet) error {
+	env, _ := c.env(req.Pool.Env)
+	name := groupName(req.Project, req.ID)
+	n := aws.Int32(int32(req.Pool.Count))
+	_, err := c.api.AutoScaling.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+		AutoScalingGroupName:   &name,
+		LaunchTemplate:         &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: &lt, Version: aws.String("$Latest")},
+		MinSize:                n,
+		MaxSize:                n,
+		DesiredCapacity:        n,
+		VPCZoneIdentifier:      aws.String(strings.Join(env.Subnets, ",")),
+		TargetGroupARNs:        []string{tg},
+		HealthCheckType:        aws.String("ELB"),
+		HealthCheckGracePeriod: aws.Int32(300),
+		Tags:                   tags.asg(name),
+	})
+	if hasCode(err, "AlreadyExists") {
+		g, gerr := c.group(ctx, req.Project, req.ID)
+		if gerr != nil {
+			return gerr
+		}
+		if g == nil {
+			return fmt.Errorf("auto scaling group %s exists without this project's tags; not touching it", name)
+		}
+		return nil
+	}
+	return classify("creating auto scaling group "+name, err)
+}
+
+// group returns the project's auto scaling group of poolID, or nil.
+func (c *Cloud) group(ctx context.Context, project, poolID string) (*asgtypes.AutoScalingGroup, error) {
+	name := groupName(project, poolID)
+	out, err := c.api.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	if err != nil {
+		return nil, classify("describing auto scaling group "+name, err)
+	}
+	for i := range out.AutoScalingGroups {
+		g := out.AutoScalingGroups[i]
+		if aws.ToString(g.AutoScalingGroupName) == name && asgTagSet(g.Tags).owned(project) && !deleting(g) {
+			return &g, nil
+		}
+	}
+	return nil, nil
+}
+
+func (c *Cloud) setTags(ctx context.Context, group string, t tagSet) error {
+	_, err := c.api.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: t.asg(group)})
+	return classify("tagging "+group, err)
+}
+
+// healthyTargets counts the healthy targets of a target group.
+func (c *Cloud) healthyTargets(ctx context.Context, tg string) (int, error) {
+	out, err := c.api.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg})
+	if err != nil {
+		return 0, classify("reading target health", err)
+	}
+	return countHealthy(out), nil
+}
+
+func countHealthy(out *elb.DescribeTargetHealthOutput) int {
+	n := 0
+	for _, d := range out.TargetHealthDescriptions {
+		if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
+			n++
+		}
+	}
+	return n
+}
+
+// waitHealthy waits with the SDK's target-in-service waiter until want
+// targets are healthy. Its own acceptors would pass with no target yet
+// registered, so the waiter counts instead.
+func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
+	seen := 0
+	w := elb.NewTargetInServiceWaiter(c.api.ELB, func(o *elb.TargetInServiceWaiterOptions) {
+		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
+		o.Retryable = func(ctx context.Context, _ *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
+			if err != nil {
+				if isTransient(err) {
+					return true, nil
+				}
+				return false, err
+			}
+			seen = countHealthy(out)
+			return seen < want, nil
+		}
+	})
+	err := w.Wait(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, c.opt.HealthTimeout)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%d of %d targets healthy: %w (%v)", seen, want, cloud.ErrNotReady, err)
+	}
+	return nil
+}
+
+// poolOf turns a tagged group into the live pool, reading its target health.
+func (c *Cloud) poolOf(ctx context.Context, g asgtypes.AutoScalingGroup) (cloud.Pool, error) {
+	healthy := 0
+	if len(g.TargetGroupARNs) > 0 {
+		n, err := c.healthyTargets(ctx, g.TargetGroupARNs[0])
+		if err != nil {
+			return cloud.Pool{}, err
+		}
+		healthy = n
+	}
+	return livePool(g, healthy), nil
+}
+
+// livePool builds the live pool from a group's tags and its healthy count.
+func livePool(g asgtypes.AutoScalingGroup, healthy int) cloud.Pool {
+	t := asgTagSet(g.Tags)
+	count := int(aws.ToInt32(g.MaxSize))
+	desired := int(aws.ToInt32(g.DesiredCapacity))
+	state := cloud.PoolState(t[tagState])
+	switch state {
+	case cloud.PoolCreating, cloud.PoolReady, cloud.PoolFailed, cloud.PoolCold:
+	default:
+		state = cloud.PoolCreating
+	}
+	if state == cloud.PoolReady && desired == 0 && count > 0 {
+		state = cloud.PoolCold
+	}
+	gen, _ := strconv.Atoi(t[tagGeneration])
+	p := cloud.Pool{
+		Cloud:      Name,
+		ID:         t[tagPool],
+		Env:        t[tagEnv],
+		Role:       t[tagRole],
+		Key:        t[tagKey],
+		Generation: gen,
+		Image:      t[tagImage],
+		BuildID:    t[tagBuildID],
+		Commit:     t[tagCommit],
+		CreatedAt:  t.time(tagCreatedAt),
+		State:      state,
+		Servers:    min(healthy, count),
+		Count:      count,
+		LastServed: t.time(tagLastServed),
+		Reason:     t[tagReason],
+	}
+	p.Healthy = state != cloud.PoolCold && desired == count && healthy >= count
+	if !p.Healthy && p.Reason == "" && state == cloud.PoolReady {
+		p.Reason = fmt.Sprintf("%d of %d servers healthy", p.Servers, count)
+	}
+	return p
+}

@@ -1,0 +1,95 @@
+package awscloud
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// DeletePool destroys a pool: its auto scaling group (forced, so its
+// instances go with it), launch template and target group. Just before, it
+// re-reads every listener the project's pools may be behind and refuses
+// with ErrServing if one routes to the pool's target group; a target group
+// that the load balancer reports attached anywhere is refused too. Pieces
+// already gone are skipped, so a half-made pool is pruned like a whole one.
+func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
+	g, err := c.group(ctx, project, poolID)
+	if err != nil {
+		return err
+	}
+	tg, err := c.targetGroup(ctx, project, targetGroupName(project, poolID))
+	if err != nil {
+		return err
+	}
+	var tgs []string
+	if g != nil {
+		tgs = append(tgs, g.TargetGroupARNs...)
+	}
+	if tg != nil {
+		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
+		if len(tg.LoadBalancerArns) > 0 {
+			return fmt.Errorf("deleting pool %s: its target group is attached to %v: %w", poolID, tg.LoadBalancerArns, cloud.ErrServing)
+		}
+	}
+	if err := c.servingCheck(ctx, project, poolID, tgs); err != nil {
+		return fmt.Errorf("deleting pool %s: %w", poolID, err)
+	}
+	if g != nil {
+		if err := c.deleteGroup(ctx, aws.ToString(g.AutoScalingGroupName)); err != nil {
+			return err
+		}
+	}
+	if err := c.deleteTemplate(ctx, project, templateName(project, poolID)); err != nil {
+		return err
+	}
+	if tg != nil {
+		_, err := c.api.ELB.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})
+		if hasCode(err, "ResourceInUse") {
+			return fmt.Errorf("deleting pool %s: target group in use: %w", poolID, cloud.ErrServing)
+		}
+		if err != nil && !hasCode(err, "TargetGroupNotFound") {
+			return classify("deleting target group of "+poolID, err)
+		}
+	}
+	return nil
+}
+
+// deleteGroup force-deletes a group and waits until it is gone, so the
+// target group is free to delete.
+func (c *Cloud) deleteGroup(ctx context.Context, name string) error {
+	_, err := c.api.AutoScaling.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{
+		AutoScalingGroupName: &name, ForceDelete: aws.Bool(true),
+	})
+	switch {
+	case err == nil:
+	case hasCode(err, "ResourceInUse", "ScalingActivityInProgress"):
+		return &cloud.TransientError{Err: fmt.Errorf("deleting auto scaling group %s: %w", name, err)}
+	case hasCode(err, "ValidationError"): // "not found": gone already
+		return nil
+	default:
+		return classify("deleting auto scaling group "+name, err)
+	}
+	w := autoscaling.NewGroupNotExistsWaiter(c.api.AutoScaling, func(o *autoscaling.GroupNotExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
+	})
+	in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}}
+	return classify("waiting for "+name+" to go", w.Wait(ctx, in, c.opt.DeleteTimeout))
+}
+
+func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error {
+	lt, err := c.template(ctx, project, name)
+	if err != nil || lt == nil {
+		return err
+	}
+	_, err = c.api.EC2.DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: lt.LaunchTemplateId})
+	if err != nil && !hasCode(err, "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFoundException") {
+		return classify("deleting launch template "+name, err)
+	}
+	return nil
+}

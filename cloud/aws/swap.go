@@ -1,0 +1,292 @@
+package awscloud
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+)
+
+// Swap points the listener's default action at the backends' target
+// groups in one ModifyListener call: a plain forward for blue-green, a
+// weighted forward for a canary step. Backends of weight zero are left out,
+// so a pool that takes no traffic is not referenced and can be pruned. A
+// cold backend is scaled back up first; a backend that is not healthy now
+// is refused with ErrNotReady. Pools that served until now and pools that
+// serve from now are tagged with the time (LastServed).
+func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
+	if req.Endpoint == "" {
+		return fmt.Errorf("swapping %s/%s: no endpoint (listener ARN) in the spec", req.Env, req.Role)
+	}
+	total := 0
+	for _, b := range req.Backends {
+		if b.Weight < 0 {
+			return fmt.Errorf("swapping %s/%s: negative weight for %s", req.Env, req.Role, b.Pool)
+		}
+		total += b.Weight
+	}
+	if total != 100 {
+		return fmt.Errorf("swapping %s/%s: weights sum to %d, want 100", req.Env, req.Role, total)
+	}
+	var tgs []elbtypes.TargetGroupTuple
+	serving := map[string]string{} // target group -> group name
+	for _, b := range req.Backends {
+		if b.Weight == 0 {
+			continue
+		}
+		tg, group, err := c.readyBackend(ctx, req.Project, b.Pool)
+		if err != nil {
+			return fmt.Errorf("swapping %s/%s to %s: %w", req.Env, req.Role, b.Pool, err)
+		}
+		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: &tg, Weight: aws.Int32(int32(b.Weight))})
+		serving[tg] = group
+	}
+	before, err := c.listenerTargets(ctx, []string{req.Endpoint})
+	if err != nil {
+		return err
+	}
+	action := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: tgs}}
+	if len(tgs) == 1 {
+		action.TargetGroupArn = tgs[0].TargetGroupArn
+	}
+	if _, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &req.Endpoint, DefaultActions: []elbtypes.Action{action}}); err != nil {
+		return classify(fmt.Sprintf("swapping %s/%s", req.Env, req.Role), err)
+	}
+	return c.markServed(ctx, req, before[req.Endpoint], serving)
+}
+
+// readyBackend returns the target group and group of a pool that may take
+// traffic now, warming it first if it is cold.
+func (c *Cloud) readyBackend(ctx context.Context, project, poolID string) (tg, group string, err error) {
+	g, err := c.group(ctx, project, poolID)
+	if err != nil {
+		return "", "", err
+	}
+	if g == nil || len(g.TargetGroupARNs) == 0 {
+		return "", "", fmt.Errorf("pool %s: %w", poolID, cloud.ErrNotFound)
+	}
+	if asgTagSet(g.Tags)[tagState] == stateFailed {
+		return "", "", fmt.Errorf("pool %s failed: %w", poolID, cloud.ErrNotReady)
+	}
+	tg = g.TargetGroupARNs[0]
+	count := int(aws.ToInt32(g.MaxSize))
+	if aws.ToInt32(g.DesiredCapacity) < int32(count) {
+		if err := c.scale(ctx, *g, count); err != nil {
+			return "", "", err
+		}
+		if err := c.waitHealthy(ctx, tg, count); err != nil {
+			return "", "", err
+		}
+		if err := c.setTags(ctx, aws.ToString(g.AutoScalingGroupName), tagSet{tagState: stateReady}); err != nil {
+			return "", "", err
+		}
+	}
+	n, err := c.healthyTargets(ctx, tg)
+	if err != nil {
+		return "", "", err
+	}
+	if n < count {
+		return "", "", fmt.Errorf("pool %s: %d of %d servers healthy: %w", poolID, n, count, cloud.ErrNotReady)
+	}
+	return tg, aws.ToString(g.AutoScalingGroupName), nil
+}
+
+// markServed tags the pools that served before the swap and those that
+// serve after it with the time and the endpoint.
+func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before []weighted, after map[string]string) error {
+	groups := map[string]string{}
+	for tg, g := range after {
+		groups[tg] = g
+	}
+	if len(before) > 0 {
+		all, err := c.projectGroups(ctx, req.Project)
+		if err != nil {
+			return err
+		}
+		byTG := map[string]string{}
+		for _, g := range all {
+			for _, tg := range g.TargetGroupARNs {
+				byTG[tg] = aws.ToString(g.AutoScalingGroupName)
+			}
+		}
+		for _, w := range before {
+			if g, ok := byTG[w.tg]; ok && w.weight > 0 {
+				groups[w.tg] = g
+			}
+		}
+	}
+	now := stamp(c.opt.Now())
+	names := make([]string, 0, len(groups))
+	for _, g := range groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	for _, g := range names {
+		if err := c.setTags(ctx, g, tagSet{tagLastServed: now, tagEndpoint: req.Endpoint}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// weighted is one target group of a listener's default action, with its
+// share in percent.
+type weighted struct {
+	tg     string
+	weight int
+}
+
+// listenerTargets reads the default actions of listeners (one paginated
+// call for all of them). A listener that does not exist is an error: the
+// spec names it and Phoenix does not create it.
+func (c *Cloud) listenerTargets(ctx context.Context, arns []string) (map[string][]weighted, error) {
+	out := map[string][]weighted{}
+	if len(arns) == 0 {
+		return out, nil
+	}
+	p := elb.NewDescribeListenersPaginator(c.api.ELB, &elb.DescribeListenersInput{ListenerArns: arns})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if hasCode(err, "ListenerNotFound") {
+			return nil, fmt.Errorf("reading listeners %v: %w", arns, cloud.ErrNotFound)
+		}
+		if err != nil {
+			return nil, classify("reading listeners", err)
+		}
+		for _, l := range page.Listeners {
+			out[aws.ToString(l.ListenerArn)] = forwardTargets(l.DefaultActions)
+		}
+	}
+	return out, nil
+}
+
+// forwardTargets returns the target groups a listener's default forward
+// action routes to, with weights normalised to percent.
+func forwardTargets(actions []elbtypes.Action) []weighted {
+	var ws []weighted
+	for _, a := range actions {
+		if a.Type != elbtypes.ActionTypeEnumForward {
+			continue
+		}
+		if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+			total := 0
+			for _, t := range a.ForwardConfig.TargetGroups {
+				total += int(aws.ToInt32(t.Weight))
+			}
+			for _, t := range a.ForwardConfig.TargetGroups {
+				w := 100 / len(a.ForwardConfig.TargetGroups)
+				if total > 0 {
+					w = int(aws.ToInt32(t.Weight)) * 100 / total
+				}
+				ws = append(ws, weighted{tg: aws.ToString(t.TargetGroupArn), weight: w})
+			}
+			continue
+		}
+		if a.TargetGroupArn != nil {
+			ws = append(ws, weighted{tg: *a.TargetGroupArn, weight: 100})
+		}
+	}
+	return ws
+}
+
+// projectListeners are the listeners a project's pools may be behind: those
+// the spec names and those recorded on the pools at swap time.
+func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup) []string {
+	set := map[string]bool{}
+	for _, l := range c.specListeners() {
+		set[l] = true
+	}
+	for _, g := range groups {
+		if l := asgTagSet(g.Tags)[tagEndpoint]; l != "" {
+			set[l] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for l := range set {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servingCheck returns an error wrapping ErrServing if any listener of the
+// project routes to one of tgs, read now from the load balancer.
+func (c *Cloud) servingCheck(ctx context.Context, project, poolID string, tgs []string) error {
+	if len(tgs) == 0 {
+		return nil
+	}
+	groups, err := c.projectGroups(ctx, project)
+	if err != nil {
+		return err
+	}
+	routes, err := c.listenerTargets(ctx, c.projectListeners(groups))
+	if err != nil {
+		return err
+	}
+	for listener, ws := range routes {
+		for _, w := range ws {
+			for _, tg := range tgs {
+				if w.tg == tg {
+					return fmt.Errorf("pool %s is behind %s: %w", poolID, listener, cloud.ErrServing)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// scale sets a group's size (min and desired; max stays the pool's count).
+func (c *Cloud) scale(ctx context.Context, g asgtypes.AutoScalingGroup, n int) error {
+	_, err := c.api.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
+		AutoScalingGroupName: g.AutoScalingGroupName,
+		MinSize:              aws.Int32(int32(n)),
+		DesiredCapacity:      aws.Int32(int32(n)),
+	})
+	return classify("scaling "+aws.ToString(g.AutoScalingGroupName), err)
+}
+
+// SetWarm scales a non-serving pool to zero (cold) or back to its count
+// (warm, waiting until healthy). Cooling a pool that serves is refused with
+// ErrServing.
+func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) error {
+	g, err := c.group(ctx, project, poolID)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return fmt.Errorf("pool %s: %w", poolID, cloud.ErrNotFound)
+	}
+	name := aws.ToString(g.AutoScalingGroupName)
+	count := int(aws.ToInt32(g.MaxSize))
+	if !warm {
+		if err := c.servingCheck(ctx, project, poolID, g.TargetGroupARNs); err != nil {
+			return fmt.Errorf("cooling: %w", err)
+		}
+		if err := c.scale(ctx, *g, 0); err != nil {
+			return err
+		}
+		if asgTagSet(g.Tags)[tagState] == stateReady {
+			return c.setTags(ctx, name, tagSet{tagState: stateCold})
+		}
+		return nil
+	}
+	if err := c.scale(ctx, *g, count); err != nil {
+		return err
+	}
+	if len(g.TargetGroupARNs) > 0 {
+		if err := c.waitHealthy(ctx, g.TargetGroupARNs[0], count); err != nil {
+			return fmt.Errorf("warming pool %s: %w", poolID, err)
+		}
+	}
+	if asgTagSet(g.Tags)[tagState] == stateCold {
+		return c.setTags(ctx, name, tagSet{tagState: stateReady})
+	}
+	return nil
+}
