@@ -96,4 +96,3 @@ func (c *Cloud) endpoints(listeners []string, routes map[string][]weighted, byTG
 	}
 	return out
 }
-
