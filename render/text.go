@@ -84,7 +84,7 @@ func (t *textView) header() {
 		parts = append(parts, "project "+t.d.Project)
 	}
 	if t.d.Commit != "" {
-		parts = append(parts, "spec @ "+shortID(t.d.Commit, 7))
+		parts = append(parts, "spec @ "+shortCommit(t.d.Commit))
 	}
 	if len(t.d.Clouds) > 0 {
 		parts = append(parts, andList(t.d.Clouds)+plural(len(t.d.Clouds), " cloud", " clouds"))
@@ -479,6 +479,14 @@ func (t *textView) row(r []cell, widths []int) {
 // to the image's name already.
 func trimImagePrefix(reason, image string) string {
 	return strings.TrimPrefix(reason, "image "+image+": ")
+}
+
+// shortCommit shortens a commit id, keeping a "-dirty" mark.
+func shortCommit(c string) string {
+	if base, ok := strings.CutSuffix(c, "-dirty"); ok {
+		return shortID(base, 7) + "-dirty"
+	}
+	return shortID(c, 7)
 }
 
 func shortID(id string, n int) string {
