@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	awscloud "github.com/phoenix-gitops/phoenix/cloud/aws"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+func init() {
+	cloudFactories[model.CloudAWS] = openAWS
+}
+
+// openAWS opens the AWS cloud for the spec's AWS environments with the
+// standard credential chain and settings (AWS_PROFILE, AWS_ENDPOINT_URL,
+// ...). The region is the spec's; AWS_REGION is used only when the spec
+// names none. With an endpoint URL (an emulator, a VPC endpoint) S3 uses
+// path-style addressing. PHOENIX_AWS_SMOKE=direct runs smoke checks from
+// this machine against the servers' private addresses, which needs Phoenix
+// to run inside the VPC.
+func openAWS(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
+	var opts []func(*config.LoadOptions) error
+	if r := awscloud.Region(d); r != "" {
+		opts = append(opts, config.WithRegion(r))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("no AWS region: set aws.region in the spec or AWS_REGION")
+	}
+	return awscloud.NewFromConfig(cfg, d, awscloud.Options{Smoke: os.Getenv("PHOENIX_AWS_SMOKE") == "direct"})
+}
