@@ -76,9 +76,9 @@ func dotFill(s Step) string {
 	return "white"
 }
 
-func dotQuote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
-}
+var dotEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func dotQuote(s string) string { return `"` + dotEscaper.Replace(s) + `"` }
 
 // Mermaid writes the plan's DAG as a Mermaid flowchart.
 func Mermaid(w io.Writer, d *Doc) error {
@@ -143,6 +143,6 @@ func mermaidIDs(steps []Step) map[string]string {
 }
 
 // mermaidText escapes a label for a quoted Mermaid node.
-func mermaidText(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(s)
-}
+var mermaidEscaper = strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;")
+
+func mermaidText(s string) string { return mermaidEscaper.Replace(s) }

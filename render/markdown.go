@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/phoenix-gitops/phoenix/planner"
@@ -182,7 +183,8 @@ func verdictLine(d *Doc) string {
 	return v
 }
 
-// sortEnvs orders environment names as the text view orders groups.
+// sortEnvs orders environment names as the text view orders groups;
+// names without a group go last, by name.
 func sortEnvs(d *Doc, envs []string) {
 	rank := map[string]int{}
 	for i, g := range groupSteps(d) {
@@ -190,16 +192,17 @@ func sortEnvs(d *Doc, envs []string) {
 			rank[g.env] = i
 		}
 	}
-	for i := 1; i < len(envs); i++ {
-		for j := i; j > 0; j-- {
-			a, b := envs[j-1], envs[j]
-			ra, oka := rank[a]
-			rb, okb := rank[b]
-			if (oka && okb && rb < ra) || (!oka && okb) || (!oka && !okb && b < a) {
-				envs[j-1], envs[j] = b, a
-			}
+	sort.SliceStable(envs, func(i, j int) bool {
+		ri, oki := rank[envs[i]]
+		rj, okj := rank[envs[j]]
+		switch {
+		case oki && okj:
+			return ri < rj
+		case oki != okj:
+			return oki
 		}
-	}
+		return envs[i] < envs[j]
+	})
 }
 
 // tableRows is one Markdown row per (environment, role) with steps.
