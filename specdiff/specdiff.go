@@ -120,6 +120,30 @@ func (d *Diff) Env(name string) *EnvChange {
 	return nil
 }
 
+// Only keeps the changes of the named environments (all when envs is
+// empty). Image changes are kept: images are shared between environments.
+func (d *Diff) Only(envs []string) *Diff {
+	if len(envs) == 0 {
+		return d
+	}
+	keep := map[string]bool{}
+	for _, e := range envs {
+		keep[e] = true
+	}
+	out := &Diff{Base: d.Base, Head: d.Head, Images: d.Images}
+	for _, e := range d.Envs {
+		if keep[e.Name] {
+			out.Envs = append(out.Envs, e)
+		}
+	}
+	for _, p := range d.Pools {
+		if keep[p.Env] {
+			out.Pools = append(out.Pools, p)
+		}
+	}
+	return out
+}
+
 // Compare returns what changes from base to head. Either may be nil (no
 // spec at that commit).
 func Compare(base, head *model.Desired) *Diff {

@@ -136,7 +136,7 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	}
 	res := &diffResult{
 		BaseRev: o.Base, HeadRev: o.Head, Base: baseC.Hash.String(), MergeBase: mb.Hash.String(),
-		Head: headC.Hash.String(), Dir: rel, Desired: specdiff.Compare(baseD, headD),
+		Head: headC.Hash.String(), Dir: rel, Desired: specdiff.Compare(baseD, headD).Only(o.Envs),
 	}
 	if o.Offline {
 		return res, nil
@@ -260,15 +260,24 @@ func desiredVerdict(d *specdiff.Diff) string {
 // withSpecReasons returns a copy of the plan whose create steps say which
 // spec settings moved (`config VERSION "1" → "2"`) rather than only that
 // no live pool matches: in a diff, the reason is the change under review.
+// The swap that puts such a pool in service then needs no reason of its
+// own.
 func withSpecReasons(doc *render.Doc, d *specdiff.Diff) *render.Doc {
 	out := *doc
 	out.Steps = append([]render.Step(nil), doc.Steps...)
+	explained := map[[2]string]bool{}
 	for i, s := range out.Steps {
 		if s.Kind != string(planner.Create) {
 			continue
 		}
 		if pc := d.Pool(s.Env, s.Role); pc != nil && pc.KeyChanged && pc.Status == specdiff.Changed {
 			out.Steps[i].Reason = pc.Why()
+			explained[[2]string{s.Env, s.Role}] = true
+		}
+	}
+	for i, s := range out.Steps {
+		if s.Kind == string(planner.Swap) && !s.Rollback && len(s.Weights) == 0 && explained[[2]string{s.Env, s.Role}] {
+			out.Steps[i].Reason = ""
 		}
 	}
 	return &out

@@ -419,21 +419,38 @@ func writeHistoryText(w io.Writer, h *History) {
 			fmt.Fprintln(w, strings.TrimRight(line, " "))
 		}
 	}
+	if h.Live && len(h.Changes) > 0 {
+		writeHistoryFooter(w, h.Changes)
+	}
+	for _, n := range h.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// writeHistoryFooter says in a sentence which states are an instant swap
+// away. The newest change may not be applied yet: applying it is then the
+// first thing to say.
+func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
+	fmt.Fprintln(w)
+	older := changes
+	if newest := changes[0]; newest.Back != "current" {
+		how := "rebuilds (bake and create)"
+		if newest.Back == "swap" {
+			how = "is a swap (instant)"
+		}
+		fmt.Fprintf(w, "%s is not applied yet: applying it %s.\n", shortID(newest.Commit), how)
+		older = changes[1:]
+	}
 	var swaps []string
-	for _, c := range h.Changes {
+	for _, c := range older {
 		if c.Back == "swap" {
 			swaps = append(swaps, shortID(c.Commit))
 		}
 	}
-	if h.Live && len(h.Changes) > 0 {
-		if len(swaps) > 0 {
-			fmt.Fprintf(w, "\nRollback is a swap (instant) to: %s. Revert the commits after it; `phoenix plan` shows swaps only.\n", strings.Join(swaps, ", "))
-		} else {
-			fmt.Fprintln(w, "\nNo older state is retained: going back to any of these commits rebuilds.")
-		}
-	}
-	for _, n := range h.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
+	if len(swaps) > 0 {
+		fmt.Fprintf(w, "Rollback is a swap (instant) to: %s. Revert the commits after it; the plan shows swaps only.\n", strings.Join(swaps, ", "))
+	} else if len(older) > 0 {
+		fmt.Fprintln(w, "No older state is retained: going back to any of these commits rebuilds.")
 	}
 }
 
