@@ -420,7 +420,7 @@ func replyErr(w http.ResponseWriter, err error) {
 func (s *supervisor) status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Status{PID: os.Getpid(), Home: s.home, StartedAt: s.started}
+	st := Status{PID: os.Getpid(), Home: s.home, StartedAt: s.started, Endpoints: []EndpointStatus{}, Pools: []PoolStatus{}}
 	for _, ep := range s.endpoints {
 		es := EndpointStatus{Project: ep.Project, Env: ep.Env, Role: ep.Role, Address: ep.Address, Backends: ep.Backends}
 		if p := s.proxies[ep.Address]; p != nil {

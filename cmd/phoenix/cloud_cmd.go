@@ -91,6 +91,9 @@ func newCloudStatusCmd() *cobra.Command {
 		Short: "Show the supervisor, its endpoints and its pools",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return fmt.Errorf("unknown format %q (text or json)", format)
+			}
 			c, err := openLocal()
 			if err != nil {
 				return err
@@ -106,19 +109,16 @@ func newCloudStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch format {
-			case "json":
+			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					Running bool `json:"running"`
 					*local.Status
 				}{true, st})
-			case "text", "":
-				printCloudStatus(cmd.OutOrStdout(), st)
-				return nil
 			}
-			return fmt.Errorf("unknown format %q (text or json)", format)
+			printCloudStatus(cmd.OutOrStdout(), st)
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
