@@ -21,6 +21,8 @@ func Label(s Step) string {
 		return fmt.Sprintf("prune image %s %s", s.Image, shortID(s.BuildID, 7))
 	case s.Kind == string(planner.Create):
 		return fmt.Sprintf("create %s/%s %s", s.Env, s.Role, poolName(s))
+	case s.Kind == string(planner.Swap) && s.Pool == "":
+		return fmt.Sprintf("detach %s/%s", s.Env, s.Role)
 	case s.Kind == string(planner.Swap):
 		l := fmt.Sprintf("swap %s/%s → %s", s.Env, s.Role, poolName(s))
 		if len(s.Weights) > 0 {

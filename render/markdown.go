@@ -169,7 +169,7 @@ func verdictLine(d *Doc) string {
 	}
 	v += "."
 	if d.Destructive > 0 {
-		v += fmt.Sprintf(" ⚠️ **Destroys %d %s that left the spec.**", d.Destructive, plural(d.Destructive, "resource", "resources"))
+		v += fmt.Sprintf(" ⚠️ **%d destructive %s remove what left the spec.**", d.Destructive, plural(d.Destructive, "step", "steps"))
 	}
 	if len(d.Rollback) > 0 {
 		rb := slices.Clone(d.Rollback)
@@ -212,7 +212,10 @@ func tableRows(d *Doc) []string {
 		var kinds, why []string
 		for _, s := range g.steps {
 			k := s.Kind
-			if s.Destructive {
+			switch {
+			case s.Kind == string(planner.Swap) && s.Pool == "":
+				k = "**detach**"
+			case s.Destructive:
 				k = "**destroy**"
 			}
 			if len(kinds) == 0 || kinds[len(kinds)-1] != k {

@@ -100,8 +100,8 @@ func (t *textView) destructiveBanner() {
 		return
 	}
 	t.line()
-	t.line(t.paint(cDestroy, fmt.Sprintf("!! This plan destroys %d %s that left the spec (marked DESTROY below).",
-		t.d.Destructive, plural(t.d.Destructive, "resource", "resources"))))
+	t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s remove what left the spec (marked DESTROY and DETACH below).",
+		t.d.Destructive, plural(t.d.Destructive, "step", "steps"))))
 }
 
 func (t *textView) bakes() {
@@ -275,6 +275,14 @@ func stepRow(s Step) []cell {
 				f += fmt.Sprintf(" %d%%", b.Weight)
 			}
 			from = append(from, f)
+		}
+		if s.Pool == "" { // no backend: the endpoint is detached
+			code := cChange
+			verb := "  ~ detach"
+			if s.Destructive {
+				code, verb = cDestroy, "  ~ DETACH"
+			}
+			return []cell{{verb, code}, {strings.Join(from, ", ") + " → nothing", code}, {"", ""}, {s.Reason, code}}
 		}
 		target := poolName(s)
 		if len(from) > 0 {
