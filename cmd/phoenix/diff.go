@@ -276,11 +276,24 @@ func withSpecReasons(doc *render.Doc, d *specdiff.Diff) *render.Doc {
 		}
 	}
 	for i, s := range out.Steps {
-		if s.Kind == string(planner.Swap) && !s.Rollback && len(s.Weights) == 0 && explained[[2]string{s.Env, s.Role}] {
-			out.Steps[i].Reason = ""
+		if s.Kind == string(planner.Swap) && !s.Rollback && explained[[2]string{s.Env, s.Role}] {
+			out.Steps[i].Reason = canaryReason(s.Weights)
 		}
 	}
 	return &out
+}
+
+// canaryReason names a canary's traffic steps ("canary 25% → 50% →
+// 100%"); a blue-green swap needs no words.
+func canaryReason(weights []int) string {
+	if len(weights) == 0 {
+		return ""
+	}
+	parts := make([]string, len(weights))
+	for i, w := range weights {
+		parts[i] = fmt.Sprintf("%d%%", w)
+	}
+	return "canary " + strings.Join(parts, " → ")
 }
 
 // cutLines cuts s to at most n bytes at a line boundary.
