@@ -51,10 +51,10 @@ With --out FILE the plan is saved with fingerprints of the spec and of the
 live state it was made from; phoenix apply --plan FILE carries out exactly
 that plan, and refuses, naming what changed, if either changed since.`,
 		Example: `  phoenix plan                         plan environments/ against its clouds
-  phoenix plan --env staging           only staging (and what it must wait for)
+  phoenix plan --env staging           only staging
   phoenix plan --format json | jq .summary
   phoenix plan --format markdown > comment.md   a pull-request comment
-  phoenix plan --out release.plan && phoenix apply --plan release.plan
+  phoenix plan --out release.plan      review it, then: phoenix apply --plan release.plan
   phoenix plan --destroy               also remove what left the spec`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
