@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"golang.org/x/sync/errgroup"
@@ -42,8 +44,8 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 	g.SetLimit(observeFanout)
 	g.Go(func() (err error) { routes, err = c.listenerTargets(gctx, listeners); return })
 	for i, grp := range groups {
-		if len(grp.TargetGroupARNs) == 0 {
-			continue
+		if len(grp.TargetGroupARNs) == 0 || aws.ToInt32(grp.DesiredCapacity) == 0 {
+			continue // a cold pool has no servers to ask about
 		}
 		g.Go(func() (err error) { healthy[i], err = c.healthyTargets(gctx, grp.TargetGroupARNs[0]); return })
 	}
