@@ -36,7 +36,10 @@ type Cloud interface {
 	CreatePool(ctx context.Context, req CreateRequest) (Pool, error)
 	// Swap points an endpoint at the given backends atomically (one backend
 	// of weight 100 for blue-green). A cold pool is started first. It
-	// refuses a backend pool that is not healthy now.
+	// refuses a backend pool that is not healthy now. No backends detaches
+	// the endpoint: it routes to no pool (e.g. an AWS listener answers with
+	// a fixed 503), so the pools of an environment that left the spec can
+	// be destroyed; the address itself stays (it is not Phoenix's).
 	Swap(ctx context.Context, req SwapRequest) error
 	// SetWarm keeps a non-serving pool's servers running (warm) or stops
 	// them while keeping its record and image (cold).
