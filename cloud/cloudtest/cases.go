@@ -257,6 +257,35 @@ func testSwapUnhealthy(t *testing.T, e *env) {
 	})
 }
 
+// A swap with no backends detaches the endpoint (an environment that left
+// the spec, planned with --destroy): it routes nowhere, so the pool that
+// served it can then be destroyed. The address itself is not Phoenix's to
+// delete.
+func testSwapDetach(t *testing.T, e *env) {
+	p := e.create(t, e.project, "", 1)
+	if err := e.swap(only(p.ID)); err != nil {
+		t.Fatalf("swap to %s: %v", p.ID, err)
+	}
+	if err := e.swap(); err != nil {
+		t.Fatalf("detaching %s/%s: %v", e.pool.Env, e.pool.Role, err)
+	}
+	l := e.eventually(t, e.project, func(l *cloud.Live) error {
+		return routesExactly(l, e.pool.Env, e.pool.Role)
+	})
+	if got, _ := findPool(l, p.ID); got.LastServed.IsZero() {
+		t.Errorf("pool %s was detached but its last served time is zero", p.ID)
+	}
+	if err := e.c.DeletePool(e.ctx, e.project, p.ID); err != nil {
+		t.Fatalf("deleting %s after detaching its endpoint: %v", p.ID, err)
+	}
+	e.eventually(t, e.project, func(l *cloud.Live) error {
+		if _, ok := findPool(l, p.ID); ok {
+			return fmt.Errorf("deleted pool %s is still observed", p.ID)
+		}
+		return nil
+	})
+}
+
 // Deleting a serving pool is refused with ErrServing and the pool keeps
 // serving.
 func testDeleteServing(t *testing.T, e *env) {

@@ -87,6 +87,7 @@ var cases = []struct {
 	{"swap/unknown-pool-changes-nothing", testSwapUnknown},
 	{"swap/canary-weights", testSwapCanary},
 	{"swap/unhealthy-refused", testSwapUnhealthy},
+	{"swap/detach", testSwapDetach},
 	{"delete-pool/serving-refused", testDeleteServing},
 	{"delete-pool/non-serving-gone", testDeleteNonServing},
 	{"delete-image/in-use-refused", testDeleteImageInUse},
