@@ -29,16 +29,16 @@ type bakes struct {
 	d       *model.Desired
 	idx     *index
 	now     time.Time
-	states  map[[2]string]*imageState // (cloud, image name)
-	byBuild map[imageRef]*imageState  // the image that bakes a build id
-	order   []*imageState             // baked images, parents first
+	states  map[[2]string]*imageState         // (cloud, image name)
+	byBuild map[string]map[string]*imageState // cloud → build id → the image that bakes it
+	order   []*imageState                     // baked images, parents first
 }
 
 func newBakes(d *model.Desired, idx *index, now time.Time) *bakes {
 	return &bakes{
 		d: d, idx: idx, now: now,
 		states:  map[[2]string]*imageState{},
-		byBuild: map[imageRef]*imageState{},
+		byBuild: map[string]map[string]*imageState{},
 	}
 }
 
@@ -57,7 +57,7 @@ func (b *bakes) state(c, name string) *imageState {
 	if img.Parent != "" && img.Parent != name {
 		s.parent = b.state(c, img.Parent)
 	}
-	s.live = b.idx.images[imageRef{c, img.BuildID}]
+	s.live = b.idx.image(c, img.BuildID)
 	s.current, s.why = b.judge(s)
 	return s
 }
@@ -66,7 +66,7 @@ func (b *bakes) state(c, name string) *imageState {
 func (b *bakes) judge(s *imageState) (bool, string) {
 	name := s.img.Name
 	if s.live == nil {
-		if old := b.idx.newestByName[[2]string{s.cloud, name}]; old != nil {
+		if old := b.idx.newestByName[s.cloud][name]; old != nil {
 			return false, fmt.Sprintf("image %s: inputs changed (live build %s)", name, short8(old.BuildID))
 		}
 		return false, fmt.Sprintf("image %s: not baked yet", name)
@@ -104,12 +104,16 @@ func (b *bakes) plan(c, name string) {
 	for i := len(chain) - 1; i >= 0; i-- {
 		s := chain[i]
 		s.baked = true
-		r := imageRef{c, s.img.BuildID}
-		if first := b.byBuild[r]; first != nil {
+		byID := b.byBuild[c]
+		if byID == nil {
+			byID = map[string]*imageState{}
+			b.byBuild[c] = byID
+		}
+		if first := byID[s.img.BuildID]; first != nil {
 			s.stepID = first.stepID
 			continue
 		}
-		b.byBuild[r] = s
+		byID[s.img.BuildID] = s
 		s.stepID = fmt.Sprintf("bake:%s:%s:%s", c, s.img.Name, short12(s.img.BuildID))
 		b.order = append(b.order, s)
 	}
@@ -126,10 +130,10 @@ func (b *bakes) stepFor(c, name string) string {
 
 // rebaked reports whether the plan bakes build id in cloud c, which makes
 // every existing pool built from it out of date.
-func (b *bakes) rebaked(c, buildID string) bool { return b.byBuild[imageRef{c, buildID}] != nil }
+func (b *bakes) rebaked(c, buildID string) bool { return b.byBuild[c][buildID] != nil }
 
 // liveImage returns the live image of a build id in a cloud, if any.
-func (b *bakes) liveImage(c, buildID string) *cloud.Image { return b.idx.images[imageRef{c, buildID}] }
+func (b *bakes) liveImage(c, buildID string) *cloud.Image { return b.idx.image(c, buildID) }
 
 // steps returns the bake steps, parents before children.
 func (b *bakes) steps() []Step {

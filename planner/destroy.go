@@ -2,8 +2,10 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
+	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
@@ -11,17 +13,17 @@ import (
 // the pools pruned (with their step ids, for image prunes to wait on) and
 // the swaps of each environment (for `after`).
 type results struct {
-	pruned    map[poolRef]string
+	pruned    map[*cloud.Pool]string
 	swapByEnv map[string][]string
 }
 
 func newResults() *results {
-	return &results{pruned: map[poolRef]string{}, swapByEnv: map[string][]string{}}
+	return &results{pruned: map[*cloud.Pool]string{}, swapByEnv: map[string][]string{}}
 }
 
 func (r *results) add(e *endpointPlan) {
-	for _, p := range e.prunes {
-		r.pruned[poolRef{p.Cloud, p.Pool}] = p.ID
+	for i, p := range e.pruned {
+		r.pruned[p] = e.prunes[i].ID
 	}
 	if e.swap != nil {
 		r.swapByEnv[e.swap.Env] = append(r.swapByEnv[e.swap.Env], e.swap.ID)
@@ -33,7 +35,7 @@ func (r *results) add(e *endpointPlan) {
 type destroyPlan struct {
 	steps    []Step
 	warnings []string
-	pruned   map[poolRef]string
+	pruned   map[*cloud.Pool]string
 	envs     []string // environments that have destructive steps
 }
 
@@ -44,28 +46,18 @@ type destroyPlan struct {
 // endpoint is first detached (a swap to no backends) and its pools are
 // pruned after it; every such step is destructive. Without destroy, one
 // warning per reason says what would be destroyed and which flag does it.
-func planDestroy(d *model.Desired, idx *index, scope []string, filtered, destroy bool) *destroyPlan {
+func planDestroy(d *model.Desired, idx *index, pools []*model.Pool, scope []string, filtered, destroy bool) *destroyPlan {
 	inScope := make(map[string]bool, len(scope))
 	for _, e := range scope {
 		inScope[e] = true
 	}
-	want := make(map[slot]bool, len(d.Pools))
-	roleCloud := make(map[[2]string]string, len(d.Pools))
-	for _, p := range d.Pools {
-		c := p.Cloud
-		if c == "" && d.Environments[p.Env] != nil {
-			c = d.Environments[p.Env].Cloud
-		}
-		want[slot{c, p.Env, p.Role}] = true
-		roleCloud[[2]string{p.Env, p.Role}] = c
-	}
-	out := &destroyPlan{pruned: map[poolRef]string{}}
+	out := &destroyPlan{pruned: map[*cloud.Pool]string{}}
 	type tally struct{ pools, endpoints int }
 	tallies := map[string]*tally{}
 	var whys []string
-	slots := make([]slot, 0)
-	for _, s := range idx.slots {
-		if want[s] || (filtered && !inScope[s.env]) {
+	var slots []*slotLive
+	for _, s := range idx.slotList {
+		if s.claimed || (filtered && !inScope[s.env]) {
 			continue
 		}
 		slots = append(slots, s)
@@ -81,18 +73,17 @@ func planDestroy(d *model.Desired, idx *index, scope []string, filtered, destroy
 		return x.cloud < y.cloud
 	})
 	for _, s := range slots {
-		pools := idx.pools[s]
-		serving := backends(idx.endpoints[s])
-		if len(pools) == 0 && len(serving) == 0 {
+		serving := backends(s.endpoint)
+		if len(s.pools) == 0 && len(serving) == 0 {
 			continue // an empty endpoint: nothing to destroy through the interface
 		}
 		suffix := ""
 		var why string
-		switch moved, ok := roleCloud[[2]string{s.env, s.role}]; {
+		switch moved := findPool(pools, s.env, s.role); {
 		case d.Environments[s.env] == nil:
 			why = fmt.Sprintf("environment %s left the spec", s.env)
-		case ok:
-			why = fmt.Sprintf("%s/%s moved from cloud %s to %s", s.env, s.role, s.cloud, moved)
+		case moved != nil:
+			why = fmt.Sprintf("%s/%s moved from cloud %s to %s", s.env, s.role, s.cloud, moved.Cloud)
 			suffix = "@" + s.cloud
 		default:
 			why = fmt.Sprintf("role %s left environment %s", s.role, s.env)
@@ -104,7 +95,7 @@ func planDestroy(d *model.Desired, idx *index, scope []string, filtered, destroy
 				tallies[why] = t
 				whys = append(whys, why)
 			}
-			t.pools += len(pools)
+			t.pools += len(s.pools)
 			if len(serving) > 0 {
 				t.endpoints++
 			}
@@ -113,7 +104,7 @@ func planDestroy(d *model.Desired, idx *index, scope []string, filtered, destroy
 		out.envs = append(out.envs, s.env)
 		swapID := ""
 		if len(serving) > 0 {
-			ep := idx.endpoints[s]
+			ep := s.endpoint
 			swapID = "swap:" + s.env + "/" + s.role + suffix
 			out.steps = append(out.steps, Step{
 				ID: swapID, Kind: Swap, Cloud: s.cloud, Env: s.env, Role: s.role,
@@ -121,7 +112,7 @@ func planDestroy(d *model.Desired, idx *index, scope []string, filtered, destroy
 				Reason: why + ": detach the endpoint",
 			})
 		}
-		sorted := append(pools[:0:0], pools...)
+		sorted := slices.Clone(s.pools)
 		sort.Slice(sorted, func(a, b int) bool { return sorted[a].ID < sorted[b].ID })
 		for _, p := range sorted {
 			st := pruneStep(p, nil, why)
@@ -131,7 +122,7 @@ func planDestroy(d *model.Desired, idx *index, scope []string, filtered, destroy
 				st.After = []string{swapID}
 			}
 			out.steps = append(out.steps, st)
-			out.pruned[poolRef{p.Cloud, p.ID}] = st.ID
+			out.pruned[p] = st.ID
 		}
 	}
 	for _, why := range whys {

@@ -18,10 +18,10 @@ type endpointPlan struct {
 	create  *Step
 	swap    *Step
 	prunes  []Step
+	pruned  []*cloud.Pool // the pools of prunes, in the same order
 }
 
-func (e *endpointPlan) steps() []Step {
-	var out []Step
+func (e *endpointPlan) appendSteps(out []Step) []Step {
 	if e.create != nil {
 		out = append(out, *e.create)
 	}
@@ -81,13 +81,29 @@ func servingProblem(prob string) string {
 	return "serving pool " + prob
 }
 
+// livePool is a live pool of the endpoint with what is wrong with it ("" if
+// it can serve), judged once.
+type livePool struct {
+	*cloud.Pool
+	prob string
+}
+
 // planEndpoint applies rules 1, 2, 3, 6 and 4 to one desired pool.
-func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time) *endpointPlan {
-	s := slot{d.Cloud, d.Env, d.Role}
-	ep := idx.endpoints[s]
-	live := idx.pools[s]
-	serving := backends(ep)
+// buf is scratch space reused from one endpoint to the next.
+func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]livePool) *endpointPlan {
+	sl := idx.slot(d.Cloud, d.Env, d.Role)
+	var ep *cloud.Endpoint
+	live := (*buf)[:0]
 	j := judge{bk: bk, now: now, maxAge: d.MaxAge}
+	if sl != nil {
+		sl.claimed = true
+		ep = sl.endpoint
+		for _, p := range sl.pools {
+			live = append(live, livePool{p, j.problem(p)})
+		}
+		*buf = live
+	}
+	serving := backends(ep)
 	out := &endpointPlan{summary: EndpointSummary{
 		Cloud: d.Cloud, Env: d.Env, Role: d.Role, Address: d.Endpoint, Serving: serving,
 	}}
@@ -95,17 +111,17 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time) *endpoint
 		out.summary.Address = ep.Address
 	}
 
-	var sole *cloud.Pool
+	sole := -1
 	if len(serving) == 1 && serving[0].Weight == 100 {
-		sole = idx.poolByID[poolRef{d.Cloud, serving[0].Pool}]
+		sole = find(live, serving[0].Pool)
 	}
 	// Rule 1: the serving pool is the desired one and fit to serve.
-	if sole != nil && sole.Key == d.Key && j.problem(sole) == "" {
-		out.prunes = retention(d, live, ep, nil, sole.ID, j)
+	if sole >= 0 && live[sole].Key == d.Key && live[sole].prob == "" {
+		out.prunes, out.pruned = retention(d, live, ep, nil, live[sole].ID)
 		return out
 	}
 
-	target, weight := rollbackTarget(d, live, serving, j)
+	target, weight := rollbackTarget(d, live, serving)
 	var swapReason string
 	if target != nil {
 		// Rule 2: a retained pool has the key: swap only.
@@ -121,28 +137,39 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time) *endpoint
 		out.summary.Rollback = weight == 0
 	} else {
 		// Rules 3 and 6: bake what is missing, create a new generation.
-		out.create = createStep(d, idx, bk, createReason(d, live, serving, sole, j))
+		out.create = createStep(d, live, bk, createReason(d, live, serving, sole))
 		target = &cloud.Pool{
 			Cloud: d.Cloud, ID: out.create.Pool, Env: d.Env, Role: d.Role, Key: d.Key,
 			Generation: out.create.Generation, Image: d.Image, BuildID: d.BuildID,
 		}
 		swapReason = "put new pool " + shortPool(target) + " in service"
 	}
-	out.swap = swapStep(d, ep, serving, target, weight, swapReason, canShare(idx, d.Cloud, serving, target.ID))
+	out.swap = swapStep(d, ep, serving, target, weight, swapReason, canShare(live, serving, target.ID))
 	out.swap.Rollback = out.summary.Rollback
 	if out.create != nil {
 		out.swap.After = []string{out.create.ID}
 	}
-	out.prunes = retention(d, live, ep, out.swap, target.ID, j)
+	out.prunes, out.pruned = retention(d, live, ep, out.swap, target.ID)
 	return out
+}
+
+// find returns the index of the pool with id, or -1.
+func find(live []livePool, id string) int {
+	for i := range live {
+		if live[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // rollbackTarget picks the usable pool with the desired key to swap to
 // (newest generation first) and the weight it serves now (0 if none).
-func rollbackTarget(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, j judge) (*cloud.Pool, int) {
+func rollbackTarget(d *model.Pool, live []livePool, serving []cloud.Backend) (*cloud.Pool, int) {
 	var best *cloud.Pool
-	for _, p := range live {
-		if p.Key != d.Key || j.problem(p) != "" {
+	for _, lp := range live {
+		p := lp.Pool
+		if p.Key != d.Key || lp.prob != "" {
 			continue
 		}
 		if best == nil || p.Generation > best.Generation ||
@@ -165,9 +192,9 @@ func rollbackTarget(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, 
 // createReason says why a new pool is needed, from what the live state
 // shows: first deploy, a serving pool unfit to serve, or no pool with the
 // desired key (and why the retained ones with that key cannot be used).
-func createReason(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, sole *cloud.Pool, j judge) string {
-	if sole != nil && sole.Key == d.Key {
-		return servingProblem(j.problem(sole))
+func createReason(d *model.Pool, live []livePool, serving []cloud.Backend, sole int) string {
+	if sole >= 0 && live[sole].Key == d.Key {
+		return servingProblem(live[sole].prob)
 	}
 	var why string
 	switch {
@@ -177,20 +204,20 @@ func createReason(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, so
 		why = "no pool serves the endpoint"
 	case len(serving) > 1 || serving[0].Weight != 100:
 		why = fmt.Sprintf("endpoint split across %d pools, none matches the spec", len(serving))
-	case sole == nil:
+	case sole < 0:
 		why = fmt.Sprintf("endpoint serves unknown pool %s", serving[0].Pool)
 	default:
-		why = fmt.Sprintf("no pool matches the spec (serving %s)", shortPool(sole))
+		why = fmt.Sprintf("no pool matches the spec (serving %s)", shortPool(live[sole].Pool))
 	}
 	// The newest pool with the key tells why it cannot be used again.
-	var newest *cloud.Pool
-	for _, p := range live {
-		if p.Key == d.Key && (newest == nil || p.Generation > newest.Generation) {
-			newest = p
+	newest := -1
+	for i := range live {
+		if live[i].Key == d.Key && (newest < 0 || live[i].Generation > live[newest].Generation) {
+			newest = i
 		}
 	}
-	if newest != nil {
-		why += fmt.Sprintf("; %s: %s", shortPool(newest), j.problem(newest))
+	if newest >= 0 {
+		why += fmt.Sprintf("; %s: %s", shortPool(live[newest].Pool), live[newest].prob)
 	}
 	return why
 }
@@ -198,15 +225,15 @@ func createReason(d *model.Pool, live []*cloud.Pool, serving []cloud.Backend, so
 // createStep makes the create step of a new generation of d's key:
 // 1 + the highest generation of that key in the (env, role), skipping any
 // id already taken (two keys may share their first 8 hex digits).
-func createStep(d *model.Pool, idx *index, bk *bakes, reason string) *Step {
+func createStep(d *model.Pool, live []livePool, bk *bakes, reason string) *Step {
 	gen := 1
-	for _, p := range idx.pools[slot{d.Cloud, d.Env, d.Role}] {
+	for _, p := range live {
 		if p.Key == d.Key && p.Generation >= gen {
 			gen = p.Generation + 1
 		}
 	}
 	id := cloud.PoolID(d.Env, d.Role, d.Key, gen)
-	for idx.poolByID[poolRef{d.Cloud, id}] != nil {
+	for find(live, id) >= 0 {
 		gen++
 		id = cloud.PoolID(d.Env, d.Role, d.Key, gen)
 	}
@@ -224,14 +251,14 @@ func createStep(d *model.Pool, idx *index, bk *bakes, reason string) *Step {
 // canShare reports whether the pools serving now (other than target) can
 // keep a share of the traffic during a canary: there is at least one, and
 // each is a known, ready, healthy pool. A sick pool is left at once.
-func canShare(idx *index, c string, serving []cloud.Backend, target string) bool {
+func canShare(live []livePool, serving []cloud.Backend, target string) bool {
 	others := 0
 	for _, b := range serving {
 		if b.Pool == target {
 			continue
 		}
-		p := idx.poolByID[poolRef{c, b.Pool}]
-		if p == nil || p.State != cloud.PoolReady || !p.Healthy {
+		i := find(live, b.Pool)
+		if i < 0 || live[i].State != cloud.PoolReady || !live[i].Healthy {
 			return false
 		}
 		others++

@@ -19,41 +19,45 @@ func planImagePrunes(d *model.Desired, idx *index, res *results, keep int) []Ste
 	for _, im := range d.Images {
 		desired[im.BuildID] = true
 	}
-	users := map[imageRef][]string{} // pool prune step ids by image
-	needed := map[imageRef]bool{}
-	// keepChain marks r and its ancestors needed; a walk stops at an image
+	users := map[*cloud.Image][]string{} // pool prune step ids by image
+	needed := make(map[*cloud.Image]bool, idx.imageCount)
+	// keepChain marks im and its ancestors needed; a walk stops at an image
 	// already marked, whose ancestors a previous walk marked.
-	keepChain := func(r imageRef) {
-		for depth := 0; depth < 64 && !needed[r]; depth++ {
-			im := idx.images[r]
-			if im == nil {
-				return
-			}
-			needed[r] = true
+	keepChain := func(im *cloud.Image) {
+		for depth := 0; depth < 64 && im != nil && !needed[im]; depth++ {
+			needed[im] = true
 			if im.ParentBuildID == "" {
 				return
 			}
-			r = imageRef{r.cloud, im.ParentBuildID}
+			im = idx.image(im.Cloud, im.ParentBuildID)
 		}
 	}
-	for ref, p := range idx.poolByID {
-		ir := imageRef{p.Cloud, p.BuildID}
-		if id := res.pruned[ref]; id != "" {
-			users[ir] = append(users[ir], id)
-			continue
+	for _, s := range idx.slotList {
+		var last *cloud.Image // pools of a slot mostly share images
+		for _, p := range s.pools {
+			if last == nil || last.BuildID != p.BuildID || last.Cloud != p.Cloud {
+				last = idx.image(p.Cloud, p.BuildID)
+			}
+			if last == nil {
+				continue
+			}
+			if id := res.pruned[p]; id != "" {
+				users[last] = append(users[last], id)
+				continue
+			}
+			keepChain(last)
 		}
-		keepChain(ir)
 	}
 	images := idx.imageList()
 	for _, im := range images {
 		if desired[im.BuildID] {
-			keepChain(imageRef{im.Cloud, im.BuildID})
+			keepChain(im)
 		}
 	}
 	// Unneeded images, newest first within each (cloud, name).
 	var unused []*cloud.Image
 	for _, im := range images {
-		if !needed[imageRef{im.Cloud, im.BuildID}] {
+		if !needed[im] {
 			unused = append(unused, im)
 		}
 	}
@@ -70,32 +74,31 @@ func planImagePrunes(d *model.Desired, idx *index, res *results, keep int) []Ste
 		}
 		return x.BuildID > y.BuildID
 	})
-	var kept []imageRef
+	var kept []*cloud.Image
 	for i, n := 0, 0; i < len(unused); i++ {
 		if i > 0 && (unused[i].Cloud != unused[i-1].Cloud || unused[i].Name != unused[i-1].Name) {
 			n = 0
 		}
 		if n < keep {
-			kept = append(kept, imageRef{unused[i].Cloud, unused[i].BuildID})
+			kept = append(kept, unused[i])
 		}
 		n++
 	}
-	for _, r := range kept {
-		keepChain(r)
+	for _, im := range kept {
+		keepChain(im)
 	}
-	stepID := map[imageRef]string{}
+	stepID := map[*cloud.Image]string{}
 	var steps []Step
 	for _, im := range unused {
-		r := imageRef{im.Cloud, im.BuildID}
-		if needed[r] {
+		if needed[im] {
 			continue
 		}
 		id := fmt.Sprintf("prune-image:%s:%s", im.Cloud, short12(im.BuildID))
-		stepID[r] = id
+		stepID[im] = id
 		steps = append(steps, Step{
 			ID: id, Kind: Prune, Cloud: im.Cloud, Image: im.Name, BuildID: im.BuildID,
 			Reason: fmt.Sprintf("image %s %s: unused, past image retention (keep %d)", im.Name, short8(im.BuildID), keep),
-			After:  users[r],
+			After:  users[im],
 		})
 	}
 	// A parent goes after its children.
@@ -104,11 +107,12 @@ func planImagePrunes(d *model.Desired, idx *index, res *results, keep int) []Ste
 		at[steps[i].ID] = i
 	}
 	for i := range steps {
-		im := idx.images[imageRef{steps[i].Cloud, steps[i].BuildID}]
+		im := idx.image(steps[i].Cloud, steps[i].BuildID)
 		if im.ParentBuildID == "" {
 			continue
 		}
-		if p, ok := at[stepID[imageRef{im.Cloud, im.ParentBuildID}]]; ok {
+		parent := idx.image(im.Cloud, im.ParentBuildID)
+		if p, ok := at[stepID[parent]]; ok && parent != nil {
 			steps[p].After = append(steps[p].After, steps[i].ID)
 		}
 	}

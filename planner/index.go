@@ -6,80 +6,162 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
-// slot names the pools and the endpoint of one (cloud, environment, role).
-type slot struct{ cloud, env, role string }
+// slotLive is the live state of one (cloud, environment, role): its pools
+// and its endpoint.
+type slotLive struct {
+	cloud, env, role string
+	pools            []*cloud.Pool
+	endpoint         *cloud.Endpoint
+	// claimed is set when a desired pool in scope takes this slot; the
+	// slots left unclaimed are the ones rule 7 looks at.
+	claimed bool
+	n       int // pools counted while indexing
+}
 
-// imageRef names an image in one cloud by build id.
-type imageRef struct{ cloud, buildID string }
+// pool returns the pool of the slot with id, or nil. A pool id starts with
+// its environment and role, so a backend is looked for in its own slot
+// only; slots hold a handful of pools, so a scan beats a map.
+func (s *slotLive) pool(id string) *cloud.Pool {
+	if s == nil {
+		return nil
+	}
+	for _, p := range s.pools {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
 
-// poolRef names a pool in one cloud by id.
-type poolRef struct{ cloud, id string }
-
-// index is the live state indexed once, so every rule is a map lookup and a
-// plan stays linear in the size of the live state.
+// index is the live state indexed once, so every rule is a lookup and a
+// plan stays linear in the size of the live state. Maps are nested by
+// string (cloud, then environment, then role or build id) rather than keyed
+// by structs: string keys hash fastest and need no allocation.
 type index struct {
-	pools     map[slot][]*cloud.Pool
-	poolByID  map[poolRef]*cloud.Pool
-	endpoints map[slot]*cloud.Endpoint
+	slots map[string]map[string]map[string]*slotLive // cloud → env → role
+	// slotList lists every slot in the order first seen, for rule 7.
+	slotList []*slotLive
 	// images holds the newest image per (cloud, build id): a rebake replaces
 	// the record, but a cloud that keeps both still has one current bake.
-	images map[imageRef]*cloud.Image
+	images map[string]map[string]*cloud.Image
 	// newestByName is the newest image of each (cloud, name), to say what a
 	// missing build replaces.
-	newestByName map[[2]string]*cloud.Image
-	// slots lists every (cloud, env, role) with a live pool or endpoint, in
-	// the order first seen, for rule 7.
-	slots []slot
+	newestByName map[string]map[string]*cloud.Image
+	imageCount   int
 }
 
 func indexLive(l *cloud.Live) *index {
 	ix := &index{
-		pools:        make(map[slot][]*cloud.Pool),
-		poolByID:     make(map[poolRef]*cloud.Pool, len(l.Pools)),
-		endpoints:    make(map[slot]*cloud.Endpoint, len(l.Endpoints)),
-		images:       make(map[imageRef]*cloud.Image, len(l.Images)),
-		newestByName: make(map[[2]string]*cloud.Image),
+		slots:        map[string]map[string]map[string]*slotLive{},
+		images:       map[string]map[string]*cloud.Image{},
+		newestByName: map[string]map[string]*cloud.Image{},
 	}
-	seen := make(map[slot]bool)
-	note := func(s slot) {
-		if !seen[s] {
-			seen[s] = true
-			ix.slots = append(ix.slots, s)
-		}
-	}
+	// Two passes: count the pools of each slot, then hand each slot its
+	// part of one backing array (one allocation instead of a few per slot).
+	// Pools come grouped by slot from every cloud, so most lookups are
+	// skipped.
+	of := make([]*slotLive, len(l.Pools))
+	var last *slotLive
 	for i := range l.Pools {
 		p := &l.Pools[i]
-		s := slot{p.Cloud, p.Env, p.Role}
-		ix.pools[s] = append(ix.pools[s], p)
-		ix.poolByID[poolRef{p.Cloud, p.ID}] = p
-		note(s)
+		if last == nil || last.cloud != p.Cloud || last.env != p.Env || last.role != p.Role {
+			last = ix.ensure(p.Cloud, p.Env, p.Role)
+		}
+		last.n++
+		of[i] = last
+	}
+	backing := make([]*cloud.Pool, len(l.Pools))
+	for _, s := range ix.slotList {
+		s.pools, backing = backing[:0:s.n], backing[s.n:]
+	}
+	for i := range l.Pools {
+		of[i].pools = append(of[i].pools, &l.Pools[i])
 	}
 	for i := range l.Endpoints {
 		e := &l.Endpoints[i]
-		s := slot{e.Cloud, e.Env, e.Role}
-		ix.endpoints[s] = e
-		note(s)
+		ix.ensure(e.Cloud, e.Env, e.Role).endpoint = e
 	}
 	for i := range l.Images {
 		im := &l.Images[i]
-		r := imageRef{im.Cloud, im.BuildID}
-		if old := ix.images[r]; old == nil || im.CreatedAt.After(old.CreatedAt) {
-			ix.images[r] = im
+		byID := ix.images[im.Cloud]
+		if byID == nil {
+			byID = make(map[string]*cloud.Image, len(l.Images))
+			ix.images[im.Cloud] = byID
+			ix.newestByName[im.Cloud] = map[string]*cloud.Image{}
 		}
-		n := [2]string{im.Cloud, im.Name}
-		if old := ix.newestByName[n]; old == nil || im.CreatedAt.After(old.CreatedAt) {
-			ix.newestByName[n] = im
+		if old := byID[im.BuildID]; old == nil || im.CreatedAt.After(old.CreatedAt) {
+			if old == nil {
+				ix.imageCount++
+			}
+			byID[im.BuildID] = im
+		}
+		byName := ix.newestByName[im.Cloud]
+		if old := byName[im.Name]; old == nil || im.CreatedAt.After(old.CreatedAt) {
+			byName[im.Name] = im
 		}
 	}
 	return ix
 }
 
+// ensure returns the slot of (c, env, role), adding it if new.
+func (ix *index) ensure(c, env, role string) *slotLive {
+	envs := ix.slots[c]
+	if envs == nil {
+		envs = map[string]map[string]*slotLive{}
+		ix.slots[c] = envs
+	}
+	roles := envs[env]
+	if roles == nil {
+		roles = map[string]*slotLive{}
+		envs[env] = roles
+	}
+	s := roles[role]
+	if s == nil {
+		s = &slotLive{cloud: c, env: env, role: role}
+		roles[role] = s
+		ix.slotList = append(ix.slotList, s)
+	}
+	return s
+}
+
+// slot returns the live state of (c, env, role), or nil.
+func (ix *index) slot(c, env, role string) *slotLive { return ix.slots[c][env][role] }
+
+// image returns the current image of a build id in a cloud, or nil.
+func (ix *index) image(c, buildID string) *cloud.Image { return ix.images[c][buildID] }
+
+// imageList returns the current image of every (cloud, build id), sorted by
+// cloud then build id, for a deterministic walk.
+func (ix *index) imageList() []*cloud.Image {
+	out := make([]*cloud.Image, 0, ix.imageCount)
+	for _, byID := range ix.images {
+		for _, im := range byID {
+			out = append(out, im)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Cloud != out[b].Cloud {
+			return out[a].Cloud < out[b].Cloud
+		}
+		return out[a].BuildID < out[b].BuildID
+	})
+	return out
+}
+
 // backends returns the pools an endpoint routes traffic to (weight > 0).
+// The result may be the live state's own slice: read it, never change it.
 func backends(e *cloud.Endpoint) []cloud.Backend {
 	if e == nil {
 		return nil
 	}
-	var out []cloud.Backend
+	all := true
+	for _, b := range e.Backends {
+		all = all && b.Weight > 0
+	}
+	if all {
+		return e.Backends // the common case shares the live state's slice
+	}
+	out := make([]cloud.Backend, 0, len(e.Backends))
 	for _, b := range e.Backends {
 		if b.Weight > 0 {
 			out = append(out, b)
@@ -106,19 +188,3 @@ func short8(id string) string {
 
 // shortPool renders a live pool for people ("web@7d2e.2").
 func shortPool(p *cloud.Pool) string { return cloud.ShortPool(p.Role, p.Key, p.Generation) }
-
-// imageList returns the current image of every (cloud, build id), sorted by
-// cloud then build id, for a deterministic walk.
-func (ix *index) imageList() []*cloud.Image {
-	out := make([]*cloud.Image, 0, len(ix.images))
-	for _, im := range ix.images {
-		out = append(out, im)
-	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Cloud != out[b].Cloud {
-			return out[a].Cloud < out[b].Cloud
-		}
-		return out[a].BuildID < out[b].BuildID
-	})
-	return out
-}

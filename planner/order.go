@@ -1,9 +1,10 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 
 	"github.com/phoenix-gitops/phoenix/dag"
 )
@@ -23,10 +24,24 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 			steps[i].After = []string{}
 		}
 	}
-	sort.SliceStable(steps, func(a, b int) bool { return readsBefore(&steps[a], &steps[b], envRank) })
+	// Sort positions, not the (large) steps, with each step's environment
+	// rank looked up once.
+	rank := make([]int, len(steps))
+	for i := range steps {
+		r, ok := envRank[steps[i].Env]
+		if !ok {
+			r = len(envRank) // environments that left the spec go last
+		}
+		rank[i] = r
+	}
+	pos := make([]int, len(steps))
+	for i := range pos {
+		pos[i] = i
+	}
+	slices.SortStableFunc(pos, func(a, b int) int { return compareSteps(&steps[a], &steps[b], rank[a], rank[b]) })
 	g := dag.New[string]()
 	at := make(map[string]int, len(steps))
-	for i := range steps {
+	for _, i := range pos {
 		if _, dup := at[steps[i].ID]; dup {
 			return nil, fmt.Errorf("planning: two steps with id %s", steps[i].ID)
 		}
@@ -65,35 +80,25 @@ func kindRank(k Kind) int {
 	return 2
 }
 
-func readsBefore(a, b *Step, envRank map[string]int) bool {
-	if ga, gb := group(a), group(b); ga != gb {
-		return ga < gb
+// compareSteps orders steps for reading (see orderSteps); ra and rb are
+// the ranks of their environments.
+func compareSteps(a, b *Step, ra, rb int) int {
+	ga, gb := group(a), group(b)
+	if ga != gb {
+		return cmp.Compare(ga, gb)
 	}
-	if group(a) == 1 {
-		ra, oka := envRank[a.Env]
-		rb, okb := envRank[b.Env]
-		if oka != okb {
-			return oka // environments of the spec before those that left it
-		}
-		if ra != rb {
-			return ra < rb
-		}
-		if a.Env != b.Env {
-			return a.Env < b.Env
-		}
-		if a.Role != b.Role {
-			return a.Role < b.Role
-		}
-		if ka, kb := kindRank(a.Kind), kindRank(b.Kind); ka != kb {
-			return ka < kb
-		}
-		return a.ID < b.ID
+	if ga == 1 {
+		return cmp.Or(
+			cmp.Compare(ra, rb),
+			strings.Compare(a.Env, b.Env),
+			strings.Compare(a.Role, b.Role),
+			cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)),
+			strings.Compare(a.ID, b.ID),
+		)
 	}
-	if a.Cloud != b.Cloud {
-		return a.Cloud < b.Cloud
-	}
-	if a.Image != b.Image {
-		return a.Image < b.Image
-	}
-	return a.ID < b.ID
+	return cmp.Or(
+		strings.Compare(a.Cloud, b.Cloud),
+		strings.Compare(a.Image, b.Image),
+		strings.Compare(a.ID, b.ID),
+	)
 }

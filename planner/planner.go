@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -84,19 +85,22 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 		bk.plan(d.Cloud, d.Image)
 	}
 
-	out := &Plan{Project: desired.Project, Now: opts.Now, Envs: slices.Clone(scope)}
-	var steps []Step
-	steps = append(steps, bk.steps()...)
+	out := &Plan{
+		Project: desired.Project, Now: opts.Now, Envs: slices.Clone(scope),
+		Endpoints: make([]EndpointSummary, 0, len(pools)),
+	}
+	steps := bk.steps()
 	res := newResults()
+	var buf []livePool
 	for _, d := range pools {
-		ep := planEndpoint(d, idx, bk, opts.Now)
-		steps = append(steps, ep.steps()...)
+		ep := planEndpoint(d, idx, bk, opts.Now, &buf)
+		steps = ep.appendSteps(steps)
 		out.Endpoints = append(out.Endpoints, ep.summary)
 		res.add(ep)
 	}
 	linkAfter(steps, desired, scope, res.swapByEnv)
 
-	gone := planDestroy(desired, idx, scope, len(opts.Envs) > 0, opts.Destroy)
+	gone := planDestroy(desired, idx, pools, scope, len(opts.Envs) > 0, opts.Destroy)
 	steps = append(steps, gone.steps...)
 	out.Warnings = gone.warnings
 	for p, id := range gone.pruned {
@@ -139,26 +143,23 @@ func scopeEnvs(d *model.Desired, filter []string) ([]string, error) {
 	return out, nil
 }
 
-// poolsInScope returns the desired pools of the environments in scope, in
-// the model's order (environment, then role), with their cloud filled in
-// from the environment when the compiler left it empty.
+// poolsInScope returns the desired pools of the environments in scope,
+// sorted by environment then role (the model's order, checked, not
+// trusted), with their cloud filled in from the environment when the
+// compiler left it empty. Two pools for one (env, role) are an error.
 func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 	in := make(map[string]bool, len(scope))
 	for _, e := range scope {
 		in[e] = true
 	}
 	out := make([]*model.Pool, 0, len(d.Pools))
-	seen := make(map[[2]string]bool, len(d.Pools))
+	lastEnv, lastIn := "", false
 	for _, p := range d.Pools {
-		if !in[p.Env] {
+		if p.Env != lastEnv || lastEnv == "" {
+			lastEnv, lastIn = p.Env, in[p.Env]
+		}
+		if !lastIn {
 			continue
-		}
-		if seen[[2]string{p.Env, p.Role}] {
-			return nil, fmt.Errorf("planning: two desired pools for %s/%s", p.Env, p.Role)
-		}
-		seen[[2]string{p.Env, p.Role}] = true
-		if _, ok := d.Images[p.Image]; !ok {
-			return nil, fmt.Errorf("planning: pool %s/%s uses unknown image %q", p.Env, p.Role, p.Image)
 		}
 		if p.Cloud == "" {
 			c := *p
@@ -167,7 +168,41 @@ func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 		}
 		out = append(out, p)
 	}
+	if !slices.IsSortedFunc(out, comparePools) {
+		slices.SortFunc(out, comparePools)
+	}
+	lastImage := ""
+	for i, p := range out {
+		if i > 0 && comparePools(out[i-1], p) == 0 {
+			return nil, fmt.Errorf("planning: two desired pools for %s/%s", p.Env, p.Role)
+		}
+		if p.Image != lastImage {
+			if _, ok := d.Images[p.Image]; !ok {
+				return nil, fmt.Errorf("planning: pool %s/%s uses unknown image %q", p.Env, p.Role, p.Image)
+			}
+			lastImage = p.Image
+		}
+	}
 	return out, nil
+}
+
+func comparePools(a, b *model.Pool) int {
+	if c := strings.Compare(a.Env, b.Env); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Role, b.Role)
+}
+
+// findPool returns the pool of (env, role) in pools sorted by comparePools.
+func findPool(pools []*model.Pool, env, role string) *model.Pool {
+	i := sort.Search(len(pools), func(i int) bool {
+		p := pools[i]
+		return p.Env > env || (p.Env == env && p.Role >= role)
+	})
+	if i < len(pools) && pools[i].Env == env && pools[i].Role == role {
+		return pools[i]
+	}
+	return nil
 }
 
 // orderEnvs ranks every environment of the spec so that an environment

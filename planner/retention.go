@@ -2,7 +2,8 @@ package planner
 
 import (
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
@@ -16,57 +17,75 @@ import (
 // the swap), then by creation, newest first: the first `keep` stay, and of
 // those the ones past `warm` are listed in the swap's Cool. With no swap,
 // every backend of the endpoint is protected, whatever its weight.
-func retention(d *model.Pool, live []*cloud.Pool, ep *cloud.Endpoint, swap *Step, target string, j judge) []Step {
-	protected := map[string]bool{target: true}
-	servingNow := map[string]bool{}
+func retention(d *model.Pool, live []livePool, ep *cloud.Endpoint, swap *Step, target string) ([]Step, []*cloud.Pool) {
+	var eb []cloud.Backend
 	if ep != nil {
-		for _, b := range ep.Backends {
-			servingNow[b.Pool] = b.Weight > 0
-			if swap == nil {
-				protected[b.Pool] = true
-			}
-		}
+		eb = ep.Backends
 	}
 	var prunes []Step
-	var good []*cloud.Pool
-	for _, p := range live {
-		if protected[p.ID] {
+	var pruned []*cloud.Pool
+	good := make([]*cloud.Pool, 0, len(live))
+	for _, lp := range live {
+		if lp.ID == target || (swap == nil && backendOf(eb, lp.ID) >= 0) {
 			continue
 		}
-		if prob := j.problem(p); prob != "" {
-			prunes = append(prunes, pruneStep(p, swap, prob))
+		if lp.prob != "" {
+			prunes = append(prunes, pruneStep(lp.Pool, swap, lp.prob))
+			pruned = append(pruned, lp.Pool)
 			continue
 		}
-		good = append(good, p)
+		good = append(good, lp.Pool)
 	}
-	sort.Slice(good, func(a, b int) bool { return servedLater(good[a], good[b], servingNow) })
+	if len(good) > 1 {
+		slices.SortFunc(good, func(a, b *cloud.Pool) int { return servedLater(a, b, eb) })
+	}
 	keep := max(d.Retention.Keep, 0)
 	warm := min(max(d.Retention.Warm, 0), keep)
 	for i, p := range good {
 		switch {
 		case i >= keep:
 			prunes = append(prunes, pruneStep(p, swap, fmt.Sprintf("past retention (keep %d)", keep)))
+			pruned = append(pruned, p)
 		case i >= warm && swap != nil && p.State == cloud.PoolReady:
 			swap.Cool = append(swap.Cool, p.ID)
 		}
 	}
-	sort.Slice(prunes, func(a, b int) bool { return prunes[a].Pool < prunes[b].Pool })
-	return prunes
+	return prunes, pruned
 }
 
-// servedLater orders retained pools newest-served first: serving now, then
-// LastServed, then CreatedAt, then id (for a stable order).
-func servedLater(a, b *cloud.Pool, servingNow map[string]bool) bool {
-	if servingNow[a.ID] != servingNow[b.ID] {
-		return servingNow[a.ID]
+// backendOf returns the index of pool id among an endpoint's backends, or -1.
+func backendOf(eb []cloud.Backend, id string) int {
+	for i, b := range eb {
+		if b.Pool == id {
+			return i
+		}
 	}
-	if !a.LastServed.Equal(b.LastServed) {
-		return a.LastServed.After(b.LastServed)
+	return -1
+}
+
+// servingNow reports whether the endpoint routes traffic to pool id.
+func servingNow(eb []cloud.Backend, id string) bool {
+	i := backendOf(eb, id)
+	return i >= 0 && eb[i].Weight > 0
+}
+
+// servedLater orders retained pools newest-served first: serving now (eb
+// are the endpoint's backends), then LastServed, then CreatedAt, then id
+// (for a stable order).
+func servedLater(a, b *cloud.Pool, eb []cloud.Backend) int {
+	if sa, sb := servingNow(eb, a.ID), servingNow(eb, b.ID); sa != sb {
+		if sa {
+			return -1
+		}
+		return 1
 	}
-	if !a.CreatedAt.Equal(b.CreatedAt) {
-		return a.CreatedAt.After(b.CreatedAt)
+	if c := b.LastServed.Compare(a.LastServed); c != 0 {
+		return c
 	}
-	return a.ID > b.ID
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ID, a.ID)
 }
 
 // pruneStep destroys a pool of an endpoint; it waits for the endpoint's
