@@ -71,7 +71,7 @@ type textView struct {
 	b strings.Builder
 }
 
-func (t *textView) paint(code, s string) string { return tty.Paint(t.o.Color, code, s) }
+func (t *textView) paint(code, s string) string { return tty.Paint(t.o.Color && code != "", code, s) }
 
 func (t *textView) line(parts ...string) {
 	t.b.WriteString(strings.TrimRight(strings.Join(parts, ""), " "))
