@@ -126,6 +126,48 @@ func testCreateAgain(t *testing.T, e *env) {
 	}
 }
 
+// A create that fails returns an error and leaves the pool behind, failed
+// with a reason, off traffic, for the planner to prune; a swap to it is
+// refused and deleting it works.
+func testCreateFailed(t *testing.T, e *env) {
+	if e.h.FailCreate == nil {
+		t.Skip("the harness has no FailCreate hook")
+	}
+	good := e.create(t, e.project, "", 1)
+	if err := e.swap(only(good.ID)); err != nil {
+		t.Fatalf("swap to %s: %v", good.ID, err)
+	}
+	mp := e.variant("broken")
+	e.h.FailCreate(t, e.c, mp)
+	ims := e.bake(t, e.project, mp.Image)
+	id := cloud.PoolID(mp.Env, mp.Role, mp.Key, 1)
+	if _, err := e.c.CreatePool(e.ctx, e.createRequest(e.project, mp, id, 1, ims[mp.Image])); err == nil {
+		t.Fatalf("creating the broken pool %s succeeded", id)
+	}
+	e.eventually(t, e.project, func(l *cloud.Live) error {
+		p, ok := findPool(l, id)
+		if !ok {
+			return fmt.Errorf("the failed pool %s was not left behind for the planner", id)
+		}
+		if p.State != cloud.PoolFailed || p.Healthy || p.Reason == "" {
+			return fmt.Errorf("the failed pool %s is %s, healthy %v, reason %q; want failed, unhealthy, with a reason", id, p.State, p.Healthy, p.Reason)
+		}
+		return routesExactly(l, e.pool.Env, e.pool.Role, only(good.ID))
+	})
+	if err := e.swap(only(id)); !errors.Is(err, cloud.ErrNotReady) {
+		t.Fatalf("swap to the failed pool %s: got %v, want an error wrapping ErrNotReady", id, err)
+	}
+	if err := e.c.DeletePool(e.ctx, e.project, id); err != nil {
+		t.Fatalf("deleting the failed pool %s: %v", id, err)
+	}
+	e.eventually(t, e.project, func(l *cloud.Live) error {
+		if _, ok := findPool(l, id); ok {
+			return fmt.Errorf("deleted failed pool %s is still observed", id)
+		}
+		return routesExactly(l, e.pool.Env, e.pool.Role, only(good.ID))
+	})
+}
+
 // Independent creates may run at once (the executor does this).
 func testCreateConcurrent(t *testing.T, e *env) {
 	ims := e.bake(t, e.project, e.pool.Image)

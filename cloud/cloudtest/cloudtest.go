@@ -40,6 +40,10 @@ type Harness struct {
 	// process, terminate an instance). Without it the unhealthy-swap test
 	// is skipped.
 	KillServer func(t *testing.T, c cloud.Cloud, project, poolID string)
+	// FailCreate arranges that creating pool p fails: it may edit p (a
+	// copy: a command that exits, a smoke check that cannot pass) or set a
+	// knob of c. Without it the failed-create test is skipped.
+	FailCreate func(t *testing.T, c cloud.Cloud, p *model.Pool)
 	// Foreign creates resources the project does not own (untagged, or
 	// tagged for another owner) in c and returns a check that they are
 	// intact. Without it the foreign test is skipped.
@@ -83,6 +87,7 @@ var cases = []struct {
 	{"create/ready-tagged", testCreateTagged},
 	{"create/same-id-again", testCreateAgain},
 	{"create/concurrent", testCreateConcurrent},
+	{"create/failed-left-behind", testCreateFailed},
 	{"swap/routes-endpoint", testSwap},
 	{"swap/unknown-pool-changes-nothing", testSwapUnknown},
 	{"swap/canary-weights", testSwapCanary},

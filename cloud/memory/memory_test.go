@@ -50,6 +50,9 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		Advance: func(t *testing.T, c cloud.Cloud, d time.Duration) { c.(*memory.Cloud).Advance(d) },
+		FailCreate: func(t *testing.T, c cloud.Cloud, p *model.Pool) {
+			c.(*memory.Cloud).FailCreate(p.Env, p.Role, "smoke check / answered 500")
+		},
 	})
 }
 
