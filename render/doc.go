@@ -64,7 +64,10 @@ type Step struct {
 	Reason      string          `json:"reason"`
 	Destructive bool            `json:"destructive"`
 	Rollback    bool            `json:"rollback,omitempty"`
-	After       []string        `json:"after"`
+	// Replace marks a bake that rebuilds an existing build id (an image
+	// past its maxAge keeps its id).
+	Replace bool     `json:"replace,omitempty"`
+	After   []string `json:"after"`
 }
 
 // Endpoint is an (environment, role) in the plan's scope and what it serves
@@ -123,7 +126,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 			Image: s.Image, BuildID: s.BuildID, Pool: s.Pool, Key: s.Key, Generation: s.Generation,
 			Endpoint: s.Endpoint, From: slices.Clone(s.From), Weights: slices.Clone(s.Weights),
 			Cool: slices.Clone(s.Cool), Reason: s.Reason, Destructive: s.Destructive,
-			Rollback: s.Rollback, After: after,
+			Rollback: s.Rollback, Replace: s.Replace, After: after,
 		})
 		if len(info.Clouds) == 0 && s.Cloud != "" {
 			clouds[s.Cloud] = true

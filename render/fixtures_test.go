@@ -77,7 +77,7 @@ func canaryPlan() *planner.Plan {
 				Serving: []cloud.Backend{{Pool: pid("prod", keyPrd, 1), Weight: 100}}},
 		},
 		Steps: []planner.Step{
-			{ID: "bake:aws:web:" + webID[:8], Kind: planner.Bake, Cloud: "aws", Image: "web", BuildID: webID, Reason: "image web: older than maxAge 30d", After: []string{}},
+			{ID: "bake:aws:web:" + webID[:8], Kind: planner.Bake, Cloud: "aws", Image: "web", BuildID: webID, Reason: "image web: older than maxAge 30d", Replace: true, After: []string{}},
 			{ID: "create:" + pid("prod", keyPrd, 2), Kind: planner.Create, Cloud: "aws", Env: "prod", Role: "web", Image: "web", BuildID: webID,
 				Pool: pid("prod", keyPrd, 2), Key: keyPrd, Generation: 2, Reason: "pool older than maxAge 7d", After: []string{"bake:aws:web:" + webID[:8]}},
 			{ID: "swap:prod/web", Kind: planner.Swap, Cloud: "aws", Env: "prod", Role: "web", Pool: pid("prod", keyPrd, 2), Key: keyPrd, Generation: 2,

@@ -114,6 +114,9 @@ func (t *textView) bakes() {
 		if len(t.d.Clouds) > 1 && s.Cloud != "" {
 			name += " (" + s.Cloud + ")"
 		}
+		if s.Replace {
+			name += " (rebake)"
+		}
 		rows = append(rows, []cell{
 			{"  + ", cAdd}, {name, ""}, {shortID(s.BuildID, 7), cDim}, {trimImagePrefix(s.Reason, s.Image), ""},
 		})
