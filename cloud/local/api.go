@@ -172,8 +172,8 @@ type unlockReq struct {
 	Owner   string `json:"owner"`
 }
 
-// coldServing names a serving pool whose servers are stopped (after
-// `phoenix cloud down`), with its secret references to resolve.
+// coldServing names a pool to start again on `phoenix cloud up` (serving
+// but stopped, or stopped by `down`), with its secret references.
 type coldServing struct {
 	Project string            `json:"project"`
 	Pool    string            `json:"pool"`

@@ -94,8 +94,9 @@ func (c *Cloud) Running(ctx context.Context) bool {
 }
 
 // Up starts the supervisor if it is not running and waits until it
-// answers. Serving pools left cold by `Down` are started again, with their
-// secrets resolved from this process's environment.
+// answers. Pools that `Down` stopped (and serving pools left cold) are
+// started again, with their secrets resolved from this process's
+// environment.
 func (c *Cloud) Up(ctx context.Context) error {
 	if err := c.ensure(ctx); err != nil {
 		return err

@@ -188,3 +188,50 @@ func TestSupervisorRestartAdopts(t *testing.T) {
 		t.Fatalf("the endpoint answers %s after the restart", resp.Status)
 	}
 }
+
+// TestDownAndUp: `down` leaves no process and no listener; `up` brings back
+// what ran (the serving pool and the warm retained one), not what was cold.
+func TestDownAndUp(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	ctx := context.Background()
+	a, b, cold := f.create(t, "A"), f.create(t, "B"), f.create(t, "C")
+	if err := f.swap(ctx, only(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetWarm(ctx, f.project, cold.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Pools {
+		for _, pid := range p.PIDs {
+			if pidAlive(pid) && !isZombie(pid) {
+				t.Errorf("server %d of %s runs after down", pid, p.ID)
+			}
+		}
+	}
+	if c.Running(ctx) {
+		t.Fatal("the supervisor answers after down")
+	}
+	if _, err := http.Get("http://" + f.spec.Endpoint + "/"); err == nil {
+		t.Fatal("the endpoint answers after down")
+	}
+	if err := c.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]cloud.PoolState{a.ID: cloud.PoolReady, b.ID: cloud.PoolReady, cold.ID: cloud.PoolCold} {
+		p := f.pool(t, id)
+		if p.State != want || (want == cloud.PoolReady && !p.Healthy) {
+			t.Errorf("after up, pool %s is %s healthy=%v, want %s", id, p.State, p.Healthy, want)
+		}
+	}
+	if body := getBody(t, "http://"+f.spec.Endpoint+"/"); !strings.HasPrefix(body, "version=A") {
+		t.Errorf("after up the endpoint serves %q", body)
+	}
+}

@@ -66,6 +66,9 @@ type poolRec struct {
 	Reason     string          `json:"reason,omitempty"`
 	LastServed time.Time       `json:"last_served,omitzero"`
 	Servers    []serverRec     `json:"servers,omitempty"`
+	// WarmOnUp marks a pool that ran until `phoenix cloud down` stopped
+	// it: `phoenix cloud up` starts it again.
+	WarmOnUp bool `json:"warm_on_up,omitempty"`
 }
 
 // endpointRec is an endpoint's address and the backends it routes to.

@@ -217,7 +217,7 @@ func (s *supervisor) warm(ctx context.Context, rt *poolRT, secrets map[string]st
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rt.rec.State, rt.rec.Reason = cloud.PoolReady, ""
+	rt.rec.State, rt.rec.Reason, rt.rec.WarmOnUp = cloud.PoolReady, "", false
 	return s.save(&rt.rec)
 }
 
@@ -259,6 +259,7 @@ func (s *supervisor) setWarm(ctx context.Context, req *warmReq) error {
 		s.mu.Unlock()
 		return fmt.Errorf("cooling pool %s: endpoint %s routes to it: %w", req.Pool, ep, cloud.ErrServing)
 	}
+	rt.rec.WarmOnUp = false
 	if rt.rec.State == cloud.PoolReady {
 		rt.rec.State, rt.rec.Reason = cloud.PoolCold, ""
 		if err := s.save(&rt.rec); err != nil {
@@ -323,13 +324,14 @@ func (s *supervisor) poolRecord(project, id string) (*poolRec, error) {
 	return &rec, nil
 }
 
-// coldServing lists serving pools whose servers are stopped.
+// coldServing lists the pools `phoenix cloud up` starts again: serving
+// pools whose servers are stopped and pools that `down` stopped.
 func (s *supervisor) coldServing() []coldServing {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []coldServing
 	for _, rt := range s.pools {
-		if rt.rec.State == cloud.PoolCold && s.servingEndpoint(rt.rec.Project, rt.rec.ID) != "" {
+		if rt.rec.State == cloud.PoolCold && (rt.rec.WarmOnUp || s.servingEndpoint(rt.rec.Project, rt.rec.ID) != "") {
 			out = append(out, coldServing{Project: rt.rec.Project, Pool: rt.rec.ID, Secrets: rt.rec.Spec.Secrets})
 		}
 	}

@@ -151,6 +151,26 @@ func (s *supervisor) watchdog(ctx context.Context) {
 			s.quitOnce.Do(func() { close(s.quit) })
 			return
 		}
+		s.reopenEndpoints()
+	}
+}
+
+// reopenEndpoints retries listening for endpoints whose address was taken
+// when the supervisor started: an endpoint on record must serve.
+func (s *supervisor) reopenEndpoints() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ep := range s.endpoints {
+		if s.proxies[ep.Address] != nil {
+			continue
+		}
+		p, err := startProxy(ep.Address, s.log.Printf)
+		if err != nil {
+			continue
+		}
+		p.set.Store(newBackendSet(ep.Backends, s.projectPools(ep.Project)))
+		s.proxies[ep.Address] = p
+		s.log.Printf("endpoint %s/%s listening again on %s", ep.Env, ep.Role, ep.Address)
 	}
 }
 
@@ -257,7 +277,7 @@ func (s *supervisor) stopAll(why string) {
 			defer s.mu.Unlock()
 			switch rt.rec.State {
 			case cloud.PoolReady:
-				rt.rec.State, rt.rec.Reason = cloud.PoolCold, "stopped ("+why+")"
+				rt.rec.State, rt.rec.Reason, rt.rec.WarmOnUp = cloud.PoolCold, "stopped ("+why+")", true
 			case cloud.PoolCreating:
 				rt.rec.State, rt.rec.Reason = cloud.PoolFailed, "creation interrupted ("+why+")"
 			}
