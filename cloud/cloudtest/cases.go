@@ -328,6 +328,53 @@ func testSwapDetach(t *testing.T, e *env) {
 	})
 }
 
+// While swaps go back and forth, every Observe sees the endpoint route to
+// exactly one of the two pools with all the traffic: never to none, never
+// half-changed.
+func testSwapAtomic(t *testing.T, e *env) {
+	a := e.create(t, e.project, "a", 1)
+	b := e.create(t, e.project, "b", 1)
+	if err := e.swap(only(a.ID)); err != nil {
+		t.Fatalf("swap to %s: %v", a.ID, err)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			l, err := e.c.Observe(e.ctx, e.project)
+			if err != nil {
+				errs <- err
+				return
+			}
+			bs := backendsOf(l, e.pool.Env, e.pool.Role)
+			if len(bs) != 1 || bs[0].Weight != 100 || (bs[0].Pool != a.ID && bs[0].Pool != b.ID) {
+				errs <- fmt.Errorf("mid-swap the endpoint routes to %v", bs)
+				return
+			}
+		}
+	}()
+	for i := range 10 {
+		target := []string{b.ID, a.ID}[i%2]
+		if err := e.swap(only(target)); err != nil {
+			close(done)
+			t.Fatalf("swap %d to %s: %v", i, target, err)
+		}
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(t, e.project, func(l *cloud.Live) error {
+		return routesExactly(l, e.pool.Env, e.pool.Role, only(a.ID))
+	})
+}
+
 // Deleting a serving pool is refused with ErrServing and the pool keeps
 // serving.
 func testDeleteServing(t *testing.T, e *env) {

@@ -93,6 +93,7 @@ var cases = []struct {
 	{"swap/canary-weights", testSwapCanary},
 	{"swap/unhealthy-refused", testSwapUnhealthy},
 	{"swap/detach", testSwapDetach},
+	{"swap/atomic-under-observe", testSwapAtomic},
 	{"delete-pool/serving-refused", testDeleteServing},
 	{"delete-pool/non-serving-gone", testDeleteNonServing},
 	{"delete-image/in-use-refused", testDeleteImageInUse},
