@@ -116,7 +116,7 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 		sole = find(live, serving[0].Pool)
 	}
 	// Rule 1: the serving pool is the desired one and fit to serve.
-	if sole >= 0 && live[sole].Key == d.Key && live[sole].prob == "" {
+	if sole >= 0 && live[sole].Key == d.Key && live[sole].prob == "" && live[sole].State == cloud.PoolReady {
 		out.prunes, out.pruned = retention(d, live, ep, nil, live[sole].ID)
 		return out
 	}
@@ -129,9 +129,12 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 		if target.State == cloud.PoolCold {
 			state = "cold"
 		}
-		if weight > 0 {
+		switch {
+		case weight == 100: // it serves, but cold: nothing answers
+			swapReason = fmt.Sprintf("serving pool %s is cold: start it", shortPool(target))
+		case weight > 0:
 			swapReason = fmt.Sprintf("finish canary: %s serves %d%% and matches the spec", shortPool(target), weight)
-		} else {
+		default:
 			swapReason = fmt.Sprintf("rollback: retained pool %s matches the spec (%s)", shortPool(target), state)
 		}
 		out.summary.Rollback = weight == 0

@@ -59,13 +59,20 @@ type Options struct {
 	ImageKeep int
 }
 
-// Make returns the plan that takes live to desired.
+// Make returns the plan that takes live to desired. It reads both and
+// changes neither; the plan may share backend slices with live, so treat
+// live as read-only while the plan is in use.
 func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error) {
 	if desired == nil {
 		return nil, fmt.Errorf("planning: no desired state")
 	}
 	if live == nil {
 		live = &cloud.Live{}
+	}
+	for _, name := range desired.ImageNames() {
+		if im := desired.Images[name]; im.Parent != "" && desired.Images[im.Parent] == nil {
+			return nil, fmt.Errorf("planning: image %s: unknown parent %q", name, im.Parent)
+		}
 	}
 	scope, err := scopeEnvs(desired, opts.Envs)
 	if err != nil {

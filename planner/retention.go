@@ -98,7 +98,6 @@ func pruneStep(p *cloud.Pool, swap *Step, reason string) Step {
 	}
 	if swap != nil {
 		st.After = []string{swap.ID}
-		st.Endpoint = swap.Endpoint
 	}
 	return st
 }

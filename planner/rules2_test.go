@@ -238,3 +238,14 @@ func TestPlansAreDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestServingColdPoolIsStarted(t *testing.T) {
+	d := shop().Desired()
+	live := plantest.Deployed(d, now.Add(-day))
+	pr := pool(d, "prod", "web")
+	p1 := livePool(live, cloud.PoolID("prod", "web", pr.Key, 1))
+	p1.State, p1.Healthy, p1.Servers = cloud.PoolCold, false, 0
+	p := mustPlan(t, d, live, planner.Options{})
+	wantIDs(t, p, "swap:prod/web")
+	wantReason(t, p, "swap:prod/web", "serving pool "+cloud.ShortPool("web", pr.Key, 1)+" is cold: start it")
+}
