@@ -160,7 +160,9 @@ func artifact(req cloud.BakeRequest) ([]byte, error) {
 			}
 			hdr := &tar.Header{Name: name, Mode: int64(info.Mode().Perm()), ModTime: time.Unix(0, 0)}
 			if d.IsDir() {
-				hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
+				// Directories are 0755 whatever the source says (a tree
+				// read from git reports 0555).
+				hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
 				return tw.WriteHeader(hdr)
 			}
 			data, err := fs.ReadFile(req.Source, p)
