@@ -26,7 +26,8 @@ import (
 )
 
 // Harness adapts one cloud implementation to the suite. New and Desired are
-// required; the rest is optional.
+// required; the rest is optional. Every subtest calls Desired, then New,
+// once each, in that order.
 type Harness struct {
 	// New returns a fresh, empty cloud; tear it down with t.Cleanup.
 	New func(t *testing.T) cloud.Cloud
