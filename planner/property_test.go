@@ -43,8 +43,9 @@ func (r replacing) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image
 }
 
 var (
-	envNames  = []string{"dev", "staging", "prod"}
-	roleNames = []string{"web", "api"}
+	cloudNames = []string{"memory", "other"}
+	envNames   = []string{"dev", "staging", "prod"}
+	roleNames  = []string{"web", "api"}
 )
 
 // genSpec draws a desired state: an image tree of up to four images in two
@@ -79,6 +80,7 @@ func genSpec(t *rapid.T) *model.Desired {
 		if i > 0 && rapid.Bool().Draw(t, "after") {
 			opts = append(opts, plantest.After(envNames[rapid.IntRange(0, i-1).Draw(t, "afterEnv")]))
 		}
+		opts = append(opts, plantest.Cloud(rapid.SampledFrom(cloudNames).Draw(t, "cloud")))
 		s.Env(envNames[i], opts...)
 		nr := rapid.IntRange(1, 2).Draw(t, "roles")
 		for r := range nr {
@@ -98,29 +100,38 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 	ago := func(label string) time.Time {
 		return now.Add(-time.Duration(rapid.IntRange(1, 40*24).Draw(t, label)) * time.Hour)
 	}
-	var builds []string
-	for _, name := range d.ImageNames() {
-		if rapid.IntRange(0, 3).Draw(t, "imgLive") > 0 {
-			im := plantest.ImageFor(d, "memory", name, ago("imgAt"))
+	builds := map[string][]string{}
+	for _, c := range cloudNames {
+		for _, name := range d.ImageNames() {
+			if rapid.IntRange(0, 3).Draw(t, "imgLive") > 0 {
+				im := plantest.ImageFor(d, c, name, ago("imgAt"))
+				live.Images = append(live.Images, im)
+				builds[c] = append(builds[c], im.BuildID)
+			}
+		}
+		for i := range rapid.IntRange(0, 3).Draw(t, "oldImages") {
+			im := cloud.Image{Cloud: c, Name: rapid.SampledFrom([]string{"base", "app", "old"}).Draw(t, "oldName"),
+				BuildID: fmt.Sprintf("%02x%062d", i, 0), CreatedAt: ago("oldAt")}
+			if len(builds[c]) > 0 && rapid.Bool().Draw(t, "oldParent") {
+				im.ParentBuildID = rapid.SampledFrom(builds[c]).Draw(t, "oldParentID")
+			}
 			live.Images = append(live.Images, im)
-			builds = append(builds, im.BuildID)
+			builds[c] = append(builds[c], im.BuildID)
 		}
 	}
-	for i := range rapid.IntRange(0, 4).Draw(t, "oldImages") {
-		im := cloud.Image{Cloud: "memory", Name: rapid.SampledFrom([]string{"base", "app", "old"}).Draw(t, "oldName"),
-			BuildID: fmt.Sprintf("%02x%062d", i, 0), CreatedAt: ago("oldAt")}
-		if len(builds) > 0 && rapid.Bool().Draw(t, "oldParent") {
-			im.ParentBuildID = rapid.SampledFrom(builds).Draw(t, "oldParentID")
-		}
-		live.Images = append(live.Images, im)
-		builds = append(builds, im.BuildID)
-	}
-	type slotT struct{ env, role, key, image, build string }
+	type slotT struct{ cloud, env, role, key, image, build string }
 	var slots []slotT
 	for _, p := range d.Pools {
-		slots = append(slots, slotT{p.Env, p.Role, p.Key, p.Image, p.BuildID})
+		c := p.Cloud
+		if rapid.IntRange(0, 5).Draw(t, "moved") == 0 {
+			c = cloudNames[0]
+			if c == p.Cloud {
+				c = cloudNames[1]
+			}
+		}
+		slots = append(slots, slotT{c, p.Env, p.Role, p.Key, p.Image, p.BuildID})
 	}
-	slots = append(slots, slotT{"gone", "web", "99999999aa", "old", ""}, slotT{envNames[0], "gone", "88888888aa", "old", ""})
+	slots = append(slots, slotT{"memory", "gone", "web", "99999999aa", "old", ""}, slotT{"other", envNames[0], "gone", "88888888aa", "old", ""})
 	ids := map[string]bool{}
 	for _, s := range slots {
 		var here []string
@@ -131,19 +142,19 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 			}
 			build := s.build
 			if build == "" || key != s.key {
-				if len(builds) == 0 {
+				if len(builds[s.cloud]) == 0 {
 					continue
 				}
-				build = rapid.SampledFrom(builds).Draw(t, "poolBuild")
+				build = rapid.SampledFrom(builds[s.cloud]).Draw(t, "poolBuild")
 			}
 			gen := rapid.IntRange(1, 3).Draw(t, "gen")
 			id := cloud.PoolID(s.env, s.role, key, gen)
-			if ids[id] {
+			if ids[s.cloud+id] {
 				continue
 			}
-			ids[id] = true
+			ids[s.cloud+id] = true
 			count := rapid.IntRange(1, 3).Draw(t, "count")
-			p := cloud.Pool{Cloud: "memory", ID: id, Env: s.env, Role: s.role, Key: key, Generation: gen,
+			p := cloud.Pool{Cloud: s.cloud, ID: id, Env: s.env, Role: s.role, Key: key, Generation: gen,
 				Image: s.image, BuildID: build, CreatedAt: ago("poolAt"), State: cloud.PoolReady,
 				Healthy: true, Servers: count, Count: count}
 			switch rapid.IntRange(0, 9).Draw(t, "health") {
@@ -164,7 +175,7 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 			live.Pools = append(live.Pools, p)
 			here = append(here, id)
 		}
-		ep := cloud.Endpoint{Cloud: "memory", Env: s.env, Role: s.role, Address: s.role + "." + s.env + ".example:80"}
+		ep := cloud.Endpoint{Cloud: s.cloud, Env: s.env, Role: s.role, Address: s.role + "." + s.env + ".example:80"}
 		switch {
 		case len(here) == 0 || rapid.IntRange(0, 4).Draw(t, "endpoint") == 0:
 			continue
@@ -203,9 +214,12 @@ func TestPlanProperties(t *testing.T) {
 		}
 		checkPlan(t, d, live, p)
 
-		mem := memory.New(memory.WithNow(now))
-		mem.Seed(d.Project, live)
-		clouds := cloud.Set{"memory": replacing{mem}}
+		clouds := cloud.Set{}
+		for _, c := range cloudNames {
+			mem := memory.New(memory.WithNow(now), memory.WithName(c))
+			mem.Seed(d.Project, only(live, c))
+			clouds[c] = replacing{mem}
+		}
 		ctx := context.Background()
 		if err := plantest.Apply(ctx, clouds, d, p); err != nil {
 			t.Fatalf("apply: %v\nplan:\n%s", err, dump(p))
@@ -239,16 +253,16 @@ func checkPlan(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan) 
 		}
 		pos[s.ID] = i
 	}
-	swaps := map[[2]string]planner.Step{}
+	swaps := map[[3]string]planner.Step{}
 	for _, s := range p.Steps {
 		if s.Kind == planner.Swap {
-			swaps[[2]string{s.Env, s.Role}] = s
+			swaps[[3]string{s.Cloud, s.Env, s.Role}] = s
 		}
 	}
-	serving := map[string][2]string{}
+	serving := map[[2]string][3]string{} // (cloud, pool) -> its endpoint
 	for _, e := range live.Endpoints {
 		for _, b := range e.Backends {
-			serving[b.Pool] = [2]string{e.Env, e.Role}
+			serving[[2]string{e.Cloud, b.Pool}] = [3]string{e.Cloud, e.Env, e.Role}
 		}
 	}
 	bakes := map[[2]string]string{}
@@ -266,14 +280,14 @@ func checkPlan(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan) 
 				}
 			}
 		case s.Kind == planner.Prune && s.Pool != "":
-			sw, hasSwap := swaps[[2]string{s.Env, s.Role}]
+			sw, hasSwap := swaps[[3]string{s.Cloud, s.Env, s.Role}]
 			if hasSwap && !slices.Contains(s.After, sw.ID) {
 				t.Fatalf("%s does not wait for %s", s.ID, sw.ID)
 			}
 			if hasSwap && sw.Pool == s.Pool {
 				t.Fatalf("%s prunes the pool %s swaps to", s.ID, sw.ID)
 			}
-			if ep, ok := serving[s.Pool]; ok {
+			if ep, ok := serving[[2]string{s.Cloud, s.Pool}]; ok {
 				sw, ok := swaps[ep]
 				if !ok || !slices.Contains(s.After, sw.ID) {
 					t.Fatalf("%s prunes a serving pool without waiting for a swap of %v", s.ID, ep)
@@ -292,7 +306,7 @@ func checkRetention(t *rapid.T, d *model.Desired, after *cloud.Live, opts planne
 		}
 		n := 0
 		for _, p := range after.Pools {
-			if p.Env != dp.Env || p.Role != dp.Role {
+			if p.Cloud != dp.Cloud || p.Env != dp.Env || p.Role != dp.Role {
 				continue
 			}
 			n++
@@ -304,4 +318,25 @@ func checkRetention(t *rapid.T, d *model.Desired, after *cloud.Live, opts planne
 			t.Fatalf("%s/%s has %d pools after apply, keep is %d", dp.Env, dp.Role, n, dp.Retention.Keep)
 		}
 	}
+}
+
+// only returns the part of live in cloud c.
+func only(live *cloud.Live, c string) *cloud.Live {
+	out := &cloud.Live{}
+	for _, im := range live.Images {
+		if im.Cloud == c {
+			out.Images = append(out.Images, im)
+		}
+	}
+	for _, p := range live.Pools {
+		if p.Cloud == c {
+			out.Pools = append(out.Pools, p)
+		}
+	}
+	for _, e := range live.Endpoints {
+		if e.Cloud == c {
+			out.Endpoints = append(out.Endpoints, e)
+		}
+	}
+	return out
 }
