@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,7 +74,8 @@ func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, 
 	if err := os.MkdirAll(tmpRoot, 0o700); err != nil {
 		return fail(err)
 	}
-	dir, err := os.MkdirTemp(tmpRoot, short(im.BuildID)+"-")
+	sweepTmp(tmpRoot)
+	dir, err := os.MkdirTemp(tmpRoot, fmt.Sprintf("%s-%d-", short(im.BuildID), os.Getpid()))
 	if err != nil {
 		return fail(err)
 	}
@@ -128,6 +130,26 @@ func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, 
 	committed = true
 	fmt.Fprintf(out, "image %s %s baked, tree digest %s\n", im.Name, short(im.BuildID), short(digest))
 	return got, nil
+}
+
+// sweepTmp removes the bake directories of processes that died mid-bake
+// (named BUILDID-PID-RANDOM): a killed bake leaves no garbage for long.
+func sweepTmp(tmpRoot string) {
+	entries, err := os.ReadDir(tmpRoot)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		parts := strings.Split(e.Name(), "-")
+		if len(parts) != 3 {
+			continue
+		}
+		pid, err := strconv.Atoi(parts[1])
+		if err != nil || pid == os.Getpid() || (pidAlive(pid) && !isZombie(pid)) {
+			continue
+		}
+		_ = removeTree(filepath.Join(tmpRoot, e.Name()))
+	}
 }
 
 // populate fills dir from the parent's tree or the image's source, then

@@ -210,3 +210,26 @@ func mustDigest(t *testing.T, dir string) string {
 	}
 	return d
 }
+
+// A bake directory left by a killed process is swept by the next bake;
+// one of a live process is left alone.
+func TestBakeSweepsDeadBakes(t *testing.T) {
+	c := newTestCloud(t)
+	tmp := filepath.Join(c.Home(), "images", ".tmp")
+	dead := filepath.Join(tmp, "deadbeef-999999999-123")
+	live := filepath.Join(tmp, "deadbeef-1-456") // pid 1 runs
+	for _, d := range []string{dead, live} {
+		if err := os.MkdirAll(filepath.Join(d, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bake(t, c, &model.Image{Name: "base", From: "scratch", BuildID: "ba5e" + strings.Repeat("7", 60)}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("a dead bake's directory was not swept: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live bake's directory was swept: %v", err)
+	}
+}

@@ -235,3 +235,42 @@ func TestDownAndUp(t *testing.T) {
 		t.Errorf("after up the endpoint serves %q", body)
 	}
 }
+
+// TestManyClientsOneSupervisor: several clients (as several processes
+// would) reach a stopped home at once; exactly one supervisor serves all.
+func TestManyClientsOneSupervisor(t *testing.T) {
+	first := newTestCloud(t)
+	const n = 6
+	pids := make(chan int, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			c, err := Open(Options{Home: first.Home(), SupervisorCommand: testSupervisor})
+			if err == nil {
+				_, err = c.Observe(context.Background(), "p")
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			st, err := c.Status(context.Background())
+			if err != nil {
+				errs <- err
+				return
+			}
+			pids <- st.PID
+		}()
+	}
+	seen := map[int]bool{}
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case pid := <-pids:
+			seen[pid] = true
+		}
+	}
+	if len(seen) != 1 {
+		t.Fatalf("%d supervisors answered: %v", len(seen), seen)
+	}
+}

@@ -176,11 +176,7 @@ func (s *supervisor) failCreate(rt *poolRT, cause error) (*cloud.Pool, error) {
 	}
 	s.log.Printf("pool %s failed: %v", rt.rec.ID, cause)
 	v := poolView(&rt.rec, rt, false, time.Now())
-	err := fmt.Errorf("creating pool %s: %w", rt.rec.ID, cause)
-	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
-		return &v, err
-	}
-	return &v, err
+	return &v, fmt.Errorf("creating pool %s: %w", rt.rec.ID, cause)
 }
 
 // warm starts a cold pool's servers again and waits until they are
