@@ -101,14 +101,16 @@ func planDestroy(d *model.Desired, idx *index, pools []*model.Pool, scope []stri
 			}
 			continue
 		}
-		out.envs = append(out.envs, s.env)
+		if n := len(out.envs); n == 0 || out.envs[n-1] != s.env { // slots are sorted by env
+			out.envs = append(out.envs, s.env)
+		}
 		swapID := ""
 		if len(serving) > 0 {
 			ep := s.endpoint
 			swapID = "swap:" + s.env + "/" + s.role + suffix
 			out.steps = append(out.steps, Step{
 				ID: swapID, Kind: Swap, Cloud: s.cloud, Env: s.env, Role: s.role,
-				Endpoint: ep.Address, From: serving, Destructive: true,
+				Endpoint: ep.Address, From: slices.Clone(serving), Destructive: true,
 				Reason: why + ": detach the endpoint",
 			})
 		}

@@ -78,7 +78,7 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	envRank, err := orderEnvs(desired, scope)
+	envRank, err := orderEnvs(desired)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 		out.Endpoints = append(out.Endpoints, ep.summary)
 		res.add(ep)
 	}
-	linkAfter(steps, desired, scope, res.swapByEnv)
+	linkAfter(steps, desired, res.swapByEnv)
 
 	gone := planDestroy(desired, idx, pools, scope, len(opts.Envs) > 0, opts.Destroy)
 	steps = append(steps, gone.steps...)
@@ -216,7 +216,7 @@ func findPool(pools []*model.Pool, env, role string) *model.Pool {
 // comes after the ones in its `after`; ties go by name. It fails on a cycle
 // or an unknown name. Environments outside the scope keep a rank too, which
 // the ordering of steps never needs but costs nothing.
-func orderEnvs(d *model.Desired, scope []string) (map[string]int, error) {
+func orderEnvs(d *model.Desired) (map[string]int, error) {
 	g := dag.New[string]()
 	for _, name := range d.EnvNames() {
 		env := d.Environments[name]
@@ -242,7 +242,7 @@ func orderEnvs(d *model.Desired, scope []string) (map[string]int, error) {
 // of the environments in its `after`. An environment in `after` with no swap
 // in this plan (or out of scope) passes its own `after` on, so the order
 // holds transitively without listing every ancestor's swaps.
-func linkAfter(steps []Step, d *model.Desired, scope []string, swaps map[string][]string) {
+func linkAfter(steps []Step, d *model.Desired, swaps map[string][]string) {
 	memo := map[string][]string{}
 	var waits func(env string, depth int) []string
 	waits = func(env string, depth int) []string {
