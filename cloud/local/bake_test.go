@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
@@ -231,5 +233,31 @@ func TestBakeSweepsDeadBakes(t *testing.T) {
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("a live bake's directory was swept: %v", err)
+	}
+}
+
+// A running pool whose image tree is changed is reported with Drift and
+// unhealthy (the planner replaces it), and a swap onto it is refused.
+func TestDriftOfARunningPoolIsObserved(t *testing.T) {
+	t.Setenv("PHOENIX_DRIFT_CHECK", "200ms") // read by the supervisor at start
+	c := newTestCloud(t)
+	f := newFixture(t, c, 1)
+	a := f.create(t, "A")
+	path := filepath.Join(f.image.Ref, "VERSION")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("tampered\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		p := f.pool(t, a.ID)
+		if !p.Drift || p.Healthy || !strings.Contains(p.Reason, "digest") {
+			return fmt.Errorf("pool on a tampered image: drift=%v healthy=%v reason=%q", p.Drift, p.Healthy, p.Reason)
+		}
+		return nil
+	})
+	if err := f.swap(context.Background(), only(a.ID)); !errors.Is(err, cloud.ErrNotReady) {
+		t.Fatalf("swap onto a drifted pool: %v, want ErrNotReady", err)
 	}
 }

@@ -36,6 +36,14 @@
 //   - a kill between renaming a baked tree into place and recording it
 //     leaves an orphan directory that the next bake of that id replaces.
 //
+// # Drift
+//
+// A server refuses to start from an image whose tree no longer matches the
+// digest recorded at its bake, and the supervisor re-checks the images of
+// running pools every PHOENIX_DRIFT_CHECK (default 30s; one hash per image
+// however many pools use it). A pool on a changed tree is reported with
+// Drift and not healthy: the planner replaces it, never repairs it.
+//
 // # Layout of PHOENIX_HOME
 //
 //	state.db                 bbolt: images, pools, endpoints, locks

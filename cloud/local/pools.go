@@ -164,8 +164,10 @@ func startupTimeout(rec *poolRec) time.Duration {
 }
 
 // monitor checks every server at the pool's interval until ctx ends, and
-// the image tree against its digest every 30 s (drift).
-func (p *poolRT) monitor(ctx context.Context, path string, interval, timeout time.Duration, verifyImage func() error) {
+// the image tree against its digest every driftEvery (a changed tree is
+// drift: the pool is reported unhealthy, with Drift set, for the planner
+// to replace).
+func (p *poolRT) monitor(ctx context.Context, path string, interval, timeout, driftEvery time.Duration, verifyImage func() error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	lastVerify := time.Now()
@@ -181,7 +183,7 @@ func (p *poolRT) monitor(ctx context.Context, path string, interval, timeout tim
 			go func() { defer wg.Done(); checkServer(ctx, s, path, timeout) }()
 		}
 		wg.Wait()
-		if verifyImage != nil && time.Since(lastVerify) > 30*time.Second {
+		if verifyImage != nil && time.Since(lastVerify) >= driftEvery {
 			lastVerify = time.Now()
 			p.drift.Store(verifyImage() != nil)
 		}

@@ -45,6 +45,33 @@ type supervisor struct {
 
 	quit     chan struct{}
 	quitOnce sync.Once
+
+	// driftEvery is how often running pools' image trees are checked
+	// against their digests (PHOENIX_DRIFT_CHECK, default 30s).
+	driftEvery time.Duration
+	driftMu    sync.Mutex
+	driftSeen  map[string]driftCheck // by image dir: one hash serves every pool of an image
+}
+
+type driftCheck struct {
+	at  time.Time
+	err error
+}
+
+// verifyCached checks an image's tree, reusing a check younger than half
+// the drift interval.
+func (s *supervisor) verifyCached(img *imageRec) error {
+	s.driftMu.Lock()
+	c, ok := s.driftSeen[img.Dir]
+	s.driftMu.Unlock()
+	if ok && time.Since(c.at) < s.driftEvery/2 {
+		return c.err
+	}
+	err := verifyImage(img)
+	s.driftMu.Lock()
+	s.driftSeen[img.Dir] = driftCheck{at: time.Now(), err: err}
+	s.driftMu.Unlock()
+	return err
 }
 
 // RunSupervisor runs the supervisor of home until ctx ends (the servers
@@ -79,6 +106,12 @@ func RunSupervisor(ctx context.Context, home string) error {
 		endpoints: map[string]*endpointRec{},
 		proxies:   map[string]*proxy{},
 		quit:      make(chan struct{}),
+
+		driftEvery: 30 * time.Second,
+		driftSeen:  map[string]driftCheck{},
+	}
+	if d, err := time.ParseDuration(os.Getenv("PHOENIX_DRIFT_CHECK")); err == nil && d > 0 {
+		s.driftEvery = d
 	}
 	if err := s.recover(); err != nil {
 		return fmt.Errorf("recovering state: %w", err)
@@ -336,9 +369,9 @@ func (s *supervisor) startMonitor(rt *poolRT) {
 	s.mu.Unlock()
 	var verify func() error
 	if img != nil {
-		verify = func() error { return verifyImage(img) }
+		verify = func() error { return s.verifyCached(img) }
 	}
-	go rt.monitor(ctx, path, interval, timeout, verify)
+	go rt.monitor(ctx, path, interval, timeout, s.driftEvery, verify)
 }
 
 // routes is the supervisor's API.
