@@ -196,6 +196,9 @@ func (c *Cloud) ensure(ctx context.Context) error {
 		return err
 	}
 	defer logf.Close()
+	if cmd.Env == nil {
+		cmd.Env = supervisorEnv()
+	}
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -228,6 +231,19 @@ func (c *Cloud) ensure(ctx context.Context) error {
 		}
 		wait = min(wait*2, 100*time.Millisecond)
 	}
+}
+
+// supervisorEnv is the supervisor's environment: a few variables of the
+// caller, not all of it, so that the secrets a CLI holds in its
+// environment do not live on in a long-running process.
+func supervisorEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "PHOENIX_DRIFT_CHECK"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 func (c *Cloud) waitPing(ctx context.Context, d time.Duration) error {
