@@ -22,6 +22,9 @@ type Options struct {
 	// Name prefixes file names in diagnostics (the spec's path as the user
 	// wrote it, e.g. "environments"); empty means bare file names.
 	Name string
+
+	// wholePackage skips the fast path (tests compare the two).
+	wholePackage bool
 }
 
 // Load compiles the spec whose files are at the root of fsys. Spec errors
@@ -35,6 +38,15 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error)
 	if err != nil {
 		return nil, err
 	}
+	if len(d.list) > 0 {
+		return nil, d.list.Sort()
+	}
+	if !opts.wholePackage {
+		if out, ok := compileFast(ctx, files, fsys); ok {
+			return out, nil
+		}
+	}
+	files = parseAll(files, d)
 	if len(d.list) > 0 {
 		return nil, d.list.Sort()
 	}
@@ -55,6 +67,24 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error)
 		return nil, d.list.Sort()
 	}
 	return out, nil
+}
+
+// compileFast compiles a valid spec by the fast path (see fast.go); ok is
+// false when the path does not apply or found any problem, which the
+// whole-package evaluation then reports with positions.
+func compileFast(ctx context.Context, files []*specFile, fsys fs.FS) (*model.Desired, bool) {
+	raw, ok := loadFast(files)
+	if !ok || ctx.Err() != nil {
+		return nil, false
+	}
+	d := &diags{quiet: true}
+	applyDefaults(raw)
+	check(raw, nil, fsys, d)
+	if len(d.list) > 0 {
+		return nil, false
+	}
+	out := buildModel(raw, fsys, d)
+	return out, len(d.list) == 0
 }
 
 // LoadDir compiles the spec in a directory on disk.

@@ -26,6 +26,9 @@ type diags struct {
 	// about them, or about the entries holding them, are muted so that
 	// one mistake is reported once.
 	failed []vpath
+	// quiet records problems without positions: the fast path only needs
+	// to know that there are some.
+	quiet bool
 	// schema is the compiled schema (its root, holding #Spec).
 	schema cue.Value
 }
@@ -36,6 +39,10 @@ func (d *diags) add(pos diag.Pos, summary, detail string) {
 
 // at reports a problem with the value at p in the user's spec.
 func (d *diags) at(p vpath, summary, detail string) {
+	if d.quiet {
+		d.add(diag.Pos{}, summary, detail)
+		return
+	}
 	for _, f := range d.failed {
 		if related(p, f) {
 			return
@@ -46,6 +53,10 @@ func (d *diags) at(p vpath, summary, detail string) {
 
 // atLabel reports a problem with the name (label) of the field at p.
 func (d *diags) atLabel(p vpath, summary, detail string) {
+	if d.quiet {
+		d.add(diag.Pos{}, summary, detail)
+		return
+	}
 	if v := d.user.LookupPath(p.path()); v.Exists() {
 		if pos := d.cuePos(v.Pos()); pos.File != "" {
 			d.add(pos, summary, detail)

@@ -23,9 +23,9 @@ type specFile struct {
 	ast  *ast.File
 }
 
-// readSpec reads and parses every .cue file at the root of fsys, in name
-// order. Files whose names start with "." or "_" are ignored, as the CUE
-// loader does. Syntax errors of all files come back together.
+// readSpec reads every .cue file at the root of fsys, in name order.
+// Files whose names start with "." or "_" are ignored, as the CUE loader
+// does.
 func readSpec(fsys fs.FS, d *diags) ([]*specFile, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -47,28 +47,49 @@ func readSpec(fsys fs.FS, d *diags) ([]*specFile, error) {
 	if len(files) == 0 {
 		d.add(diag.Pos{File: d.prefix}, "no .cue files in the spec directory",
 			"a spec is a directory of .cue files that start with `package phoenix`")
-		return nil, nil
 	}
+	return files, nil
+}
+
+// parseAll parses the files not parsed yet, in parallel, reporting
+// syntax errors of all of them; it returns the files that parsed.
+func parseAll(files []*specFile, d *diags) []*specFile {
+	var todo []*specFile
+	for _, f := range files {
+		if f.ast == nil {
+			todo = append(todo, f)
+		}
+	}
+	parseErrs := make([]error, len(todo))
+	forEach(len(todo), func(int) func(int) {
+		return func(i int) { todo[i].ast, parseErrs[i] = parser.ParseFile(todo[i].name, todo[i].src) }
+	})
 	var ok []*specFile
 	for _, f := range files {
-		if parseFile(f, d) {
+		if checkParsed(f, parseErrs, todo, d) {
 			ok = append(ok, f)
 		}
 	}
-	return ok, nil
+	return ok
 }
 
-// parseFile parses f, reporting syntax errors and a wrong or missing
-// package clause; it reports whether f can be evaluated.
-func parseFile(f *specFile, d *diags) bool {
-	a, err := parser.ParseFile(f.name, f.src)
-	if err != nil {
-		for _, e := range errors.Errors(err) {
-			d.addCUE(e, "syntax error: ")
+func checkParsed(f *specFile, errs []error, todo []*specFile, d *diags) bool {
+	for i, t := range todo {
+		if t == f && errs[i] != nil {
+			f.ast = nil
+			for _, e := range errors.Errors(errs[i]) {
+				d.addCUE(e, "syntax error: ")
+			}
+			return false
 		}
-		return false
 	}
-	f.ast = a
+	return checkPackage(f, d)
+}
+
+// checkPackage reports a wrong or missing package clause; it reports
+// whether f can be evaluated.
+func checkPackage(f *specFile, d *diags) bool {
+	a := f.ast
 	switch pkg := a.PackageName(); pkg {
 	case packageName:
 		return true

@@ -44,7 +44,7 @@ func translate(e errors.Error, d *diags) {
 			name = labels[len(labels)-1]
 		}
 		d.at(p[:max(len(p)-1, 0)], fmt.Sprintf("%s: missing required field %q", parentName(labels), name), "")
-	case format == "field not allowed":
+	case format == "field not allowed" && len(labels) > 0:
 		field := labels[len(labels)-1]
 		allowed := d.allowedFields(labels[:len(labels)-1])
 		if slices.Contains(allowed, field) {
