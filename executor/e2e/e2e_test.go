@@ -294,6 +294,7 @@ type load struct {
 	mu         sync.Mutex
 	firstErr   string
 	stop       chan struct{}
+	stopOnce   sync.Once
 	wg         sync.WaitGroup
 }
 
@@ -339,9 +340,10 @@ func startLoad(ports []int, workers int, max time.Duration) *load {
 	return l
 }
 
-// Stop ends the load and returns (served, failed, first error).
+// Stop ends the load (once; later calls only report) and returns
+// (served, failed, first error).
 func (l *load) Stop() (int64, int64, string) {
-	close(l.stop)
+	l.stopOnce.Do(func() { close(l.stop) })
 	l.wg.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
