@@ -124,3 +124,32 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkPlanFirstDeploy plans 20,000 desired pools against an empty
+// cloud: every pool is created and swapped, and each environment's 200
+// swaps wait for the 200 of the environment before it (`after`), the
+// densest plan a spec of this size makes (4 million dependencies).
+func BenchmarkPlanFirstDeploy(b *testing.B) {
+	d, _ := benchWorld(20000)
+	opts := planner.Options{Now: now, ImageKeep: -1}
+	p, err := planner.Make(d, &cloud.Live{}, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	edges := 0
+	for _, s := range p.Steps {
+		edges += len(s.After)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := planner.Make(d, &cloud.Live{}, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	b.ReportMetric(float64(len(p.Steps)), "steps")
+	b.ReportMetric(float64(edges), "dependencies")
+}

@@ -12,10 +12,15 @@ import (
 // orderSteps returns the steps in a deterministic topological order. They
 // are first sorted for reading — bakes, then each endpoint's create, swap
 // and prunes (environments in `after` order, then by name; roles by name),
-// then image prunes — and the DAG's topological sort keeps that order
-// wherever the dependencies allow. It fails on a duplicate id, a dependency
-// on an unknown step, or a cycle: each would be a bug in the planner.
+// then image prunes — and the topological sort keeps that order wherever
+// the dependencies allow (among ready steps, the first in reading order goes
+// first, as dag.TopoSort does). It works on positions rather than through
+// dag.Graph because `after` can give every swap of an environment hundreds
+// of dependencies, and Graph.Add deduplicates them pairwise. It fails on a
+// duplicate id, a dependency on an unknown step, or a cycle: each would be a
+// bug in the planner.
 func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
+	n := len(steps)
 	for i := range steps {
 		a := steps[i].After
 		slices.Sort(a)
@@ -26,7 +31,7 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 	}
 	// Sort positions, not the (large) steps, with each step's environment
 	// rank looked up once.
-	rank := make([]int, len(steps))
+	rank := make([]int, n)
 	for i := range steps {
 		r, ok := envRank[steps[i].Env]
 		if !ok {
@@ -34,29 +39,116 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 		}
 		rank[i] = r
 	}
-	pos := make([]int, len(steps))
-	for i := range pos {
-		pos[i] = i
+	byReading := make([]int, n)
+	for i := range byReading {
+		byReading[i] = i
 	}
-	slices.SortStableFunc(pos, func(a, b int) int { return compareSteps(&steps[a], &steps[b], rank[a], rank[b]) })
-	g := dag.New[string]()
-	at := make(map[string]int, len(steps))
-	for _, i := range pos {
+	slices.SortStableFunc(byReading, func(a, b int) int { return compareSteps(&steps[a], &steps[b], rank[a], rank[b]) })
+	// Renumber steps by reading position: step k is steps[byReading[k]].
+	at := make(map[string]int, n)
+	for k, i := range byReading {
 		if _, dup := at[steps[i].ID]; dup {
 			return nil, fmt.Errorf("planning: two steps with id %s", steps[i].ID)
 		}
-		at[steps[i].ID] = i
-		g.Add(steps[i].ID, steps[i].After...)
+		at[steps[i].ID] = k
 	}
-	ids, err := g.TopoSort()
-	if err != nil {
-		return nil, fmt.Errorf("planning: %w", err)
+	// Users of each step, as one flat array (CSR), and in-degrees; each
+	// dependency is looked up once.
+	edges := 0
+	for i := range steps {
+		edges += len(steps[i].After)
 	}
-	out := make([]Step, len(ids))
-	for i, id := range ids {
-		out[i] = steps[at[id]]
+	deps := make([]int32, 0, edges)
+	indeg := make([]int, n)
+	start := make([]int, n+1)
+	for k, i := range byReading {
+		for _, d := range steps[i].After {
+			j, ok := at[d]
+			if !ok {
+				return nil, fmt.Errorf("planning: step %s waits for unknown step %s", steps[i].ID, d)
+			}
+			deps = append(deps, int32(j))
+			indeg[k]++
+			start[j+1]++
+		}
+	}
+	for j := range n {
+		start[j+1] += start[j]
+	}
+	users := make([]int32, edges)
+	fill := slices.Clone(start[:n])
+	e := 0
+	for k := range byReading {
+		for range indeg[k] {
+			j := deps[e]
+			e++
+			users[fill[j]] = int32(k)
+			fill[j]++
+		}
+	}
+	ready := &minHeap{}
+	for k := range n {
+		if indeg[k] == 0 {
+			ready.push(k)
+		}
+	}
+	out := make([]Step, 0, n)
+	for ready.len() > 0 {
+		k := ready.pop()
+		out = append(out, steps[byReading[k]])
+		for _, u := range users[start[k]:start[k+1]] {
+			if indeg[u]--; indeg[u] == 0 {
+				ready.push(int(u))
+			}
+		}
+	}
+	if len(out) != n {
+		g := dag.New[string]()
+		for _, st := range steps {
+			g.Add(st.ID, st.After...)
+		}
+		return nil, fmt.Errorf("planning: steps wait for each other in a cycle: %v", g.FindCycle())
 	}
 	return out, nil
+}
+
+// minHeap is a binary min-heap of ints (reading positions).
+type minHeap struct{ a []int }
+
+func (h *minHeap) len() int { return len(h.a) }
+
+func (h *minHeap) push(x int) {
+	h.a = append(h.a, x)
+	for i := len(h.a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h.a[p] <= h.a[i] {
+			break
+		}
+		h.a[p], h.a[i] = h.a[i], h.a[p]
+		i = p
+	}
+}
+
+func (h *minHeap) pop() int {
+	top := h.a[0]
+	last := len(h.a) - 1
+	h.a[0] = h.a[last]
+	h.a = h.a[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < last && h.a[l] < h.a[m] {
+			m = l
+		}
+		if r < last && h.a[r] < h.a[m] {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.a[i], h.a[m] = h.a[m], h.a[i]
+		i = m
+	}
+	return top
 }
 
 // group is the section of the plan a step reads in.
