@@ -17,6 +17,11 @@
 // decision such as "no endpoint routes to this pool, delete it" is made in
 // one place, at that moment.
 //
+// A server gets its own free loopback port in PORT (the role's `port` is
+// what a server listens on in a real cloud, where each has its own
+// address; here the servers of a pool share one), its config and resolved
+// secrets, and PHOENIX_PROJECT, PHOENIX_ENV, PHOENIX_ROLE, PHOENIX_POOL.
+//
 // Bakes run in the CLI (their steps need the caller's toolchain and write
 // to the caller's log) and hand a finished tree to the supervisor to put in
 // place and record. Secrets are resolved in the CLI from their references
