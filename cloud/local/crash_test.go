@@ -274,3 +274,35 @@ func TestManyClientsOneSupervisor(t *testing.T) {
 		t.Fatalf("%d supervisors answered: %v", len(seen), seen)
 	}
 }
+
+// TestHomeRemovedStopsEverything: a home deleted under a running cloud (a
+// test's temporary directory, an rm -rf) takes its servers, endpoints and
+// supervisor with it within seconds.
+func TestHomeRemovedStopsEverything(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	ctx := context.Background()
+	a := f.create(t, "A")
+	if err := f.swap(ctx, only(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := removeTree(c.Home()); err != nil {
+		t.Fatal(err)
+	}
+	pids := append([]int{st.PID}, st.Pools[0].PIDs...)
+	waitFor(t, 10*time.Second, func() error {
+		for _, pid := range pids {
+			if pidAlive(pid) && !isZombie(pid) {
+				return fmt.Errorf("pid %d still runs after its home was removed", pid)
+			}
+		}
+		return nil
+	})
+	if _, err := http.Get("http://" + f.spec.Endpoint + "/"); err == nil {
+		t.Fatal("the endpoint still answers after its home was removed")
+	}
+}
