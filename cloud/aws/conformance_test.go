@@ -2,7 +2,10 @@ package awscloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +64,18 @@ func TestConformance(t *testing.T) {
 		},
 		KillServer: func(t *testing.T, c cloud.Cloud, project, poolID string) {
 			killServer(t, cfg, project, poolID)
+		},
+		// moto starts no servers and reports every target healthy, so the
+		// failure is a smoke check that cannot connect: smoke checks are
+		// turned on for this cloud with a client that is refused at once,
+		// as it would be by a server that does not listen.
+		FailCreate: func(t *testing.T, c cloud.Cloud, p *model.Pool) {
+			ac := c.(*Cloud)
+			ac.opt.Smoke = true
+			ac.opt.HTTP = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return nil, errors.New("connection refused (no server in moto)")
+			}}}
+			p.Smoke = []model.Smoke{{Path: "/healthz"}}
 		},
 		Foreign: func(t *testing.T, c cloud.Cloud, d *model.Desired) func(t *testing.T) error {
 			return foreignGroup(t, cfg, s)

@@ -307,6 +307,14 @@ func (f *fakeEC2) DescribeLaunchTemplates(_ context.Context, in *ec2.DescribeLau
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &ec2.DescribeLaunchTemplatesOutput{}
+	if len(in.LaunchTemplateNames) == 0 { // a listing by tag filter
+		for _, lt := range f.templates {
+			if ec2TagSet(lt.Tags)[strings.TrimPrefix(aws.ToString(in.Filters[0].Name), "tag:")] == in.Filters[0].Values[0] {
+				out.LaunchTemplates = append(out.LaunchTemplates, lt)
+			}
+		}
+		return out, nil
+	}
 	for _, n := range in.LaunchTemplateNames {
 		if lt, ok := f.templates[n]; ok {
 			out.LaunchTemplates = append(out.LaunchTemplates, lt)

@@ -17,18 +17,21 @@ import (
 const observeFanout = 8
 
 // Observe rebuilds the project's live state from tags: its auto scaling
-// groups (pools) with their target health, the listeners of its endpoints
+// groups (pools) with their target health, launch templates left without a
+// group by an interrupted create (reported as failed pools, to prune), the listeners of its endpoints
 // (which pools serve, with weights), its AMIs (owned by this account), and
 // its locks. Independent reads run in parallel; every Describe is
 // paginated. Resources without the project's tag are never reported.
 func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
 	var (
-		groups []asgtypes.AutoScalingGroup
-		images []ec2types.Image
-		locks  []cloud.LockInfo
+		groups    []asgtypes.AutoScalingGroup
+		templates []ec2types.LaunchTemplate
+		images    []ec2types.Image
+		locks     []cloud.LockInfo
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { groups, err = c.projectGroups(gctx, project); return })
+	g.Go(func() (err error) { templates, err = c.projectTemplates(gctx, project); return })
 	g.Go(func() (err error) { images, err = c.projectImages(gctx, project); return })
 	g.Go(func() (err error) { locks, err = c.locks(gctx, project); return })
 	if err := g.Wait(); err != nil {
@@ -64,6 +67,16 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 		live.Pools = append(live.Pools, p)
 		for _, tg := range grp.TargetGroupARNs {
 			byTG[tg] = p
+		}
+	}
+	have := map[string]bool{}
+	for _, p := range live.Pools {
+		have[p.ID] = true
+	}
+	for _, lt := range templates {
+		if p := halfMade(lt); !have[p.ID] {
+			live.Pools = append(live.Pools, p)
+			have[p.ID] = true
 		}
 	}
 	sort.Slice(live.Pools, func(i, j int) bool { return live.Pools[i].ID < live.Pools[j].ID })

@@ -402,9 +402,59 @@ func livePool(g asgtypes.AutoScalingGroup, healthy int) cloud.Pool {
 		LastServed: t.time(tagLastServed),
 		Reason:     t[tagReason],
 	}
-	p.Healthy = state != cloud.PoolCold && desired == count && healthy >= count
+	p.Drift = drifted(g, t[tagAMI])
+	// A failed pool is never healthy, whatever its targets say: it failed a
+	// smoke check or its wait and must not take traffic.
+	p.Healthy = state != cloud.PoolCold && state != cloud.PoolFailed && desired == count && healthy >= count
 	if !p.Healthy && p.Reason == "" && state == cloud.PoolReady {
 		p.Reason = fmt.Sprintf("%d of %d servers healthy", p.Servers, count)
 	}
 	return p
+}
+
+// drifted reports a server that does not match the pool: launched from
+// another launch template, or whose root volume now runs another AMI.
+func drifted(g asgtypes.AutoScalingGroup, ami string) bool {
+	for _, in := range g.Instances {
+		if lt := in.LaunchTemplate; lt != nil && g.LaunchTemplate != nil && g.LaunchTemplate.LaunchTemplateId != nil &&
+			aws.ToString(lt.LaunchTemplateId) != aws.ToString(g.LaunchTemplate.LaunchTemplateId) {
+			return true
+		}
+		if in.ImageId != nil && ami != "" && *in.ImageId != ami {
+			return true
+		}
+	}
+	return false
+}
+
+// halfMade returns the pool an interrupted CreatePool left as a launch
+// template without its auto scaling group (the template is made first and
+// deleted last), reported failed so that the planner prunes it.
+func halfMade(lt ec2types.LaunchTemplate) cloud.Pool {
+	t := ec2TagSet(lt.Tags)
+	gen, _ := strconv.Atoi(t[tagGeneration])
+	return cloud.Pool{
+		Cloud: Name, ID: t[tagPool], Env: t[tagEnv], Role: t[tagRole], Key: t[tagKey], Generation: gen,
+		Image: t[tagImage], BuildID: t[tagBuildID], Commit: t[tagCommit], CreatedAt: t.time(tagCreatedAt),
+		State: cloud.PoolFailed, Reason: "half-made: a launch template without its auto scaling group (an interrupted create or prune)",
+	}
+}
+
+// projectTemplates lists the project's launch templates (paginated).
+func (c *Cloud) projectTemplates(ctx context.Context, project string) ([]ec2types.LaunchTemplate, error) {
+	in := &ec2.DescribeLaunchTemplatesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}}}
+	var out []ec2types.LaunchTemplate
+	p := ec2.NewDescribeLaunchTemplatesPaginator(c.api.EC2, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, classify("describing launch templates", err)
+		}
+		for _, lt := range page.LaunchTemplates {
+			if ec2TagSet(lt.Tags).owned(project) && ec2TagSet(lt.Tags)[tagPool] != "" {
+				out = append(out, lt)
+			}
+		}
+	}
+	return out, nil
 }

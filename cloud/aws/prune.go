@@ -13,7 +13,7 @@ import (
 )
 
 // DeletePool destroys a pool: its auto scaling group (forced, so its
-// instances go with it), launch template and target group. Just before, it
+// instances go with it), target group and launch template. Just before, it
 // re-reads every listener the project's pools may be behind and refuses
 // with ErrServing if one routes to the pool's target group; a target group
 // that the load balancer reports attached anywhere is refused too. Pieces
@@ -45,9 +45,6 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 			return err
 		}
 	}
-	if err := c.deleteTemplate(ctx, project, templateName(project, poolID)); err != nil {
-		return err
-	}
 	if tg != nil {
 		_, err := c.api.ELB.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})
 		if hasCode(err, "ResourceInUse") {
@@ -57,7 +54,9 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 			return classify("deleting target group of "+poolID, err)
 		}
 	}
-	return nil
+	// The launch template goes last: while it exists, Observe reports what
+	// is left of the pool, so an interrupted prune is finished next time.
+	return c.deleteTemplate(ctx, project, templateName(project, poolID))
 }
 
 // deleteGroup force-deletes a group and waits until it is gone, so the

@@ -20,7 +20,8 @@ import (
 // so a pool that takes no traffic is not referenced and can be pruned. A
 // cold backend is scaled back up first; a backend that is not healthy now
 // is refused with ErrNotReady. Pools that served until now and pools that
-// serve from now are tagged with the time (LastServed).
+// serve from now are tagged with the time (LastServed). No backends
+// detaches the endpoint: the listener answers 503 and routes to no pool.
 func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if req.Endpoint == "" {
 		return fmt.Errorf("swapping %s/%s: no endpoint (listener ARN) in the spec", req.Env, req.Role)
@@ -32,7 +33,7 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 		}
 		total += b.Weight
 	}
-	if total != 100 {
+	if total != 100 && len(req.Backends) > 0 {
 		return fmt.Errorf("swapping %s/%s: weights sum to %d, want 100", req.Env, req.Role, total)
 	}
 	var tgs []elbtypes.TargetGroupTuple
@@ -56,11 +57,21 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if len(tgs) == 1 {
 		action.TargetGroupArn = tgs[0].TargetGroupArn
 	}
+	if len(tgs) == 0 {
+		action = detached
+	}
 	if _, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &req.Endpoint, DefaultActions: []elbtypes.Action{action}}); err != nil {
 		return classify(fmt.Sprintf("swapping %s/%s", req.Env, req.Role), err)
 	}
 	return c.markServed(ctx, req, before[req.Endpoint], serving)
 }
+
+// detached is the default action of a listener that routes to no pool: a
+// plain 503, so the load balancer (which is not Phoenix's) stays up and
+// says that nothing serves.
+var detached = elbtypes.Action{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+	StatusCode: aws.String("503"), ContentType: aws.String("text/plain"), MessageBody: aws.String("no pool serves this endpoint\n"),
+}}
 
 // readyBackend returns the target group and group of a pool that may take
 // traffic now, warming it first if it is cold.

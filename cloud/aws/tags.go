@@ -32,6 +32,7 @@ const (
 	tagEndpoint   = "phoenix:endpoint"
 	tagLastServed = "phoenix:last-served"
 	tagBuilder    = "phoenix:builder"
+	tagAMI        = "phoenix:ami"
 	tagName       = "Name"
 )
 
@@ -132,6 +133,7 @@ func poolTags(req cloud.CreateRequest, now time.Time) tagSet {
 		tagGeneration: strconv.Itoa(req.Generation),
 		tagBuildID:    req.Image.BuildID,
 		tagImage:      req.Image.Name,
+		tagAMI:        req.Image.Ref,
 		tagCommit:     req.Commit,
 		tagCreatedAt:  stamp(now),
 		tagName:       "phoenix " + req.Project + " " + req.ID,

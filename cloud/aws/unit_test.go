@@ -208,6 +208,31 @@ func TestUntaggedGroupUntouched(t *testing.T) {
 	}
 }
 
+// A launch template left without its group (a create or prune cut short)
+// shows as a failed pool, and pruning it removes what is left.
+func TestHalfMadePoolIsReportedAndPruned(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	s.addPool("prod.web.eeee.1", 1, 1)
+	delete(s.asg.groups, groupName("shop", "prod.web.eeee.1"))
+	live, err := s.Observe(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live.Pools) != 1 || live.Pools[0].ID != "prod.web.eeee.1" || live.Pools[0].State != cloud.PoolFailed {
+		t.Fatalf("a half-made pool is observed as %+v, want one failed pool", live.Pools)
+	}
+	if err := s.DeletePool(ctx, "shop", "prod.web.eeee.1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.ec2.templates) != 0 || len(s.elb.groups) != 0 {
+		t.Fatalf("pruning the half-made pool left %v and %v", s.ec2.templates, s.elb.groups)
+	}
+	if live, _ := s.Observe(ctx, "shop"); len(live.Pools) != 0 {
+		t.Fatalf("after the prune Observe reports %+v", live.Pools)
+	}
+}
+
 func TestLockWithStandIns(t *testing.T) {
 	ctx := context.Background()
 	s := newStandIn(t)
@@ -503,6 +528,7 @@ func TestLivePoolStates(t *testing.T) {
 		{g(stateReady, 0, 2), 0, cloud.PoolCold, false},
 		{g(stateCold, 0, 2), 0, cloud.PoolCold, false},
 		{g(stateFailed, 2, 2), 0, cloud.PoolFailed, false},
+		{g(stateFailed, 2, 2), 2, cloud.PoolFailed, false},
 		{g("", 2, 2), 2, cloud.PoolCreating, true},
 	}
 	for i, c := range cases {
