@@ -23,9 +23,29 @@
 //     Cool field. With no swap for the endpoint nothing is cooled: going cold
 //     only saves money and is done at the next swap.
 //   - Images. Unused images are pruned past Options.ImageKeep per image name
-//     (DefaultImageKeep when negative), and only when the plan covers every
-//     environment: with an environment filter the planner cannot see what the
-//     other environments will still need.
+//     (DefaultImageKeep when negative; 0 keeps none), and only when the plan
+//     covers every environment: with an environment filter the planner
+//     cannot see what the other environments will still need. A parent
+//     image whose child is baked again (because the parent was missing)
+//     counts as rebaked for that child too.
+//   - Usable pools. A pool can serve, or be swapped to, when it is ready
+//     (healthy, all its servers up) or cold, without drift, younger than the
+//     environment's maxAge and created after the current bake of its image.
+//     Anything else is replaced when it serves (rule 6) and pruned, without
+//     counting toward retention, when it does not.
+//   - Canary. A swap walks the environment's traffic steps only when the
+//     pools serving now are ready and healthy (a sick pool is left at once),
+//     and not when it returns to a pool that served before (a rollback is
+//     instant); a canary cut short is finished from the weight it reached.
+//   - Left the spec. Live (cloud, environment, role) triples the spec no
+//     longer has (an environment or role removed, or moved to another
+//     cloud) give a warning naming --destroy; with Options.Destroy, a
+//     destructive swap to no backends detaches the endpoint, and the pools
+//     are pruned after it. Ids of steps in the cloud an environment left get
+//     an "@cloud" suffix, so they never clash with the new cloud's steps.
+//
+// Step ids are stable: "bake:CLOUD:IMAGE:BUILDID12", "create:POOLID",
+// "swap:ENV/ROLE", "prune:POOLID", "prune-image:CLOUD:BUILDID12".
 package planner
 
 import (
