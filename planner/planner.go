@@ -25,9 +25,10 @@
 //   - Images. Unused images are pruned past Options.ImageKeep per image name
 //     (DefaultImageKeep when negative; 0 keeps none), and only when the plan
 //     covers every environment: with an environment filter the planner
-//     cannot see what the other environments will still need. A parent
-//     image whose child is baked again (because the parent was missing)
-//     counts as rebaked for that child too.
+//     cannot see what the other environments will still need. Parents of
+//     images in use are never pruned; if one is gone anyway (deleted by
+//     hand), its live children are baked again after it, so that a chain
+//     stays ordered by bake time.
 //   - Usable pools. A pool can serve, or be swapped to, when it is ready
 //     (healthy, all its servers up) or cold, without drift, younger than the
 //     environment's maxAge and created after the current bake of its image.

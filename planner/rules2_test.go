@@ -249,3 +249,31 @@ func TestServingColdPoolIsStarted(t *testing.T) {
 	wantIDs(t, p, "swap:prod/web")
 	wantReason(t, p, "swap:prod/web", "serving pool "+cloud.ShortPool("web", pr.Key, 1)+" is cold: start it")
 }
+
+func TestEnvironmentMovedToAnotherCloud(t *testing.T) {
+	old := shop().Desired()
+	live := plantest.Deployed(old, now.Add(-day))
+	d := shop().Env("prod", plantest.After("staging"), plantest.Cloud("other")).Desired()
+	pr := pool(d, "prod", "web")
+	oldID := cloud.PoolID("prod", "web", pool(old, "prod", "web").Key, 1)
+
+	p := mustPlan(t, d, live, planner.Options{Destroy: true})
+	// The new cloud bakes its own images; the old cloud is detached and
+	// pruned with ids that say which cloud they are in.
+	wantIDs(t, p,
+		"bake:other:base:"+b12(d.Images["base"].BuildID), "bake:other:web:"+b12(d.Images["web"].BuildID),
+		"create:"+cloud.PoolID("prod", "web", pr.Key, 1), "swap:prod/web",
+		"swap:prod/web@memory", "prune:"+oldID+"@memory")
+	wantReason(t, p, "prune:"+oldID+"@memory", "prod/web moved from cloud memory to other")
+	if s := step(t, p, "swap:prod/web@memory"); s.Cloud != "memory" || s.Pool != "" || !s.Destructive {
+		t.Errorf("detach %+v", s)
+	}
+	if s := step(t, p, "swap:prod/web"); s.Cloud != "other" || len(s.From) != 0 {
+		t.Errorf("swap %+v", s)
+	}
+	// Without --destroy the old cloud's pool stays, with a warning.
+	p = mustPlan(t, d, live, planner.Options{})
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "moved from cloud memory to other") {
+		t.Errorf("warnings %v", p.Warnings)
+	}
+}
