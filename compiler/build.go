@@ -30,12 +30,28 @@ func buildModel(raw *rawSpec, fsys fs.FS, d *diags) *model.Desired {
 	for _, n := range sortedKeys(raw.Images) {
 		b.image(out.Images, n)
 	}
-	for _, n := range sortedKeys(raw.Environments) {
-		env := b.env(n, raw.Environments[n])
-		out.Environments[n] = env
-		for _, rn := range env.Roles {
-			out.Pools = append(out.Pools, b.pool(env, rn, out.Images))
+	// Environments and their pools are independent of each other: build
+	// them on every CPU (a spec may hold thousands).
+	names := sortedKeys(raw.Environments)
+	envs := make([]*model.Environment, len(names))
+	pools := make([][]*model.Pool, len(names))
+	forEach(len(names), func(int) func(int) {
+		return func(i int) {
+			env := b.env(names[i], raw.Environments[names[i]])
+			envs[i] = env
+			for _, rn := range env.Roles {
+				pools[i] = append(pools[i], b.pool(env, rn, out.Images))
+			}
 		}
+	})
+	n := 0
+	for i, env := range envs {
+		out.Environments[env.Name] = env
+		n += len(pools[i])
+	}
+	out.Pools = make([]*model.Pool, 0, n)
+	for _, ps := range pools {
+		out.Pools = append(out.Pools, ps...)
 	}
 	return out
 }

@@ -547,13 +547,25 @@ func decodeSection[T any](m map[string]json.RawMessage, into *map[string]*T) boo
 	if len(m) == 0 {
 		return true
 	}
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	decoded := make([]*T, len(names))
+	forEach(len(names), func(int) func(int) {
+		return func(i int) {
+			var t T
+			if json.Unmarshal(m[names[i]], &t) == nil {
+				decoded[i] = &t
+			}
+		}
+	})
 	*into = make(map[string]*T, len(m))
-	for name, b := range m {
-		var t T
-		if json.Unmarshal(b, &t) != nil {
+	for i, name := range names {
+		if decoded[i] == nil {
 			return false
 		}
-		(*into)[name] = &t
+		(*into)[name] = decoded[i]
 	}
 	return true
 }

@@ -12,10 +12,14 @@ import (
 	"github.com/phoenix-gitops/phoenix/diag"
 )
 
-// FuzzCompile feeds arbitrary bytes to the compiler as a spec file: it
+// fuzzEnv is a second file for the fuzzer, an environment on its own, so
+// that the fast path (independent files evaluated apart) is exercised too.
+const fuzzEnv = "package phoenix\n\nenvironments: fuzz: roles: web: endpoint: \"127.0.0.1:18999\"\n"
+
+// FuzzCompile feeds arbitrary bytes to the compiler as two spec files: it
 // must never panic, and must either compile or explain itself with
 // diagnostics that have a summary. The seed corpus is every .cue file of
-// the golden tests.
+// the golden tests, beside an independent environment file.
 func FuzzCompile(f *testing.F) {
 	paths, _ := filepath.Glob("testdata/*.txtar")
 	for _, p := range paths {
@@ -25,13 +29,14 @@ func FuzzCompile(f *testing.F) {
 		}
 		for _, file := range ar.Files {
 			if filepath.Ext(file.Name) == ".cue" {
-				f.Add(file.Data)
+				f.Add(file.Data, []byte(fuzzEnv))
 			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, src []byte) {
+	f.Fuzz(func(t *testing.T, src, env []byte) {
 		fsys := fstest.MapFS{
 			"spec.cue":    {Data: src},
+			"zz-env.cue":  {Data: env},
 			"motd.txt":    {Data: []byte("hello")},
 			"app/main.go": {Data: []byte("package main")},
 		}
