@@ -250,26 +250,9 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt)
 	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-ctx.Done(): // main's NotifyContext: first interrupt or SIGTERM
-		case <-sigs:
-		case <-held.Lost():
-			view.Note(fmt.Sprintf("lost the lock: %v; starting no more steps", held.Err()))
-			stopWalk()
-			return
-		case <-walkCtx.Done():
-			return
-		}
-		view.Note("interrupt: starting no more steps; steps in flight will finish (Ctrl-C again to abort them)")
-		stopWalk()
-		select {
-		case <-sigs:
-			view.Note("second interrupt: aborting steps in flight; run phoenix apply again to converge")
-			abort()
-		case <-stepCtx.Done():
-		}
-	}()
+	finished := make(chan struct{})
+	defer close(finished)
+	go watchInterrupts(ctx, sigs, held.Lost(), finished, view, held, stopWalk, abort)
 
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
@@ -286,6 +269,46 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 		return withExitCode(exitError, err)
 	}
 	return nil
+}
+
+// watchInterrupts turns signals into the two stages of stopping: the first
+// interrupt (or SIGTERM, or a lost lock) stops starting steps and lets the
+// steps in flight finish; a second interrupt aborts those too. Interrupts
+// are counted on sigs alone: main's context also ends on the first one.
+func watchInterrupts(ctx context.Context, sigs <-chan os.Signal, lost, finished <-chan struct{}, view progress.View,
+	held *executor.Held, stopWalk, abort func()) {
+	stopping := false
+	stop := func(msg string) {
+		if !stopping {
+			stopping = true
+			view.Note(msg)
+			stopWalk()
+		}
+	}
+	const first = "interrupt: starting no more steps; steps in flight will finish (Ctrl-C again to abort them)"
+	done := ctx.Done()
+	interrupts := 0
+	for {
+		select {
+		case <-sigs:
+			interrupts++
+			if interrupts == 1 {
+				stop(first)
+				continue
+			}
+			view.Note("second interrupt: aborting the steps in flight; run phoenix apply again to converge")
+			abort()
+			return
+		case <-done:
+			done = nil
+			stop(first)
+		case <-lost:
+			lost = nil
+			stop(fmt.Sprintf("lost the lock: %v; starting no more steps", held.Err()))
+		case <-finished:
+			return
+		}
+	}
 }
 
 // servingLine names the endpoints the apply moved traffic on.

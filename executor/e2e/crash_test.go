@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -92,6 +93,22 @@ func TestCrashConvergence(t *testing.T) {
 			t.Fatalf("kill at %s: not converged", pt)
 		}
 	}
+	// Ctrl-C: in-flight steps finish, nothing more starts, and it says so.
+	next()
+	out := e.applyAndInterrupt(3)
+	if !strings.Contains(out, "interrupt: starting no more steps") || !strings.Contains(out, "Apply interrupted: ") {
+		t.Fatalf("interrupted apply said:\n%s", out)
+	}
+	if strings.Contains(out, "aborting") {
+		t.Fatalf("one interrupt aborted steps in flight:\n%s", out)
+	}
+	e.mustApply()
+	if sum, code := e.planSummary(); code != 0 {
+		t.Fatalf("after an interrupted apply and a fresh one the plan is not empty: %v", sum)
+	}
+	e.checkRetention(keep)
+	e.checkProcesses()
+
 	served, failed, first := l.Stop()
 	t.Logf("kill points tried: %d (%d step boundaries + %d random instants); %d killed an apply in flight; requests served %d, failed %d",
 		len(points), events, len(points)-events, killed, served, failed)
@@ -165,6 +182,34 @@ func (e *env) applyAndKill(pt killPoint) bool {
 			}
 		}
 	}
+}
+
+// applyAndInterrupt starts an apply, sends it one SIGINT after its n-th
+// step event, and returns its output once it has exited (with status 1).
+func (e *env) applyAndInterrupt(n int) string {
+	e.t.Helper()
+	mark := e.journalSize()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := e.command(ctx, "apply", e.dir, "--yes")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); e.stepEvents(mark) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the apply journaled fewer than %d step events in a minute", n)
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		e.t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		e.t.Fatalf("interrupted apply exited with %v, want status 1\n%s", err, out.String())
+	}
+	return out.String()
 }
 
 // checkProcesses asserts that every server process of this test's project
