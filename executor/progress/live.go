@@ -87,8 +87,8 @@ func (v *live) redraw(above []string) {
 		fmt.Fprintf(&b, "\x1b[%dA\r\x1b[J", v.drawn)
 	}
 	width := v.width()
-	for _, l := range above {
-		b.WriteString(cut(l, width))
+	for _, l := range above { // scrolls away: may wrap
+		b.WriteString(l)
 		b.WriteByte('\n')
 	}
 	v.drawn = 0
