@@ -128,6 +128,10 @@ func decodeLenient(v cue.Value, p vpath, t any, d *diags) bool {
 		name := it.Selector().Unquoted()
 		b, err := it.Value().MarshalJSON()
 		if err != nil || !json.Valid(b) {
+			// Validate leaves out some errors (values that are not
+			// concrete) when there are others; report them here, the
+			// list drops duplicates.
+			reportCUE(err, d)
 			d.failed = append(d.failed, p.field(name))
 			continue
 		}

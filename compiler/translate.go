@@ -59,8 +59,14 @@ func translate(e errors.Error, d *diags) {
 			detail = "allowed fields: " + strings.Join(allowed, ", ")
 		}
 		d.atLabel(p, fmt.Sprintf("%s: unknown field %q", parentName(labels), field), detail)
-	case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value"):
-		d.at(p, fmt.Sprintf("%s has no concrete value (%s)", where, errorf(format, args...)), "give it a value, not only a type or a constraint")
+	case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value") ||
+		strings.HasPrefix(format, "cannot convert incomplete value"):
+		what := errorf(format, args...)
+		if v := d.user.LookupPath(p.path()); v.Exists() {
+			what = cueText(v)
+		}
+		d.at(p, fmt.Sprintf("%s has no concrete value: %s", where, what),
+			"give it a value, not only a type, a constraint or alternatives without a default (*)")
 	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
 		translateConflict(e, labels, d)
 	case strings.Contains(format, "errors in empty disjunction"):
@@ -127,6 +133,15 @@ func shortValue(v cue.Value) string {
 	}
 	if len(s) > 40 {
 		s = s[:37] + "..."
+	}
+	return s
+}
+
+// cueText prints a value as CUE, on one line, cut short.
+func cueText(v cue.Value) string {
+	s := strings.Join(strings.Fields(fmt.Sprint(v)), " ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
 	}
 	return s
 }
