@@ -61,15 +61,29 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 	deps := make([]int32, 0, edges)
 	indeg := make([]int, n)
 	start := make([]int, n+1)
+	// The swaps of an environment share their `after` dependencies, in the
+	// same order: reuse the previous swap's lookups where the ids match.
+	var prevAfter []string
+	var prevDeps []int32
 	for k, i := range byReading {
-		for _, d := range steps[i].After {
-			j, ok := at[d]
-			if !ok {
-				return nil, fmt.Errorf("planning: step %s waits for unknown step %s", steps[i].ID, d)
+		mine := len(deps)
+		for x, d := range steps[i].After {
+			var j int32
+			if x < len(prevAfter) && prevAfter[x] == d {
+				j = prevDeps[x]
+			} else {
+				jj, ok := at[d]
+				if !ok {
+					return nil, fmt.Errorf("planning: step %s waits for unknown step %s", steps[i].ID, d)
+				}
+				j = int32(jj)
 			}
-			deps = append(deps, int32(j))
+			deps = append(deps, j)
 			indeg[k]++
 			start[j+1]++
+		}
+		if steps[i].Kind == Swap {
+			prevAfter, prevDeps = steps[i].After, deps[mine:]
 		}
 	}
 	for j := range n {
