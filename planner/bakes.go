@@ -82,7 +82,7 @@ func (b *bakes) judge(s *imageState) (bool, string) {
 			return false, fmt.Sprintf("image %s: parent %s is missing", name, p.img.Name)
 		case !p.current:
 			return false, fmt.Sprintf("image %s: parent %s is rebaked", name, p.img.Name)
-		case s.live.CreatedAt.Before(p.live.CreatedAt):
+		case bakedBefore(s.live.CreatedAt, p.live.CreatedAt):
 			return false, fmt.Sprintf("image %s: parent %s was rebaked after it", name, p.img.Name)
 		}
 	}
@@ -155,6 +155,15 @@ func (b *bakes) steps() []Step {
 	}
 	return out
 }
+
+// clockSkew is how far apart two timestamps must be for the planner to
+// trust their order: images and pools may be stamped by different machines
+// (two CI runners), and a rebake is days after the bake it replaces.
+const clockSkew = time.Minute
+
+// bakedBefore reports whether something made at t predates a bake at bake,
+// by more than the clock skew.
+func bakedBefore(t, bake time.Time) bool { return t.Add(clockSkew).Before(bake) }
 
 // older reports whether something created at t is at least maxAge old at
 // now. A zero maxAge or a zero now means no limit.

@@ -67,7 +67,7 @@ func (j judge) problem(p *cloud.Pool) string {
 	if j.bk.rebaked(p.Cloud, p.BuildID) {
 		return fmt.Sprintf("image %s is rebaked", p.Image)
 	}
-	if im := j.bk.liveImage(p.Cloud, p.BuildID); im != nil && p.CreatedAt.Before(im.CreatedAt) {
+	if im := j.bk.liveImage(p.Cloud, p.BuildID); im != nil && bakedBefore(p.CreatedAt, im.CreatedAt) {
 		return fmt.Sprintf("built before image %s was rebaked", p.Image)
 	}
 	return ""

@@ -31,7 +31,9 @@
 //     stays ordered by bake time.
 //   - Usable pools. A pool can serve, or be swapped to, when it is ready
 //     (healthy, all its servers up) or cold, without drift, younger than the
-//     environment's maxAge and created after the current bake of its image.
+//     environment's maxAge and created after the current bake of its image
+//     (timestamps closer than a minute count as simultaneous: they may come
+//     from two machines' clocks).
 //     Anything else is replaced when it serves (rule 6) and pruned, without
 //     counting toward retention, when it does not.
 //   - Canary. A swap walks the environment's traffic steps only when the

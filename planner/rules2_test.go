@@ -277,3 +277,28 @@ func TestEnvironmentMovedToAnotherCloud(t *testing.T) {
 		t.Errorf("warnings %v", p.Warnings)
 	}
 }
+
+func TestTimestampsWithinClockSkewKeepTheirOrder(t *testing.T) {
+	// Stamped by two machines: the pool looks 30s older than its image and
+	// the image 30s older than its parent. Within a minute, that is skew.
+	d := shop().Desired()
+	live := plantest.Deployed(d, now.Add(-day))
+	for i := range live.Images {
+		if live.Images[i].Name == "base" {
+			live.Images[i].CreatedAt = now.Add(-day + 30*time.Second)
+		}
+	}
+	for i := range live.Pools {
+		live.Pools[i].CreatedAt = now.Add(-day - 30*time.Second)
+	}
+	if p := mustPlan(t, d, live, planner.Options{}); !p.Empty() {
+		t.Fatalf("want no change:\n%s", dump(p))
+	}
+	// Two minutes is not skew: the pool predates its image's current bake.
+	for i := range live.Pools {
+		live.Pools[i].CreatedAt = now.Add(-day - 2*time.Minute)
+	}
+	p := mustPlan(t, d, live, planner.Options{})
+	pr := pool(d, "prod", "web")
+	wantReason(t, p, "create:"+cloud.PoolID("prod", "web", pr.Key, 2), "serving pool built before image web was rebaked")
+}
