@@ -144,8 +144,8 @@ func (b *builder) pool(env *model.Environment, role string, images map[string]*m
 		Env: env.Name, Role: role, Cloud: env.Cloud,
 		Image: r.Image, BuildID: images[r.Image].BuildID, Endpoint: er.Endpoint,
 		Command: r.Command, Size: r.Size, Count: *r.Count, Port: *r.Port,
-		Warm:      r.Warm,
-		Secrets:   env.Secrets,
+		Warm:      slices.Clone(r.Warm),
+		Secrets:   maps.Clone(env.Secrets),
 		Retention: env.Retention, MaxAge: env.MaxAge,
 		Traffic: model.Traffic{Strategy: env.Traffic.Strategy, Steps: slices.Clone(env.Traffic.Steps)},
 	}

@@ -94,6 +94,43 @@ func (c *checker) definedNames(section string) string {
 	return "defined " + section + ": " + strings.Join(names, ", ")
 }
 
+// hint is the detail for an unknown name: the closest defined name when
+// one is a likely typo, and the list of defined names.
+func (c *checker) hint(section, name string) string {
+	defined := c.definedNames(section)
+	best, bestDist := "", 3
+	for _, n := range strings.Split(strings.TrimPrefix(defined, "defined "+section+": "), ", ") {
+		if d := editDistance(name, n); d < bestDist && d < len(name) {
+			best, bestDist = n, d
+		}
+	}
+	if best == "" {
+		return defined
+	}
+	return fmt.Sprintf("did you mean %q?\n%s", best, defined)
+}
+
+// editDistance is the Levenshtein distance of two short names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 func (c *checker) name(p vpath, what, name string) {
 	if !nameRE.MatchString(name) {
 		if what == "project" {
@@ -128,7 +165,7 @@ func (c *checker) image(name string, im *rawImage) {
 		c.from(p.field("from"), name, *im.From)
 	case !c.defined("images", *im.Parent):
 		c.d.at(p.field("parent"), fmt.Sprintf("image %q: parent %q is not defined in images", name, *im.Parent),
-			c.definedNames("images"))
+			c.hint("images", *im.Parent))
 	}
 	for _, dest := range sortedKeys(im.Files) {
 		c.file(p.field("files", dest), name, dest, im.Files[dest])
@@ -191,7 +228,7 @@ func (c *checker) role(name string, r *rawRole) {
 	c.name(p, "role", name)
 	if !c.defined("images", r.Image) {
 		c.d.at(p.field("image"), fmt.Sprintf("role %q: image %q is not defined in images", name, r.Image),
-			c.definedNames("images"))
+			c.hint("images", r.Image))
 	}
 	c.count(p.field("count"), *r.Count)
 	if *r.Port < 1 || *r.Port > 65535 {
@@ -279,7 +316,7 @@ func (c *checker) env(name string, e *rawEnv) {
 			c.d.at(p.field("after").index(i), fmt.Sprintf("environment %q cannot come after itself", name), "")
 		case !c.defined("environments", a):
 			c.d.at(p.field("after").index(i), fmt.Sprintf("environment %q: after %q is not defined in environments", name, a),
-				c.definedNames("environments"))
+				c.hint("environments", a))
 		}
 	}
 	c.traffic(p.field("traffic"), name, e.Traffic)
@@ -289,7 +326,7 @@ func (c *checker) envRole(p vpath, env, role string, e *rawEnv) {
 	er := e.Roles[role]
 	r, ok := c.raw.Roles[role]
 	if !c.defined("roles", role) {
-		c.d.atLabel(p, fmt.Sprintf("environment %q: role %q is not defined in roles", env, role), c.definedNames("roles"))
+		c.d.atLabel(p, fmt.Sprintf("environment %q: role %q is not defined in roles", env, role), c.hint("roles", role))
 	}
 	if er.Count != nil {
 		c.count(p.field("count"), *er.Count)

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"fmt"
+	"io"
 	"io/fs"
 	"path"
 )
@@ -39,14 +41,12 @@ func digestSource(fsys fs.FS, src string) (string, error) {
 			if err != nil {
 				return err
 			}
-			b, err := fs.ReadFile(fsys, p)
-			if err != nil {
-				return err
-			}
 			h.str("f")
 			h.str(rel)
 			h.uint(uint64(normMode(info.Mode())))
-			h.bytes(b)
+			if err := h.file(fsys, p); err != nil {
+				return err
+			}
 		default:
 			h.str("?")
 			h.str(rel)
@@ -54,6 +54,29 @@ func digestSource(fsys fs.FS, src string) (string, error) {
 		return nil
 	})
 	return h.sum(), err
+}
+
+// file writes a file's length and bytes, streaming: sources may be
+// large build artefacts.
+func (h *hasher) file(fsys fs.FS, p string) error {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h.uint(uint64(info.Size()))
+	n, err := io.Copy(h.h, f)
+	if err != nil {
+		return err
+	}
+	if n != info.Size() {
+		return fmt.Errorf("%s changed while it was read", p)
+	}
+	return nil
 }
 
 func normMode(m fs.FileMode) fs.FileMode {
