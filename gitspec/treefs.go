@@ -401,17 +401,19 @@ func (f *TreeFS) info(n node, size int64) *fileInfo {
 	return &fileInfo{name: n.name, mode: goMode(n.mode), size: size, mtime: f.mtime}
 }
 
-// goMode maps a git file mode onto io/fs's.
+// goMode maps a git file mode onto io/fs's, with the permissions a
+// checkout gets under the usual umask (git records only the executable
+// bit), so a bake copies the same modes from a revision as from disk.
 func goMode(m filemode.FileMode) fs.FileMode {
 	switch m {
 	case filemode.Dir, filemode.Submodule:
-		return fs.ModeDir | 0o555
+		return fs.ModeDir | 0o755
 	case filemode.Executable:
-		return 0o555
+		return 0o755
 	case filemode.Symlink:
 		return fs.ModeSymlink | 0o777
 	default:
-		return 0o444
+		return 0o644
 	}
 }
 
