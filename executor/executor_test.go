@@ -503,3 +503,70 @@ func TestALockOfADeadLocalProcessIsBrokenAtOnce(t *testing.T) {
 	}
 	h.Release(ctx)
 }
+
+func TestInterruptDuringACanaryPutsTrafficBack(t *testing.T) {
+	f := newFixture(t)
+	f.apply(t, f.firstDeploy())
+	p, _ := canaryPlan(f, []int{10, 50, 100})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := f.executor(hookFunc(func(_ *planner.Step, line string) {
+		if strings.HasPrefix(line, "canary: 10%") {
+			cancel() // Ctrl-C while 10% of traffic is on the new pool
+		}
+	}))
+	rep, err := e.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := rep.Result.Outcomes["swap:staging/web"]
+	if o.Status != Failed || !strings.Contains(o.Err.Error(), "interrupted during the canary") {
+		t.Fatalf("swap: %v %v, want failed: interrupted", o.Status, o.Err)
+	}
+	got := servingOf(f.live(t), "staging")
+	if len(got) != 1 || got[0].Pool != f.poolID("staging", 1) || got[0].Weight != 100 {
+		t.Fatalf("staging serves %v, want all traffic back on the old pool", got)
+	}
+}
+
+func TestTransientSwapAndDeleteErrorsAreRetried(t *testing.T) {
+	f := newFixture(t)
+	f.mem.InjectTransient(memory.OpSwap, 1)
+	f.apply(t, f.firstDeploy())
+	next := f.poolID("staging", 2)
+	old := f.poolID("staging", 1)
+	f.mem.InjectTransient(memory.OpDeletePool, 2)
+	f.mem.InjectTransient(memory.OpObserve, 1)
+	// No live state given: the executor observes when it needs to.
+	rep, err := f.executor(nil).Apply(context.Background(), &planner.Plan{Project: project, Steps: []planner.Step{
+		{ID: "create:" + next, Kind: planner.Create, Cloud: "memory", Env: "staging", Role: "web", Pool: next, Key: f.pool("staging").Key, Generation: 2},
+		{ID: "swap:staging/web", Kind: planner.Swap, Cloud: "memory", Env: "staging", Role: "web", Pool: next, After: []string{"create:" + next}},
+		{ID: "prune:" + old, Kind: planner.Prune, Cloud: "memory", Env: "staging", Role: "web", Pool: old, After: []string{"swap:staging/web"}},
+	}})
+	if err != nil || !rep.OK() {
+		t.Fatalf("transient errors were not retried: %v %v", err, rep.Details())
+	}
+	l := f.live(t)
+	if poolOf(l, old) != nil || servingOf(l, "staging")[0].Pool != next {
+		t.Fatalf("after the retries: old pool present=%v, staging serves %v", poolOf(l, old) != nil, servingOf(l, "staging"))
+	}
+}
+
+func TestAStalePlanIsRefusedStepByStep(t *testing.T) {
+	f := newFixture(t)
+	p := f.firstDeploy()
+	for i := range p.Steps {
+		if p.Steps[i].Kind == planner.Create && p.Steps[i].Env == "prod" {
+			p.Steps[i].Key = "0ld" + p.Steps[i].Key[3:] // the spec moved on since
+		}
+	}
+	rep := f.apply(t, p)
+	o := rep.Result.Outcomes["create:"+f.poolID("prod", 1)]
+	if o.Status != Failed || !strings.Contains(o.Err.Error(), "stale") {
+		t.Fatalf("create with a stale key: %v %v", o.Status, o.Err)
+	}
+	details := strings.Join(rep.Details(), "\n")
+	if !strings.Contains(details, "✗ create prod/web") || !strings.Contains(details, "not done because of it: swap prod/web") {
+		t.Fatalf("details do not name the root cause and what it held back:\n%s", details)
+	}
+}
