@@ -47,11 +47,11 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 	}
 	base, err := c.baseAMI(ctx, req)
 	if err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %w", im.Name, err)
+		return cloud.Image{}, err
 	}
 	script, err := c.prepareBuilder(ctx, req, site.Bucket)
 	if err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %w", im.Name, err)
+		return cloud.Image{}, err
 	}
 	if err := c.terminateBuilders(ctx, req.Project, im.BuildID); err != nil {
 		return cloud.Image{}, err
@@ -68,27 +68,27 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 		_, _ = c.api.EC2.TerminateInstances(cctx, &ec2.TerminateInstancesInput{InstanceIds: []string{instance}})
 	}()
 	if err := c.waitStopped(ctx, instance); err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: builder %s did not stop: %w", im.Name, instance, err)
+		return cloud.Image{}, fmt.Errorf("builder %s did not stop: %w", instance, err)
 	}
 	if err := c.readResult(ctx, req, site.Bucket); err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %w", im.Name, err)
+		return cloud.Image{}, err
 	}
 	ami, err := c.createImage(ctx, req, instance)
 	if err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %w", im.Name, err)
+		return cloud.Image{}, err
 	}
 	if err := c.waitAvailable(ctx, ami); err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %s did not become available: %w", im.Name, ami, err)
+		return cloud.Image{}, fmt.Errorf("%s did not become available: %w", ami, err)
 	}
 	done, err := c.findImage(ctx, req.Project, im.BuildID)
 	if err != nil {
 		return cloud.Image{}, err
 	}
 	if done == nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %s is available but not found by its tags", im.Name, ami)
+		return cloud.Image{}, fmt.Errorf("%s is available but not found by its tags", ami)
 	}
 	if err := c.tagSnapshots(ctx, *done); err != nil {
-		return cloud.Image{}, fmt.Errorf("baking %s: %w", im.Name, err)
+		return cloud.Image{}, err
 	}
 	logf(req.Log, "image %s %s baked: %s", im.Name, short(im.BuildID, 12), ami)
 	return liveImage(*done), nil
@@ -301,10 +301,14 @@ func (c *Cloud) readResult(ctx context.Context, req cloud.BakeRequest, bucket st
 	if _, err := io.Copy(w, r); err != nil {
 		return classify("reading the bake log", err)
 	}
-	if status != "ok" {
+	switch status {
+	case "ok":
+		return nil
+	case "failed":
 		return fmt.Errorf("a step failed; last lines of the bake log:\n%s", tail.String())
+	default:
+		return fmt.Errorf("the builder's report starts with %q, not ok or failed; last lines:\n%s", status, tail.String())
 	}
-	return nil
 }
 
 // createImage makes the AMI from the stopped builder, tagged at creation

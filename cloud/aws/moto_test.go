@@ -178,7 +178,7 @@ func fakeBuilders(t testing.TB, cfg aws.Config) {
 	}()
 }
 
-var resultURL = regexp.MustCompile(`curl -fsS -X PUT -T /var/tmp/phoenix-result '([^']+)'`)
+var resultURL = regexp.MustCompile(`-X PUT -T /var/tmp/phoenix-result '([^']+)'`)
 
 func playBuilder(ctx context.Context, t testing.TB, e *ec2.Client, id string) {
 	attr, err := e.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: &id, Attribute: ec2types.InstanceAttributeNameUserData})

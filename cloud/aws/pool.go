@@ -37,10 +37,10 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	p := req.Pool
 	env, err := c.env(p.Env)
 	if err != nil {
-		return cloud.Pool{}, fmt.Errorf("creating pool %s: %w", req.ID, err)
+		return cloud.Pool{}, err
 	}
 	if req.Image.Ref == "" {
-		return cloud.Pool{}, fmt.Errorf("creating pool %s: image %s has no AMI", req.ID, req.Image.Name)
+		return cloud.Pool{}, fmt.Errorf("image %s has no AMI", req.Image.Name)
 	}
 	if g, err := c.group(ctx, req.Project, req.ID); err != nil {
 		return cloud.Pool{}, err
@@ -51,7 +51,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	tags[tagState] = stateCreating
 	vpc, err := c.vpcOf(ctx, env.Subnets[0])
 	if err != nil {
-		return cloud.Pool{}, fmt.Errorf("creating pool %s: %w", req.ID, err)
+		return cloud.Pool{}, err
 	}
 	lt, err := c.ensureTemplate(ctx, req, tags)
 	if err != nil {
@@ -79,7 +79,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 		return cloud.Pool{}, err
 	}
 	if g == nil {
-		return cloud.Pool{}, fmt.Errorf("creating pool %s: its auto scaling group vanished: %w", req.ID, cloud.ErrNotFound)
+		return cloud.Pool{}, fmt.Errorf("its auto scaling group vanished: %w", cloud.ErrNotFound)
 	}
 	return c.poolOf(ctx, *g)
 }
@@ -93,7 +93,7 @@ func (c *Cloud) size(req cloud.CreateRequest) string {
 
 // failPool tags the pool failed with the reason and returns it with err.
 func (c *Cloud) failPool(ctx context.Context, req cloud.CreateRequest, cause error) (cloud.Pool, error) {
-	err := fmt.Errorf("creating pool %s: %w", req.ID, cause)
+	err := cause
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if terr := c.setTags(tctx, groupName(req.Project, req.ID), tagSet{tagState: stateFailed, tagReason: cause.Error()}); terr != nil {

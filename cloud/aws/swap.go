@@ -24,17 +24,17 @@ import (
 // detaches the endpoint: the listener answers 503 and routes to no pool.
 func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if req.Endpoint == "" {
-		return fmt.Errorf("swapping %s/%s: no endpoint (listener ARN) in the spec", req.Env, req.Role)
+		return fmt.Errorf("%s/%s has no endpoint (listener ARN) in the spec", req.Env, req.Role)
 	}
 	total := 0
 	for _, b := range req.Backends {
 		if b.Weight < 0 {
-			return fmt.Errorf("swapping %s/%s: negative weight for %s", req.Env, req.Role, b.Pool)
+			return fmt.Errorf("negative weight for %s", b.Pool)
 		}
 		total += b.Weight
 	}
 	if total != 100 && len(req.Backends) > 0 {
-		return fmt.Errorf("swapping %s/%s: weights sum to %d, want 100", req.Env, req.Role, total)
+		return fmt.Errorf("weights sum to %d, want 100", total)
 	}
 	var tgs []elbtypes.TargetGroupTuple
 	serving := map[string]string{} // target group -> group name
@@ -44,7 +44,7 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 		}
 		tg, group, err := c.readyBackend(ctx, req.Project, b.Pool)
 		if err != nil {
-			return fmt.Errorf("swapping %s/%s to %s: %w", req.Env, req.Role, b.Pool, err)
+			return err
 		}
 		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: &tg, Weight: aws.Int32(int32(b.Weight))})
 		serving[tg] = group
@@ -61,7 +61,7 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 		action = detached
 	}
 	if _, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &req.Endpoint, DefaultActions: []elbtypes.Action{action}}); err != nil {
-		return classify(fmt.Sprintf("swapping %s/%s", req.Env, req.Role), err)
+		return classify("modifying listener "+req.Endpoint, err)
 	}
 	return c.markServed(ctx, req, before[req.Endpoint], serving)
 }

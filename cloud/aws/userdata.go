@@ -59,7 +59,7 @@ status=failed
 finish() {
   { echo "$status"; cat "$log"; } > /var/tmp/phoenix-result
   for i in 1 2 3 4 5; do
-    curl -fsS -X PUT -T /var/tmp/phoenix-result %s && break
+    curl -fsS -H 'Content-Type: text/plain' -X PUT -T /var/tmp/phoenix-result %s && break
     sleep 5
   done
   shutdown -h now || poweroff

@@ -28,6 +28,11 @@ func openAWS(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
 	if r := awscloud.Region(d); r != "" {
 		opts = append(opts, config.WithRegion(r))
 	}
+	// Observe and the waiters make bursts of Describe calls: give the SDK's
+	// retryer room for throttling unless the user chose (AWS_MAX_ATTEMPTS).
+	if os.Getenv("AWS_MAX_ATTEMPTS") == "" {
+		opts = append(opts, config.WithRetryMaxAttempts(8))
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
