@@ -36,7 +36,10 @@ func benchSize() (envs, roles int) {
 // time, the CPU time (user+system: fairer on a busy machine) and the
 // peak memory (resident set), and the ratios. ns/op is the compile with
 // a cold cache; warm-compile-s is a second compile of the same files
-// (what `phoenix diff` gains on the files two revisions share).
+// (what `phoenix diff` gains on the files two revisions share);
+// whole-package-s is the path without the fast path (all files as one
+// package unified with the schema), which invalid specs take for their
+// diagnostics.
 func BenchmarkCompileLarge(b *testing.B) {
 	envs, roles := benchSize()
 	dir := b.TempDir()
@@ -52,11 +55,18 @@ func BenchmarkCompileLarge(b *testing.B) {
 		}
 	}
 
-	var compileM, exportM, warmM measure
+	whole := func() {
+		if _, err := Load(ctx, os.DirFS(dir), Options{Name: dir, wholePackage: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	var compileM, exportM, warmM, wholeM measure
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		exportM.add(measured(func() { plainExport(b, dir) }))
+		wholeM.add(measured(whole))
 		clearCache()
 		b.StartTimer()
 		compileM.add(measured(compile))
@@ -73,6 +83,8 @@ func BenchmarkCompileLarge(b *testing.B) {
 	b.ReportMetric(exportM.cpu.Seconds()/n, "cue-export-cpu-s")
 	b.ReportMetric(compileM.cpu.Seconds()/exportM.cpu.Seconds(), "compile/export-cpu")
 	b.ReportMetric(warmM.wall.Seconds()/n, "warm-compile-s")
+	b.ReportMetric(wholeM.wall.Seconds()/n, "whole-package-s")
+	b.ReportMetric(float64(wholeM.peak)/(1<<20), "whole-package-peak-MiB")
 	b.ReportMetric(float64(compileM.peak)/(1<<20), "compile-peak-MiB")
 	b.ReportMetric(float64(exportM.peak)/(1<<20), "cue-export-peak-MiB")
 }
