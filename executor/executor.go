@@ -21,6 +21,9 @@ import (
 // DefaultParallelism bounds how many steps run at once.
 const DefaultParallelism = 16
 
+// DefaultCanaryHold is how long a canary stays at each weight.
+const DefaultCanaryHold = 2 * time.Second
+
 // DefaultLimits bound steps per kind, so that a cloud's API limits are
 // respected: bakes are heavy, creates start servers.
 var DefaultLimits = map[planner.Kind]int{planner.Bake: 4, planner.Create: 8}
@@ -39,7 +42,7 @@ type Executor struct {
 	Limits      map[planner.Kind]int // nil means DefaultLimits
 	Retry       Retry                // zero means DefaultRetry
 	// CanaryHold is how long a canary stays at each weight before its
-	// health is checked and it moves on (default 2s).
+	// health is checked and it moves on (default DefaultCanaryHold).
 	CanaryHold time.Duration
 	// StepContext is the context in-flight steps run with. Cancelling
 	// Apply's context stops new steps from starting; cancelling this one

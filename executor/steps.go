@@ -247,7 +247,7 @@ func (r *run) send(ctx context.Context, c cloud.Cloud, s *planner.Step, backends
 func (r *run) hold(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	d := r.exec.CanaryHold
 	if d <= 0 {
-		d = 2 * time.Second
+		d = DefaultCanaryHold
 	}
 	t := time.NewTimer(d)
 	select {

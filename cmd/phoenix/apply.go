@@ -37,6 +37,7 @@ type applyFlags struct {
 	json        bool
 	destroy     bool
 	lockTimeout time.Duration
+	canaryHold  time.Duration
 }
 
 func newApplyCmd() *cobra.Command {
@@ -73,12 +74,16 @@ when there is no terminal to ask on.`,
 	fl.BoolVar(&f.json, "json", false, "write one JSON object per event instead of text")
 	fl.BoolVar(&f.destroy, "destroy", false, "also destroy what left the spec (those steps are marked destructive)")
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another apply's lock on an environment (0: fail at once)")
+	fl.DurationVar(&f.canaryHold, "canary-hold", executor.DefaultCanaryHold, "how long a canary stays at each traffic weight before its health is checked")
 	return cmd
 }
 
 func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFlags) error {
 	if f.parallelism < 1 {
 		return fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
+	}
+	if f.canaryHold <= 0 {
+		return fmt.Errorf("--canary-hold must be positive, not %s", f.canaryHold)
 	}
 	desired, err := loadSpec(ctx, f.src)
 	if err != nil {
@@ -256,7 +261,7 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
-		Parallelism: f.parallelism, StepContext: stepCtx,
+		Parallelism: f.parallelism, StepContext: stepCtx, CanaryHold: f.canaryHold,
 	}
 	rep, err := ex.Apply(walkCtx, p)
 	if err != nil {

@@ -39,8 +39,10 @@ func TestCrashConvergence(t *testing.T) {
 	envs := []envSpec{
 		{Name: "ci", Keep: 0},
 		{Name: "staging", Keep: 1, Warm: 1},
-		{Name: "prod", After: []string{"staging"}, Keep: 1, Warm: 0}, // retained pools go cold
+		// Retained pools go cold; traffic moves in canary steps.
+		{Name: "prod", After: []string{"staging"}, Keep: 1, Warm: 0, Canary: []int{50}},
 	}
+	e.applyArgs = []string{"--canary-hold", "150ms"}
 	keep := map[string]int{"ci": 0, "staging": 1, "prod": 1}
 	rel := 1
 	next := func() {
@@ -74,14 +76,19 @@ func TestCrashConvergence(t *testing.T) {
 	for k := 1; k <= events; k++ {
 		points = append(points, killPoint{event: k})
 	}
-	for range 4 {
+	for range 5 {
 		points = append(points, killPoint{after: time.Duration(rand.Int64N(int64(full)))})
 	}
-	killed := 0
+	killed, midCanary := 0, 0
 	for _, pt := range points {
 		next()
 		if e.applyAndKill(pt) {
 			killed++
+			for _, ep := range e.status().Endpoints {
+				if len(ep.Backends) > 1 {
+					midCanary++ // killed with traffic split between two pools
+				}
+			}
 		}
 		out := e.mustApply()
 		if sum, code := e.planSummary(); code != 0 {
@@ -110,8 +117,8 @@ func TestCrashConvergence(t *testing.T) {
 	e.checkProcesses()
 
 	served, failed, first := l.Stop()
-	t.Logf("kill points tried: %d (%d step boundaries + %d random instants); %d killed an apply in flight; requests served %d, failed %d",
-		len(points), events, len(points)-events, killed, served, failed)
+	t.Logf("kill points tried: %d (%d step boundaries + %d random instants); %d killed an apply in flight, %d of them mid-canary; requests served %d, failed %d",
+		len(points), events, len(points)-events, killed, midCanary, served, failed)
 	if failed != 0 {
 		t.Fatalf("%d requests failed on serving endpoints (first: %s)", failed, first)
 	}
@@ -147,7 +154,7 @@ func (e *env) applyAndKill(pt killPoint) bool {
 	mark := e.journalSize()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := e.command(ctx, "apply", e.dir, "--yes")
+	cmd := e.command(ctx, append([]string{"apply", e.dir, "--yes"}, e.applyArgs...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -191,7 +198,7 @@ func (e *env) applyAndInterrupt(n int) string {
 	mark := e.journalSize()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := e.command(ctx, "apply", e.dir, "--yes")
+	cmd := e.command(ctx, append([]string{"apply", e.dir, "--yes"}, e.applyArgs...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

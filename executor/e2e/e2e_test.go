@@ -70,6 +70,8 @@ type env struct {
 	home    string
 	project string
 	ports   map[string]int // environment -> endpoint port
+	// applyArgs are added to every apply (e.g. a short --canary-hold).
+	applyArgs []string
 }
 
 func newEnv(t *testing.T, envs ...string) *env {
@@ -120,10 +122,11 @@ type release struct {
 
 // envSpec describes one environment of the test spec.
 type envSpec struct {
-	Name  string
-	After []string
-	Keep  int
-	Warm  int
+	Name   string
+	After  []string
+	Keep   int
+	Warm   int
+	Canary []int // traffic steps; empty for blue-green
 }
 
 // write writes the spec: base -> app (the leaf, with the test server),
@@ -157,6 +160,13 @@ environments: {
 			}
 			after = fmt.Sprintf("\n\t\tafter: [%s]", strings.Join(q, ", "))
 		}
+		if len(en.Canary) > 0 {
+			steps := make([]string, len(en.Canary))
+			for i, w := range en.Canary {
+				steps[i] = fmt.Sprint(w)
+			}
+			after += fmt.Sprintf("\n\t\ttraffic: {strategy: \"canary\", steps: [%s]}", strings.Join(steps, ", "))
+		}
 		fmt.Fprintf(&b, "\t%s: {\n\t\troles: web: endpoint: \"127.0.0.1:%d\"\n\t\tconfig: VERSION: %q\n\t\tretention: {keep: %d, warm: %d}%s\n\t}\n",
 			en.Name, e.ports[en.Name], r.Version, en.Keep, en.Warm, after)
 	}
@@ -185,7 +195,7 @@ func (e *env) phoenix(args ...string) (string, error) {
 // mustApply applies the spec and fails the test if it does not succeed.
 func (e *env) mustApply() string {
 	e.t.Helper()
-	out, err := e.phoenix("apply", e.dir, "--yes")
+	out, err := e.phoenix(append([]string{"apply", e.dir, "--yes"}, e.applyArgs...)...)
 	if err != nil {
 		e.t.Fatalf("phoenix apply: %v\n%s", err, out)
 	}
@@ -223,6 +233,10 @@ func (e *env) planSummary() (map[string]int, int) {
 type status struct {
 	Endpoints []struct {
 		Env, Role, Address string
+		Backends           []struct {
+			Pool   string
+			Weight int
+		}
 	} `json:"endpoints"`
 	Pools []struct {
 		ID, Env, Role, Key, State string
