@@ -11,6 +11,8 @@ package compiler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 
@@ -89,5 +91,13 @@ func compileFast(ctx context.Context, files []*specFile, fsys fs.FS) (*model.Des
 
 // LoadDir compiles the spec in a directory on disk.
 func LoadDir(ctx context.Context, dir string) (*model.Desired, error) {
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("no spec directory %s", dir)
+	case err != nil:
+		return nil, fmt.Errorf("reading the spec: %w", err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%s is not a directory: a spec is a directory of .cue files", dir)
+	}
 	return Load(ctx, os.DirFS(dir), Options{Name: dir})
 }
