@@ -183,7 +183,7 @@ func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 		in[e] = true
 	}
 	out := make([]*model.Pool, 0, len(d.Pools))
-	lastEnv, lastIn := "", false
+	lastEnv, lastIn, lastImage, sorted := "", false, "", true
 	for _, p := range d.Pools {
 		if p.Env != lastEnv || lastEnv == "" {
 			lastEnv, lastIn = p.Env, in[p.Env]
@@ -191,26 +191,33 @@ func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 		if !lastIn {
 			continue
 		}
-		if p.Cloud == "" {
-			c := *p
-			c.Cloud = d.Environments[p.Env].Cloud
-			p = &c
-		}
-		out = append(out, p)
-	}
-	if !slices.IsSortedFunc(out, comparePools) {
-		slices.SortFunc(out, comparePools)
-	}
-	lastImage := ""
-	for i, p := range out {
-		if i > 0 && comparePools(out[i-1], p) == 0 {
-			return nil, fmt.Errorf("planning: two desired pools for %s/%s", p.Env, p.Role)
-		}
 		if p.Image != lastImage {
 			if _, ok := d.Images[p.Image]; !ok {
 				return nil, fmt.Errorf("planning: pool %s/%s uses unknown image %q", p.Env, p.Role, p.Image)
 			}
 			lastImage = p.Image
+		}
+		if p.Cloud == "" {
+			c := *p
+			c.Cloud = d.Environments[p.Env].Cloud
+			p = &c
+		}
+		if n := len(out); n > 0 && sorted {
+			switch c := comparePools(out[n-1], p); {
+			case c == 0:
+				return nil, fmt.Errorf("planning: two desired pools for %s/%s", p.Env, p.Role)
+			case c > 0:
+				sorted = false
+			}
+		}
+		out = append(out, p)
+	}
+	if !sorted { // not from the compiler: sort, then look for twins
+		slices.SortFunc(out, comparePools)
+		for i := 1; i < len(out); i++ {
+			if comparePools(out[i-1], out[i]) == 0 {
+				return nil, fmt.Errorf("planning: two desired pools for %s/%s", out[i].Env, out[i].Role)
+			}
 		}
 	}
 	return out, nil

@@ -302,3 +302,16 @@ func TestTimestampsWithinClockSkewKeepTheirOrder(t *testing.T) {
 	pr := pool(d, "prod", "web")
 	wantReason(t, p, "create:"+cloud.PoolID("prod", "web", pr.Key, 2), "serving pool built before image web was rebaked")
 }
+
+func TestDesiredPoolsInAnyOrderAndTwinsRejected(t *testing.T) {
+	d := shop().Role("staging", "api", "web", 1).Desired()
+	want := ids(mustPlan(t, d, &cloud.Live{}, planner.Options{}))
+	slices.Reverse(d.Pools)
+	if got := ids(mustPlan(t, d, &cloud.Live{}, planner.Options{})); !slices.Equal(got, want) {
+		t.Errorf("order depends on the order of desired pools:\n%v\n%v", got, want)
+	}
+	d.Pools = append(d.Pools, d.Pools[0])
+	if _, err := planner.Make(d, &cloud.Live{}, planner.Options{Now: now}); err == nil || !strings.Contains(err.Error(), "two desired pools") {
+		t.Errorf("twins: %v", err)
+	}
+}
