@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -70,7 +71,7 @@ func TestCrashConvergence(t *testing.T) {
 	if events == 0 {
 		t.Fatal("the calibration apply journaled no step events")
 	}
-	t.Logf("a release is %d step events (%d steps: %v) in %s", events, events/2, sum, full.Round(time.Millisecond))
+	t.Logf("a release is %d step events (plan %v; started %s) in %s", events, sum, e.startedSteps(mark), full.Round(time.Millisecond))
 
 	var points []killPoint
 	for k := 1; k <= events; k++ {
@@ -141,6 +142,19 @@ func (e *env) stepEvents(offset int64) int {
 		return 0
 	}
 	return countStepEvents(b[offset:])
+}
+
+// startedSteps lists the steps started after offset, from the journal.
+func (e *env) startedSteps(offset int64) string {
+	b, _ := os.ReadFile(e.journalPath())
+	var ids []string
+	for _, line := range bytes.Split(b[min(offset, int64(len(b))):], []byte("\n")) {
+		var en struct{ Event, Step string }
+		if json.Unmarshal(line, &en) == nil && en.Event == "step_start" {
+			ids = append(ids, en.Step)
+		}
+	}
+	return strings.Join(ids, " ")
 }
 
 func countStepEvents(b []byte) int {
