@@ -132,9 +132,6 @@ func (b *bakes) stepFor(c, name string) string {
 // every existing pool built from it out of date.
 func (b *bakes) rebaked(c, buildID string) bool { return b.byBuild[c][buildID] != nil }
 
-// liveImage returns the live image of a build id in a cloud, if any.
-func (b *bakes) liveImage(c, buildID string) *cloud.Image { return b.idx.image(c, buildID) }
-
 // steps returns the bake steps, parents before children.
 func (b *bakes) steps() []Step {
 	out := make([]Step, 0, len(b.order))

@@ -39,7 +39,8 @@ type judge struct {
 	maxAge time.Duration
 }
 
-func (j judge) problem(p *cloud.Pool) string {
+// problem judges pool p, whose live image (nil if gone) is im.
+func (j judge) problem(p *cloud.Pool, im *cloud.Image) string {
 	switch p.State {
 	case cloud.PoolFailed:
 		if p.Reason != "" {
@@ -67,7 +68,7 @@ func (j judge) problem(p *cloud.Pool) string {
 	if j.bk.rebaked(p.Cloud, p.BuildID) {
 		return fmt.Sprintf("image %s is rebaked", p.Image)
 	}
-	if im := j.bk.liveImage(p.Cloud, p.BuildID); im != nil && bakedBefore(p.CreatedAt, im.CreatedAt) {
+	if im != nil && bakedBefore(p.CreatedAt, im.CreatedAt) {
 		return fmt.Sprintf("built before image %s was rebaked", p.Image)
 	}
 	return ""
@@ -98,8 +99,8 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 	if sl != nil {
 		sl.claimed = true
 		ep = sl.endpoint
-		for _, p := range sl.pools {
-			live = append(live, livePool{p, j.problem(p)})
+		for i, p := range sl.pools {
+			live = append(live, livePool{p, j.problem(p, sl.images[i])})
 		}
 		*buf = live
 	}

@@ -33,19 +33,16 @@ func planImagePrunes(d *model.Desired, idx *index, res *results, keep int) []Ste
 		}
 	}
 	for _, s := range idx.slotList {
-		var last *cloud.Image // pools of a slot mostly share images
-		for _, p := range s.pools {
-			if last == nil || last.BuildID != p.BuildID || last.Cloud != p.Cloud {
-				last = idx.image(p.Cloud, p.BuildID)
-			}
-			if last == nil {
+		for i, p := range s.pools {
+			im := s.images[i]
+			if im == nil {
 				continue
 			}
 			if id := res.pruned[p]; id != "" {
-				users[last] = append(users[last], id)
+				users[im] = append(users[im], id)
 				continue
 			}
-			keepChain(last)
+			keepChain(im)
 		}
 	}
 	images := idx.imageList()

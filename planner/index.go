@@ -11,6 +11,7 @@ import (
 type slotLive struct {
 	cloud, env, role string
 	pools            []*cloud.Pool
+	images           []*cloud.Image // the live image of each pool, or nil
 	endpoint         *cloud.Endpoint
 	// claimed is set when a desired pool in scope takes this slot; the
 	// slots left unclaimed are the ones rule 7 looks at.
@@ -56,31 +57,6 @@ func indexLive(l *cloud.Live) *index {
 		images:       map[string]map[string]*cloud.Image{},
 		newestByName: map[string]map[string]*cloud.Image{},
 	}
-	// Two passes: count the pools of each slot, then hand each slot its
-	// part of one backing array (one allocation instead of a few per slot).
-	// Pools come grouped by slot from every cloud, so most lookups are
-	// skipped.
-	of := make([]*slotLive, len(l.Pools))
-	var last *slotLive
-	for i := range l.Pools {
-		p := &l.Pools[i]
-		if last == nil || last.cloud != p.Cloud || last.env != p.Env || last.role != p.Role {
-			last = ix.ensure(p.Cloud, p.Env, p.Role)
-		}
-		last.n++
-		of[i] = last
-	}
-	backing := make([]*cloud.Pool, len(l.Pools))
-	for _, s := range ix.slotList {
-		s.pools, backing = backing[:0:s.n], backing[s.n:]
-	}
-	for i := range l.Pools {
-		of[i].pools = append(of[i].pools, &l.Pools[i])
-	}
-	for i := range l.Endpoints {
-		e := &l.Endpoints[i]
-		ix.ensure(e.Cloud, e.Env, e.Role).endpoint = e
-	}
 	for i := range l.Images {
 		im := &l.Images[i]
 		byID := ix.images[im.Cloud]
@@ -99,6 +75,39 @@ func indexLive(l *cloud.Live) *index {
 		if old := byName[im.Name]; old == nil || im.CreatedAt.After(old.CreatedAt) {
 			byName[im.Name] = im
 		}
+	}
+	// Two passes: count the pools of each slot, then hand each slot its
+	// part of one backing array (one allocation instead of a few per slot).
+	// Pools come grouped by slot from every cloud, so most lookups are
+	// skipped.
+	of := make([]*slotLive, len(l.Pools))
+	var last *slotLive
+	for i := range l.Pools {
+		p := &l.Pools[i]
+		if last == nil || last.cloud != p.Cloud || last.env != p.Env || last.role != p.Role {
+			last = ix.ensure(p.Cloud, p.Env, p.Role)
+		}
+		last.n++
+		of[i] = last
+	}
+	backing := make([]*cloud.Pool, len(l.Pools))
+	imBacking := make([]*cloud.Image, len(l.Pools))
+	for _, s := range ix.slotList {
+		s.pools, backing = backing[:0:s.n], backing[s.n:]
+		s.images, imBacking = imBacking[:0:s.n], imBacking[s.n:]
+	}
+	var im *cloud.Image
+	for i := range l.Pools {
+		p := &l.Pools[i]
+		if im == nil || im.BuildID != p.BuildID || im.Cloud != p.Cloud {
+			im = ix.image(p.Cloud, p.BuildID)
+		}
+		of[i].pools = append(of[i].pools, p)
+		of[i].images = append(of[i].images, im)
+	}
+	for i := range l.Endpoints {
+		e := &l.Endpoints[i]
+		ix.ensure(e.Cloud, e.Env, e.Role).endpoint = e
 	}
 	return ix
 }
