@@ -130,7 +130,13 @@ func TestFastPathApplies(t *testing.T) {
 	}
 }
 
-func outcome(t *testing.T, fsys fstest.MapFS, opts Options) string {
+// fataler is what outcome needs of a *testing.T or a *rapid.T.
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+func outcome(t fataler, fsys fstest.MapFS, opts Options) string {
 	t.Helper()
 	d, err := Load(context.Background(), fsys, opts)
 	var dl diag.List
