@@ -38,6 +38,13 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 		return cloud.Image{}, err
 	}
 	if existing != nil && !req.Replace {
+		// An AMI an interrupted bake left pending is waited for, not
+		// handed to a pool that could not launch from it yet.
+		if existing.State != ec2types.ImageStateAvailable {
+			if err := c.waitAvailable(ctx, aws.ToString(existing.ImageId)); err != nil {
+				return cloud.Image{}, fmt.Errorf("%s did not become available: %w", aws.ToString(existing.ImageId), err)
+			}
+		}
 		logf(req.Log, "image %s %s exists: %s", im.Name, short(im.BuildID, 12), aws.ToString(existing.ImageId))
 		return liveImage(*existing), nil
 	}

@@ -538,3 +538,47 @@ func TestLivePoolStates(t *testing.T) {
 		}
 	}
 }
+
+// The steps a builder runs, taken from its user data and run here with sh:
+// the image's env is exported with its exact values, steps run in order,
+// and a failing step stops the rest.
+func TestBuilderStepsRun(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	im := &model.Image{Name: "app", BuildID: "b1", Env: map[string]string{"GREETING": `it's "$HOME"`},
+		Steps: []string{`printf '%s\n' "$GREETING" > out`, "echo two >> out", "exit 3", "echo never >> out"}}
+	enc, err := builderScript(im, "https://bucket/artifact?sig", "https://bucket/result?sig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := decode(t, enc)
+	for _, want := range []string{"shutdown -h now", "'https://bucket/artifact?sig'", "'https://bucket/result?sig'"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("builder script lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile(`(?s)cat > /var/tmp/phoenix-steps.sh <<'(PHOENIX_EOF_[0-9a-f]+)'\n(.*?)\n(PHOENIX_EOF_[0-9a-f]+)\n`).FindStringSubmatch(script)
+	if m == nil || m[1] != m[3] {
+		t.Fatalf("no steps here-document in:\n%s", script)
+	}
+	dir := t.TempDir()
+	steps := filepath.Join(dir, "steps.sh")
+	if err := os.WriteFile(steps, []byte(m[2]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-e", steps)
+	cmd.Dir = dir
+	outLog, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("steps with a failing step succeeded:\n%s", outLog)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "out"))
+	if string(got) != "it's \"$HOME\"\ntwo\n" {
+		t.Fatalf("the steps wrote %q", got)
+	}
+	if !strings.Contains(string(outLog), "+ step 2: echo two") {
+		t.Errorf("the log does not name the steps:\n%s", outLog)
+	}
+}

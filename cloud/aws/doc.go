@@ -1,0 +1,30 @@
+package awscloud
+
+// What Phoenix needs in an AWS account
+//
+// The identity layer is the operator's: a VPC with subnets, an application
+// load balancer with one listener per (environment, role) the spec names
+// by ARN, a bucket for artifacts and locks, and optionally security groups
+// and an instance profile for the servers (it needs read access to the
+// secrets their references name: ssm:GetParameter, secretsmanager:
+// GetSecretValue). Phoenix never creates or deletes any of these.
+//
+// The credentials Phoenix runs with need, on resources it tags
+// (phoenix:project) or that the spec names:
+//
+//	ec2:   RunInstances, DescribeInstances, TerminateInstances, CreateImage,
+//	       DescribeImages, DeregisterImage, DeleteSnapshot, CreateTags,
+//	       CreateLaunchTemplate, DescribeLaunchTemplates,
+//	       DeleteLaunchTemplate, DescribeSubnets (and iam:PassRole for an
+//	       instance profile)
+//	autoscaling: CreateAutoScalingGroup, DescribeAutoScalingGroups,
+//	       UpdateAutoScalingGroup, DeleteAutoScalingGroup, CreateOrUpdateTags
+//	elasticloadbalancing: CreateTargetGroup, DescribeTargetGroups,
+//	       DeleteTargetGroup, DescribeTargetHealth, DescribeTags, AddTags,
+//	       DescribeListeners, ModifyListener
+//	s3:    GetObject, PutObject, DeleteObject, ListBucket on the bucket
+//
+// Builders need no credentials: they fetch their artifact and upload their
+// result through presigned URLs that live as long as a bake may. They do
+// need a way out to S3 (a NAT gateway or an S3 gateway endpoint in the
+// subnet) and curl, tar and a shell in the source AMI.
