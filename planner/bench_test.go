@@ -105,7 +105,9 @@ func BenchmarkPlan(b *testing.B) {
 			elapsed := b.Elapsed()
 			// CPU time of the process (planner and its GC) tells the cost
 			// apart from waiting for a core on a shared machine.
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/pool")
 			b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(b.N), "ms/op")
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(b.N)/float64(n), "ns/pool")
 			b.ReportMetric(float64(len(live.Pools)), "live-pools")
