@@ -71,7 +71,21 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) 
 	}
 	r := &run{
 		exec: e, plan: p, steps: steps, hooks: hooks, stop: ctx.Done(),
-		images: map[string]cloud.Image{},
+		images: map[string]cloud.Image{}, observers: map[string]*freshObserver{},
+	}
+	stepCtx := e.StepContext
+	if stepCtx == nil {
+		stepCtx = context.WithoutCancel(ctx)
+	}
+	for _, c := range e.Clouds {
+		r.observers[c.Name()] = &freshObserver{ctx: stepCtx, fetch: func(ctx context.Context) (*cloud.Live, error) {
+			var live *cloud.Live
+			err := e.Retry.do(ctx, nil, func() (err error) {
+				live, err = c.Observe(ctx, p.Project)
+				return err
+			})
+			return live, err
+		}}
 	}
 	if e.Live != nil {
 		for _, im := range e.Live.Images {
@@ -92,7 +106,7 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) 
 		Class:       kind,
 		Limits:      classLimits,
 		Cost:        func(id string) float64 { return stepCost[steps[id].Kind] },
-		StepContext: e.StepContext,
+		StepContext: stepCtx,
 		OnStart:     func(id string) { hooks.StepStarted(steps[id]) },
 		OnEnd:       func(id string, o *Outcome[string]) { r.ended(steps[id], o) },
 	}
@@ -120,6 +134,9 @@ type run struct {
 	steps map[string]*planner.Step
 	hooks Hooks
 	stop  <-chan struct{} // closed when no new steps may start (Ctrl-C)
+
+	// observers share fresh Observe calls per cloud (by name).
+	observers map[string]*freshObserver
 
 	mu     sync.Mutex
 	images map[string]cloud.Image // by imageKey: live and freshly baked

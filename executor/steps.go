@@ -87,13 +87,14 @@ func (r *run) image(ctx context.Context, c cloud.Cloud, buildID string) (cloud.I
 	return cloud.Image{}, fmt.Errorf("image %s: %w in the %s cloud", short(buildID, 7), cloud.ErrNotFound, c.Name())
 }
 
-// observe reads one cloud's live state now.
+// observe reads one cloud's live state as of now or later (shared with
+// the steps that ask at the same moment).
 func (r *run) observe(ctx context.Context, c cloud.Cloud) (*cloud.Live, error) {
-	var live *cloud.Live
-	err := r.exec.Retry.do(ctx, nil, func() (err error) {
-		live, err = c.Observe(ctx, r.plan.Project)
-		return err
-	})
+	o, ok := r.observers[c.Name()]
+	if !ok {
+		return nil, fmt.Errorf("observing the %s cloud: not in the apply's set", c.Name())
+	}
+	live, err := o.get(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("observing the %s cloud: %w", c.Name(), err)
 	}
