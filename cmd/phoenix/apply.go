@@ -38,6 +38,8 @@ type applyFlags struct {
 	destroy     bool
 	lockTimeout time.Duration
 	canaryHold  time.Duration
+	maxBakes    int
+	maxCreates  int
 }
 
 func newApplyCmd() *cobra.Command {
@@ -70,6 +72,8 @@ when there is no terminal to ask on.`,
 	fl.StringArrayVar(&f.envs, "env", nil, "apply only this environment (repeatable)")
 	fl.StringVar(&f.planFile, "plan", "", "apply this saved plan (phoenix plan --out FILE); refused if the spec or the live state changed since")
 	fl.IntVar(&f.parallelism, "parallelism", executor.DefaultParallelism, "how many steps may run at once")
+	fl.IntVar(&f.maxBakes, "max-bakes", executor.DefaultLimits[planner.Bake], "how many bakes may run at once (within --parallelism)")
+	fl.IntVar(&f.maxCreates, "max-creates", executor.DefaultLimits[planner.Create], "how many creates may run at once (within --parallelism)")
 	fl.BoolVar(&f.yes, "yes", false, "apply without asking")
 	fl.BoolVar(&f.json, "json", false, "write one JSON object per event instead of text")
 	fl.BoolVar(&f.destroy, "destroy", false, "also destroy what left the spec (those steps are marked destructive)")
@@ -81,6 +85,9 @@ when there is no terminal to ask on.`,
 func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFlags) error {
 	if f.parallelism < 1 {
 		return fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
+	}
+	if f.maxBakes < 1 || f.maxCreates < 1 {
+		return fmt.Errorf("--max-bakes and --max-creates must be at least 1")
 	}
 	if f.canaryHold <= 0 {
 		return fmt.Errorf("--canary-hold must be positive, not %s", f.canaryHold)
@@ -262,6 +269,7 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
 		Parallelism: f.parallelism, StepContext: stepCtx, CanaryHold: f.canaryHold,
+		Limits: map[planner.Kind]int{planner.Bake: f.maxBakes, planner.Create: f.maxCreates},
 	}
 	rep, err := ex.Apply(walkCtx, p)
 	if err != nil {
