@@ -72,7 +72,7 @@ func planDestroy(d *model.Desired, idx *index, pools []*model.Pool, scope []stri
 		}
 		return x.cloud < y.cloud
 	})
-	for _, s := range slots {
+	for i, s := range slots {
 		serving := backends(s.endpoint)
 		if len(s.pools) == 0 && len(serving) == 0 {
 			continue // an empty endpoint: nothing to destroy through the interface
@@ -87,6 +87,10 @@ func planDestroy(d *model.Desired, idx *index, pools []*model.Pool, scope []stri
 			suffix = "@" + s.cloud
 		default:
 			why = fmt.Sprintf("role %s left environment %s", s.role, s.env)
+		}
+		// Ids name the cloud when the (env, role) lives in more than one.
+		if (i > 0 && sameSlot(slots[i-1], s)) || (i+1 < len(slots) && sameSlot(slots[i+1], s)) {
+			suffix = "@" + s.cloud
 		}
 		if !destroy {
 			t := tallies[why]
@@ -137,6 +141,8 @@ func planDestroy(d *model.Desired, idx *index, pools []*model.Pool, scope []stri
 	}
 	return out
 }
+
+func sameSlot(a, b *slotLive) bool { return a.env == b.env && a.role == b.role }
 
 func plural(n int, what string) string {
 	if n == 1 {

@@ -131,7 +131,8 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 		}
 		slots = append(slots, slotT{c, p.Env, p.Role, p.Key, p.Image, p.BuildID})
 	}
-	slots = append(slots, slotT{"memory", "gone", "web", "99999999aa", "old", ""}, slotT{"other", envNames[0], "gone", "88888888aa", "old", ""})
+	slots = append(slots, slotT{"memory", "gone", "web", "99999999aa", "old", ""}, slotT{"other", "gone", "web", "99999999aa", "old", ""},
+		slotT{"other", envNames[0], "gone", "88888888aa", "old", ""})
 	ids := map[string]bool{}
 	for _, s := range slots {
 		var here []string

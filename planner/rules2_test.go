@@ -315,3 +315,22 @@ func TestDesiredPoolsInAnyOrderAndTwinsRejected(t *testing.T) {
 		t.Errorf("twins: %v", err)
 	}
 }
+
+func TestLeftTheSpecInTwoClouds(t *testing.T) {
+	full := shop().Env("old").Role("old", "web", "web", 1).Desired()
+	live := plantest.Deployed(full, now.Add(-day))
+	// The same (env, role) also left behind in a second cloud.
+	for _, p := range slices.Clone(live.Pools) {
+		if p.Env == "old" {
+			p.Cloud = "other"
+			live.Pools = append(live.Pools, p)
+		}
+	}
+	d := shop().Desired()
+	p := mustPlan(t, d, live, planner.Options{Destroy: true})
+	id := cloud.PoolID("old", "web", pool(full, "old", "web").Key, 1)
+	wantIDs(t, p, "swap:old/web@memory", "prune:"+id+"@memory", "prune:"+id+"@other")
+	if len(p.Warnings) != 0 {
+		t.Errorf("warnings %v", p.Warnings)
+	}
+}
