@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -333,7 +334,7 @@ func (w *walker[K]) exec(i int32) {
 	if w.opts.OnStart != nil {
 		w.opts.OnStart(k)
 	}
-	err := w.run(w.stepCtx, k)
+	err := w.safeRun(k)
 	end := time.Now()
 
 	w.mu.Lock()
@@ -371,6 +372,17 @@ func (w *walker[K]) exec(i int32) {
 	w.pendingEmits--
 	w.maybeFinish()
 	w.mu.Unlock()
+}
+
+// safeRun runs node k, turning a panic into its failure: one broken step
+// must not tear down the steps in flight beside it.
+func (w *walker[K]) safeRun(k K) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return w.run(w.stepCtx, k)
 }
 
 // skipFrom marks every unresolved descendant of failed node i Skipped with

@@ -199,3 +199,22 @@ func TestWalkRefusesACycle(t *testing.T) {
 		t.Fatal("no error for a cycle")
 	}
 }
+
+func TestWalkTurnsAPanickingStepIntoItsFailure(t *testing.T) {
+	g := graphOf(map[string][]string{"b": {"a"}}, "a", "b", "c")
+	res, err := Walk(context.Background(), g, func(_ context.Context, k string) error {
+		if k == "a" {
+			panic("nil map")
+		}
+		return nil
+	}, WalkOptions[string]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes["a"]; o.Status != Failed || !strings.Contains(o.Err.Error(), "panic: nil map") {
+		t.Fatalf("a: %v %v", o.Status, o.Err)
+	}
+	if res.Outcomes["b"].Status != Skipped || res.Outcomes["c"].Status != Done {
+		t.Fatalf("b %v, c %v", res.Outcomes["b"].Status, res.Outcomes["c"].Status)
+	}
+}
