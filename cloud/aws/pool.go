@@ -44,8 +44,13 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	}
 	if g, err := c.group(ctx, req.Project, req.ID); err != nil {
 		return cloud.Pool{}, err
-	} else if g != nil && asgTagSet(g.Tags)[tagState] == stateReady {
-		return c.poolOf(ctx, *g)
+	} else if g != nil {
+		// Made already by an earlier run: a ready or retained cold pool is
+		// returned as it is; one left creating or failed is finished below
+		// (each piece is adopted) and checked again.
+		if st := asgTagSet(g.Tags)[tagState]; st == stateReady || st == stateCold {
+			return c.poolOf(ctx, *g)
+		}
 	}
 	tags := poolTags(req, c.opt.Now())
 	tags[tagState] = stateCreating
