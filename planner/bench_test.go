@@ -19,7 +19,7 @@ const benchRoles = 200
 // and n/4 images, where most endpoints need nothing and every tenth
 // changed its image (bake, create, swap, prune), every twentieth rolls
 // back, and every twentieth serves an unhealthy pool.
-func benchWorld(n int) (*model.Desired, *cloud.Live) {
+func benchWorld(n int, changes bool) (*model.Desired, *cloud.Live) {
 	envs := n / benchRoles
 	s := plantest.NewSpec("bench").Image("base", "", "os")
 	for r := range benchRoles {
@@ -40,7 +40,7 @@ func benchWorld(n int) (*model.Desired, *cloud.Live) {
 
 	live := &cloud.Live{}
 	for _, name := range d.ImageNames() {
-		if name != "img000" { // one image changed: its roles bake
+		if name != "img000" || !changes { // one image changed: its roles bake
 			live.Images = append(live.Images, plantest.ImageFor(d, "memory", name, now.Add(-10*day)))
 		}
 	}
@@ -60,6 +60,7 @@ func benchWorld(n int) (*model.Desired, *cloud.Live) {
 		old1.ID, old2.ID = cloud.PoolID(p.Env, p.Role, old1.Key, 1), cloud.PoolID(p.Env, p.Role, old2.Key, 1)
 		old1.LastServed, old2.LastServed = now.Add(-5*day), now.Add(-6*day)
 		switch {
+		case !changes:
 		case p.Image == "img000": // image changed: serving pool has another key
 			serving, old1 = old1, serving
 			serving.ID, old1.ID = old1.ID, serving.ID
@@ -87,7 +88,7 @@ func benchWorld(n int) (*model.Desired, *cloud.Live) {
 func BenchmarkPlan(b *testing.B) {
 	for _, n := range []int{2000, 20000, 200000} {
 		b.Run(fmt.Sprintf("pools=%d", n), func(b *testing.B) {
-			d, live := benchWorld(n)
+			d, live := benchWorld(n, true)
 			opts := planner.Options{Now: now, ImageKeep: -1}
 			p, err := planner.Make(d, live, opts)
 			if err != nil {
@@ -116,6 +117,7 @@ func BenchmarkPlan(b *testing.B) {
 			_ = s
 		})
 	}
+	b.Run("no-change=20000", benchNoChange)
 	b.Run("first-deploy=20000", benchFirstDeploy)
 }
 
@@ -128,12 +130,32 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchNoChange plans 20,000 desired pools against 60,000 live pools that
+// already match: the steady state, an empty plan.
+func benchNoChange(b *testing.B) {
+	d, live := benchWorld(20000, false)
+	opts := planner.Options{Now: now, ImageKeep: -1}
+	if p, err := planner.Make(d, live, opts); err != nil || !p.Empty() {
+		b.Fatalf("want an empty plan: %v", err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := planner.Make(d, live, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+}
+
 // benchFirstDeploy plans 20,000 desired pools against an empty cloud: every
 // pool is created and swapped, and each environment's 200 swaps wait for
 // the 200 of the environment before it (`after`), the densest plan a spec
 // of this size makes (4 million dependencies).
 func benchFirstDeploy(b *testing.B) {
-	d, _ := benchWorld(20000)
+	d, _ := benchWorld(20000, true)
 	opts := planner.Options{Now: now, ImageKeep: -1}
 	p, err := planner.Make(d, &cloud.Live{}, opts)
 	if err != nil {
