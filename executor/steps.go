@@ -35,7 +35,7 @@ func (r *run) bake(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 		if !ok {
 			return fmt.Errorf("baking %s: parent image %s is not in the spec", s.Image, im.Parent)
 		}
-		live, err := r.image(ctx, c, parent.BuildID)
+		live, err := r.image(ctx, s.Cloud, c, parent.BuildID)
 		if err != nil {
 			return fmt.Errorf("baking %s: parent %s: %w", s.Image, im.Parent, err)
 		}
@@ -61,11 +61,11 @@ func (r *run) bake(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	return nil
 }
 
-// image returns the live image with buildID in cloud c: one baked by this
-// apply, one observed before the plan, or (after a concurrent apply baked
-// it) one observed now.
-func (r *run) image(ctx context.Context, c cloud.Cloud, buildID string) (cloud.Image, error) {
-	key := imageKey(c.Name(), buildID)
+// image returns the live image with buildID in cloud c (cloudName in the
+// apply's set): one baked by this apply, one observed before the plan, or
+// (after a concurrent apply baked it) one observed now.
+func (r *run) image(ctx context.Context, cloudName string, c cloud.Cloud, buildID string) (cloud.Image, error) {
+	key := imageKey(cloudName, buildID)
 	r.mu.Lock()
 	im, ok := r.images[key]
 	r.mu.Unlock()
@@ -111,7 +111,7 @@ func (r *run) create(ctx context.Context, c cloud.Cloud, s *planner.Step) error 
 	if s.Key != "" && want.Key != s.Key {
 		return fmt.Errorf("creating pool %s: the plan's key is not the spec's (the plan is stale)", s.Pool)
 	}
-	im, err := r.image(ctx, c, want.BuildID)
+	im, err := r.image(ctx, s.Cloud, c, want.BuildID)
 	if err != nil {
 		return fmt.Errorf("creating pool %s: %w", s.Pool, err)
 	}
