@@ -43,6 +43,7 @@ type Repo struct {
 	storage *filesystem.Storage
 	root    string // the work tree's root, absolute with symlinks resolved
 	shallow map[plumbing.Hash]bool
+	blobs   blobCache // guarded by mu
 }
 
 // Commit is one commit, as much of it as Phoenix shows.

@@ -212,8 +212,13 @@ func (f *TreeFS) resolve(name string, depth int) (node, error) {
 	return f.resolve(dest, depth+1)
 }
 
-// blob reads a blob whole. r.mu is held.
+// blob reads a blob whole. r.mu is held. Small blobs are kept in the
+// repository's cache: consecutive commits share most of their spec files,
+// so walking history reads each version of a file once.
 func (f *TreeFS) blob(h plumbing.Hash) ([]byte, error) {
+	if b, ok := f.r.blobs.get(h); ok {
+		return b, nil
+	}
 	b, err := object.GetBlob(f.r.repo.Storer, h)
 	if err != nil {
 		return nil, fmt.Errorf("reading blob %s: %w", h, err)
@@ -223,12 +228,41 @@ func (f *TreeFS) blob(h plumbing.Hash) ([]byte, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	buf := make([]byte, 0, b.Size)
-	w := bytes.NewBuffer(buf)
+	w := bytes.NewBuffer(make([]byte, 0, b.Size))
 	if _, err := io.Copy(w, rd); err != nil {
 		return nil, fmt.Errorf("reading blob %s: %w", h, err)
 	}
+	f.r.blobs.put(h, w.Bytes())
 	return w.Bytes(), nil
+}
+
+// blobCache keeps blob contents by hash up to a byte budget; when full it
+// starts over (the next walk refills it with what is used now). Callers
+// must not modify what they get.
+type blobCache struct {
+	m    map[plumbing.Hash][]byte
+	size int
+}
+
+const (
+	blobCacheMax     = 64 << 20 // bytes kept in all
+	blobCacheMaxBlob = 1 << 20  // larger blobs are not kept
+)
+
+func (c *blobCache) get(h plumbing.Hash) ([]byte, bool) {
+	b, ok := c.m[h]
+	return b, ok
+}
+
+func (c *blobCache) put(h plumbing.Hash, b []byte) {
+	if len(b) > blobCacheMaxBlob {
+		return
+	}
+	if c.m == nil || c.size+len(b) > blobCacheMax {
+		c.m, c.size = map[plumbing.Hash][]byte{}, 0
+	}
+	c.m[h] = b
+	c.size += len(b)
 }
 
 // size returns a blob's size without reading its contents where the
@@ -266,7 +300,7 @@ func (f *TreeFS) Open(name string) (fs.File, error) {
 	return &blobFile{fsys: f, n: n}, nil
 }
 
-// ReadFile reads a whole file.
+// ReadFile reads a whole file into a slice the caller owns.
 func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 	f.r.mu.Lock()
 	defer f.r.mu.Unlock()
@@ -281,7 +315,7 @@ func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	return b, nil
+	return bytes.Clone(b), nil
 }
 
 // lookupLink resolves name's directory but not name itself, so a symbolic

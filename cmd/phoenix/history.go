@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -122,31 +123,82 @@ deepen it.`,
 	return cmd
 }
 
-// specAt is one compiled spec, cached by its tree hash: a spec that comes
-// back (a revert) is compiled once.
-type specAt struct {
+// envSpec is the part of a compiled spec that history keeps: the desired
+// state reduced to one environment (its pools, and the images for the
+// reasons), nil when the spec or the environment does not exist there.
+type envSpec struct {
 	d   *model.Desired
-	err error
+	err error // the spec does not compile at that commit
 }
 
-// historyWalker compiles the spec at the commits where it changed.
-type historyWalker struct {
-	repo  *gitspec.Repo
-	rel   string
-	dir   string
-	cache map[plumbing.Hash]specAt
+// specCompiler compiles the spec at the commits where it changed, on
+// demand and a batch at a time (one per core), keeping only what the walk
+// has not passed yet, so memory stays flat over thousands of commits.
+type specCompiler struct {
+	repo     *gitspec.Repo
+	rel, dir string
+	env      string
+	changes  []gitspec.SpecCommit
+	results  []envSpec
+	done     []bool
+	batch    int
 }
 
-func (w *historyWalker) compile(ctx context.Context, c *gitspec.Commit, spec plumbing.Hash) specAt {
-	if s, ok := w.cache[spec]; ok {
-		return s
+func newSpecCompiler(repo *gitspec.Repo, rel, dir, env string, changes []gitspec.SpecCommit) *specCompiler {
+	return &specCompiler{repo: repo, rel: rel, dir: dir, env: env, changes: changes,
+		results: make([]envSpec, len(changes)), done: make([]bool, len(changes)), batch: runtime.GOMAXPROCS(0)}
+}
+
+// get returns the spec at changes[i], compiling it and the next few at
+// once if needed.
+func (sc *specCompiler) get(ctx context.Context, i int) envSpec {
+	if !sc.done[i] {
+		var wg sync.WaitGroup
+		for j := i; j < min(len(sc.changes), i+sc.batch); j++ {
+			if sc.done[j] {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc.results[j] = sc.compile(ctx, sc.changes[j])
+			}()
+		}
+		wg.Wait()
+		for j := i; j < min(len(sc.changes), i+sc.batch); j++ {
+			sc.done[j] = true
+		}
 	}
-	var s specAt
-	if !spec.IsZero() {
-		s.d, s.err = compileAt(ctx, w.repo, c, w.rel, w.dir)
+	return sc.results[i]
+}
+
+// release forgets the spec at changes[i]; the walk has passed it.
+func (sc *specCompiler) release(i int) { sc.results[i] = envSpec{} }
+
+func (sc *specCompiler) compile(ctx context.Context, c gitspec.SpecCommit) envSpec {
+	if c.Spec.IsZero() {
+		return envSpec{}
 	}
-	w.cache[spec] = s
-	return s
+	d, err := compileAt(ctx, sc.repo, c.Commit, sc.rel, sc.dir)
+	if err != nil {
+		return envSpec{err: err}
+	}
+	return envSpec{d: reduceToEnv(d, sc.env)}
+}
+
+// reduceToEnv keeps one environment of d, or returns nil if d lacks it.
+func reduceToEnv(d *model.Desired, env string) *model.Desired {
+	e := d.Environments[env]
+	if e == nil {
+		return nil
+	}
+	out := &model.Desired{Project: d.Project, Images: d.Images, Environments: map[string]*model.Environment{env: e}, Commit: d.Commit}
+	for _, p := range d.Pools {
+		if p.Env == env {
+			out.Pools = append(out.Pools, p)
+		}
+	}
+	return out
 }
 
 // computeHistory lists the changes of o.Env, newest first.
@@ -174,26 +226,30 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 	if walkErr != nil && !errors.Is(walkErr, gitspec.ErrShallow) {
 		return nil, walkErr
 	}
-	w := &historyWalker{repo: repo, rel: rel, dir: o.Dir, cache: map[plumbing.Hash]specAt{}}
+	sc := newSpecCompiler(repo, rel, o.Dir, o.Env, changes)
 	var newest *model.Desired
 	broken := 0
 	for i := 0; i < len(changes) && len(h.Changes) < o.Limit; i++ {
-		c := changes[i]
-		cur := w.compile(ctx, c.Commit, c.Spec)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cur := sc.get(ctx, i)
 		if cur.err != nil {
 			broken++
+			sc.release(i)
 			continue
 		}
-		if newest == nil {
+		if newest == nil && cur.d != nil {
 			newest = cur.d
 		}
-		prev, complete := olderSpec(ctx, w, changes, i+1, walkErr == nil)
-		if !complete && prev == nil {
+		prev, complete := olderSpec(ctx, sc, i+1, walkErr == nil)
+		if !complete {
 			break // the oldest visible change has nothing to compare with
 		}
-		if hc, ok := envChange(o.Env, c.Commit, prev, cur.d); ok {
+		if hc, ok := envChange(o.Env, changes[i].Commit, prev, cur.d); ok {
 			h.Changes = append(h.Changes, hc)
 		}
+		sc.release(i)
 	}
 	if walkErr != nil {
 		h.Notes = append(h.Notes, walkErr.Error())
@@ -220,14 +276,13 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 	return h, nil
 }
 
-// olderSpec returns the nearest older spec that compiles, starting at
-// changes[i] (its state is the state before the change being judged).
-// complete is false when history ran out before one was found because the
-// walk stopped early (a shallow clone).
-func olderSpec(ctx context.Context, w *historyWalker, changes []gitspec.SpecCommit, i int, walkedToRoot bool) (*model.Desired, bool) {
-	for ; i < len(changes); i++ {
-		s := w.compile(ctx, changes[i].Commit, changes[i].Spec)
-		if s.err == nil {
+// olderSpec returns the nearest older spec that compiles, from changes[i]
+// on (its state is the state before the change being judged; nil when the
+// spec or environment did not exist). complete is false when the walk
+// stopped early (a shallow clone) before one was found.
+func olderSpec(ctx context.Context, sc *specCompiler, i int, walkedToRoot bool) (*model.Desired, bool) {
+	for ; i < len(sc.changes); i++ {
+		if s := sc.get(ctx, i); s.err == nil {
 			return s.d, true
 		}
 	}
