@@ -396,16 +396,26 @@ func chunk(infos []*fileInfo, n, maxSize int) [][]*fileInfo {
 // evalChunk builds independent files as one instance and exports each
 // file's claims; failed is true on any error.
 func evalChunk(ctx *cue.Context, infos []*fileInfo) (pieces [][]piece, failed bool) {
-	files := make([]*specFile, len(infos))
+	pieces = make([][]piece, len(infos))
+	var files []*specFile
+	var rest []int
 	for i, in := range infos {
-		files[i] = in.file
+		if ps, ok := literalPieces(in); ok {
+			pieces[i] = ps
+			continue
+		}
+		files = append(files, in.file)
+		rest = append(rest, i)
+	}
+	if len(files) == 0 {
+		return pieces, false
 	}
 	v, ok := buildFiles(ctx, files)
 	if !ok {
 		return nil, true
 	}
-	pieces = make([][]piece, len(infos))
-	for i, in := range infos {
+	for _, i := range rest {
+		in := infos[i]
 		for _, c := range in.claims {
 			if !c.exported() {
 				continue

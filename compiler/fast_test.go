@@ -71,6 +71,18 @@ var crossFileSpecs = map[string]map[string]string{
 		"b.cue": "package phoenix\nenvironments: one: roles: web: endpoint: \"127.0.0.1:18001\"\n",
 		"c.cue": "package phoenix\nenvironments: two: roles: web: count: 2\n",
 	},
+	"plain data written in unusual ways": {
+		"a.cue": "package phoenix\nproject: \"p\"\nimages: i: from: \"scratch\"\nroles: web: {image: \"i\", count: 0x2, port: 8_080}\n",
+		"b.cue": "package phoenix\nenvironments: one: {roles: web: endpoint: \"127.0.0.1:18001\", config: {A: \"\\u00e9\\t\\\"x\\\"\", B: \"\"\"\n\t\tmulti\n\t\tline\n\t\t\"\"\"}}\n" +
+			"environments: one: config: A: \"\\u00e9\\t\\\"x\\\"\"\nenvironments: one: retention: {keep: 1, warm: 1}\n",
+		"c.cue": "package phoenix\nenvironments: two: {roles: web: endpoint: \"127.0.0.1:18002\", retention: keep: 3}\n",
+		"d.cue": "package phoenix\nenvironments: three: {roles: web: endpoint: \"127.0.0.1:18003\"} @attr()\n",
+	},
+	"plain data that conflicts within a file": {
+		"a.cue": "package phoenix\nproject: \"p\"\nimages: i: from: \"scratch\"\nroles: web: image: \"i\"\n",
+		"b.cue": "package phoenix\nenvironments: one: {roles: web: endpoint: \"127.0.0.1:18001\", config: A: \"1\"}\nenvironments: one: config: A: \"2\"\n",
+		"c.cue": "package phoenix\nenvironments: two: {roles: web: endpoint: \"127.0.0.1:18002\", after: [\"one\"], after: [\"one\"]}\n",
+	},
 	"comprehension over a list in its own file": {
 		"a.cue": "package phoenix\nproject: \"p\"\nimages: i: from: \"scratch\"\nroles: web: image: \"i\"\n",
 		"b.cue": "package phoenix\n_n: [1, 2]\nenvironments: {for n in _n {\"e\\(n)\": roles: web: endpoint: \"127.0.0.1:1800\\(n)\"}}\n",
