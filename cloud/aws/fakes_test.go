@@ -131,6 +131,9 @@ func (f *fakeELB) ModifyListener(_ context.Context, in *elb.ModifyListenerInput,
 func (f *fakeELB) DescribeTargetHealth(_ context.Context, in *elb.DescribeTargetHealthInput, _ ...func(*elb.Options)) (*elb.DescribeTargetHealthOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if _, ok := f.groups[*in.TargetGroupArn]; !ok {
+		return nil, apiErr("TargetGroupNotFound")
+	}
 	out := &elb.DescribeTargetHealthOutput{}
 	for range f.healthy[*in.TargetGroupArn] {
 		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbtypes.TargetHealthDescription{TargetHealth: &elbtypes.TargetHealth{State: elbtypes.TargetHealthStateEnumHealthy}})

@@ -318,6 +318,11 @@ func (c *Cloud) setTags(ctx context.Context, group string, t tagSet) error {
 // healthyTargets counts the healthy targets of a target group.
 func (c *Cloud) healthyTargets(ctx context.Context, tg string) (int, error) {
 	out, err := c.api.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg})
+	if hasCode(err, "TargetGroupNotFound") {
+		// Deleted behind Phoenix's back, or by a prune cut short: the pool
+		// has no healthy server; one broken pool must not stop a plan.
+		return 0, nil
+	}
 	if err != nil {
 		return 0, classify("reading target health", err)
 	}
@@ -421,8 +426,8 @@ func livePool(g asgtypes.AutoScalingGroup, healthy int) cloud.Pool {
 // another launch template, or whose root volume now runs another AMI.
 func drifted(g asgtypes.AutoScalingGroup, ami string) bool {
 	for _, in := range g.Instances {
-		if lt := in.LaunchTemplate; lt != nil && g.LaunchTemplate != nil && g.LaunchTemplate.LaunchTemplateId != nil &&
-			aws.ToString(lt.LaunchTemplateId) != aws.ToString(g.LaunchTemplate.LaunchTemplateId) {
+		if lt := in.LaunchTemplate; lt != nil && lt.LaunchTemplateId != nil && g.LaunchTemplate != nil && g.LaunchTemplate.LaunchTemplateId != nil &&
+			*lt.LaunchTemplateId != *g.LaunchTemplate.LaunchTemplateId {
 			return true
 		}
 		if in.ImageId != nil && ami != "" && *in.ImageId != ami {

@@ -86,6 +86,9 @@ func (c *Cloud) readyBackend(ctx context.Context, project, poolID string) (tg, g
 	if asgTagSet(g.Tags)[tagState] == stateFailed {
 		return "", "", fmt.Errorf("pool %s failed: %w", poolID, cloud.ErrNotReady)
 	}
+	if drifted(*g, asgTagSet(g.Tags)[tagAMI]) {
+		return "", "", fmt.Errorf("pool %s has servers that do not match its image: %w", poolID, cloud.ErrNotReady)
+	}
 	tg = g.TargetGroupARNs[0]
 	count := int(aws.ToInt32(g.MaxSize))
 	if aws.ToInt32(g.DesiredCapacity) < int32(count) {

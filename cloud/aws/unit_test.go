@@ -179,6 +179,44 @@ func TestSwapAndPruneWithStandIns(t *testing.T) {
 	}
 }
 
+// A pool whose servers do not match it is reported drifted and refused
+// traffic; a pool whose target group vanished is reported unhealthy
+// without breaking Observe.
+func TestDriftAndMissingTargetGroup(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	s.addPool("prod.web.ffff.1", 1, 1)
+	s.addPool("prod.web.gggg.1", 1, 1)
+	g := s.asg.groups[groupName("shop", "prod.web.ffff.1")]
+	g.LaunchTemplate = &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-ffff")}
+	g.Instances = []asgtypes.Instance{{InstanceId: aws.String("i-1"), LaunchTemplate: &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-other")}}}
+	tg := aTG(s, targetGroupName("shop", "prod.web.gggg.1"))
+	delete(s.elb.groups, tg)
+
+	live, err := s.Observe(ctx, "shop")
+	if err != nil {
+		t.Fatalf("Observe with a vanished target group: %v", err)
+	}
+	for _, p := range live.Pools {
+		switch p.ID {
+		case "prod.web.ffff.1":
+			if !p.Drift {
+				t.Errorf("pool %s runs a server from another template but is not drifted", p.ID)
+			}
+		case "prod.web.gggg.1":
+			if p.Healthy || p.Servers != 0 {
+				t.Errorf("pool %s without its target group is %+v", p.ID, p)
+			}
+		}
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.ffff.1", Weight: 100}); !errors.Is(err, cloud.ErrNotReady) {
+		t.Fatalf("swap to a drifted pool: %v, want ErrNotReady", err)
+	}
+	if got := s.routes(); got != "" {
+		t.Fatalf("a refused swap changed the listener to %q", got)
+	}
+}
+
 func aTG(s *standIn, name string) string {
 	for arn, n := range s.elb.groups {
 		if n == name {
