@@ -161,76 +161,88 @@ func countStepEvents(b []byte) int {
 	return bytes.Count(b, []byte(`"event":"step_start"`)) + bytes.Count(b, []byte(`"event":"step_end"`))
 }
 
-// applyAndKill starts an apply and SIGKILLs it at pt. It reports whether
-// the kill landed before the apply finished by itself.
-func (e *env) applyAndKill(pt killPoint) bool {
+// applyRun is an apply running in the background.
+type applyRun struct {
+	e      *env
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+	mark   int64 // journal size when it started
+	exited chan error
+	cancel context.CancelFunc
+}
+
+// startApply starts phoenix apply --yes; it is killed after two minutes.
+func (e *env) startApply() *applyRun {
 	e.t.Helper()
-	mark := e.journalSize()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := e.command(ctx, append([]string{"apply", e.dir, "--yes"}, e.applyArgs...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	r := &applyRun{e: e, mark: e.journalSize(), exited: make(chan error, 1), cancel: cancel}
+	r.cmd = e.command(ctx, append([]string{"apply", e.dir, "--yes"}, e.applyArgs...)...)
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	if err := r.cmd.Start(); err != nil {
+		cancel()
 		e.t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	kill := func() bool {
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			return false // already gone
-		}
-		<-exited
-		return true
-	}
-	if pt.after > 0 {
-		select {
-		case <-exited:
-			return false
-		case <-time.After(pt.after):
-			return kill()
-		}
-	}
+	go func() { r.exited <- r.cmd.Wait() }()
+	return r
+}
+
+// waitEvents waits until the apply has journaled n step events; false if
+// it exited first.
+func (r *applyRun) waitEvents(n int) bool {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case <-exited:
+		case err := <-r.exited:
+			r.exited <- err // keep it for whoever waits next
 			return false
 		case <-tick.C:
-			if e.stepEvents(mark) >= pt.event {
-				return kill()
+			if r.e.stepEvents(r.mark) >= n {
+				return true
 			}
 		}
 	}
+}
+
+// applyAndKill starts an apply and SIGKILLs it at pt. It reports whether
+// the kill landed before the apply finished by itself.
+func (e *env) applyAndKill(pt killPoint) bool {
+	e.t.Helper()
+	r := e.startApply()
+	defer r.cancel()
+	if pt.after > 0 {
+		select {
+		case <-r.exited:
+			return false
+		case <-time.After(pt.after):
+		}
+	} else if !r.waitEvents(pt.event) {
+		return false
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return false // already gone
+	}
+	<-r.exited
+	return true
 }
 
 // applyAndInterrupt starts an apply, sends it one SIGINT after its n-th
 // step event, and returns its output once it has exited (with status 1).
 func (e *env) applyAndInterrupt(n int) string {
 	e.t.Helper()
-	mark := e.journalSize()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := e.command(ctx, append([]string{"apply", e.dir, "--yes"}, e.applyArgs...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	r := e.startApply()
+	defer r.cancel()
+	if !r.waitEvents(n) {
+		e.t.Fatalf("the apply ended before %d step events:\n%s", n, r.out.String())
+	}
+	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
 		e.t.Fatal(err)
 	}
-	for deadline := time.Now().Add(time.Minute); e.stepEvents(mark) < n; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("the apply journaled fewer than %d step events in a minute", n)
-		}
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		e.t.Fatal(err)
-	}
-	err := cmd.Wait()
+	err := <-r.exited
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		e.t.Fatalf("interrupted apply exited with %v, want status 1\n%s", err, out.String())
+		e.t.Fatalf("interrupted apply exited with %v, want status 1\n%s", err, r.out.String())
 	}
-	return out.String()
+	return r.out.String()
 }
 
 // checkProcesses asserts that every server process of this test's project
