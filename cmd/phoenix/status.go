@@ -196,7 +196,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	for _, e := range doc.Endpoints {
 		var serving []string
 		age, health, commit := "-", "-", "-"
-		var retained []string
+		var retained []statusPool
 		for _, p := range doc.Pools {
 			if p.Env != e.Env || p.Role != e.Role {
 				continue
@@ -212,7 +212,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 				}
 				continue
 			}
-			retained = append(retained, fmt.Sprintf("%s (%s)", short, poolTemp(p)))
+			retained = append(retained, p)
 		}
 		role := e.Role
 		if !e.InSpec {
@@ -222,10 +222,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		if srv == "" {
 			srv = "-"
 		}
-		ret := strings.Join(retained, ", ")
-		if ret == "" {
-			ret = "-"
-		}
+		ret := retainedList(retained)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Env, role, e.Address, srv, age, health, commit, ret)
 	}
 	if err := tw.Flush(); err != nil {
@@ -239,6 +236,27 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(slices.Compact(ims), ", "))
 	}
 	return nil
+}
+
+// retainedList renders the non-serving pools in the order a rollback
+// would pick them: warm, then cold, then the rest; newest first in each.
+func retainedList(pools []statusPool) string {
+	if len(pools) == 0 {
+		return "-"
+	}
+	rank := map[string]int{"warm": 0, "cold": 1}
+	temp := func(p statusPool) int {
+		if r, ok := rank[poolTemp(p)]; ok {
+			return r
+		}
+		return 2
+	}
+	sort.SliceStable(pools, func(i, j int) bool { return temp(pools[i]) < temp(pools[j]) })
+	out := make([]string, len(pools))
+	for i, p := range pools {
+		out[i] = fmt.Sprintf("%s (%s)", cloud.ShortPool(p.Role, p.Key, p.Generation), poolTemp(p))
+	}
+	return strings.Join(out, ", ")
 }
 
 // poolTemp says how ready a retained pool is for a rollback.
@@ -257,14 +275,20 @@ func poolTemp(p statusPool) string {
 	}
 }
 
+// shortCommit shortens a commit (or build id) to 7 hex digits for the
+// table, keeping the "-dirty" mark of a spec applied with --allow-dirty.
 func shortCommit(c string) string {
 	if c == "" {
 		return "-"
 	}
-	if len(c) > 7 {
-		return c[:7]
+	base, dirty := strings.CutSuffix(c, "-dirty")
+	if len(base) > 7 {
+		base = base[:7]
 	}
-	return c
+	if dirty {
+		return base + "-dirty"
+	}
+	return base
 }
 
 // humanAge renders an age as UX.md does: 40s, 2m, 5h, 14d.
