@@ -335,7 +335,7 @@ func (c *Cloud) createImage(ctx context.Context, req cloud.BakeRequest, instance
 	}
 	name := amiName(req.Project, im.Name, im.BuildID)
 	if req.Replace {
-		name = trim(name, 110) + "-" + c.opt.Now().UTC().Format("20060102T150405Z")
+		name = short(name, 110) + "-" + c.opt.Now().UTC().Format("20060102T150405Z")
 	}
 	out, err := c.api.EC2.CreateImage(ctx, &ec2.CreateImageInput{
 		InstanceId:  &instance,

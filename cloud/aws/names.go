@@ -27,12 +27,12 @@ func safeName(s string) string {
 
 // groupName is the auto scaling group of a pool (limit 255).
 func groupName(project, poolID string) string {
-	return trim("phoenix-"+safeName(project)+"-"+safeName(poolID), 255)
+	return short("phoenix-"+safeName(project)+"-"+safeName(poolID), 255)
 }
 
 // templateName is the launch template of a pool (limit 128).
 func templateName(project, poolID string) string {
-	return trim("phoenix-"+safeName(project)+"-"+safeName(poolID), 128)
+	return short("phoenix-"+safeName(project)+"-"+safeName(poolID), 128)
 }
 
 // targetGroupName is the target group of a pool (limit 32).
@@ -43,7 +43,7 @@ func targetGroupName(project, poolID string) string {
 
 // amiName is the name of a baked AMI, unique per account and region.
 func amiName(project, image, buildID string) string {
-	return trim("phoenix-"+safeName(project)+"-"+safeName(image)+"-"+short(buildID, 16), 128)
+	return short("phoenix-"+safeName(project)+"-"+safeName(image)+"-"+short(buildID, 16), 128)
 }
 
 // artifactKey holds an image's files in the bake bucket.
@@ -69,5 +69,3 @@ func short(s string, n int) string {
 	}
 	return s
 }
-
-func trim(s string, n int) string { return short(s, n) }
