@@ -24,28 +24,21 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-// moto is the emulator shared by this package's integration tests, or nil
-// when it is not installed (motoErr says why).
+// moto is the emulator shared by this package's integration tests,
+// started by the first test that needs it, or nil when it is not installed
+// (motoErr says why).
 var (
-	moto    *motoserver.Server
-	motoErr error
-	motoMu  sync.Mutex // one integration test at a time: they reset moto
+	moto      *motoserver.Server
+	motoErr   error
+	motoOnce  sync.Once
+	motoMu    sync.Mutex // one integration test at a time: they reset moto
+	motoReset func()     // restores the environment moto's settings replaced
 )
 
 func TestMain(m *testing.M) {
-	ctx := context.Background()
-	var restore func()
-	if os.Getenv("PHOENIX_SKIP_MOTO") == "" {
-		moto, motoErr = motoserver.Start(ctx)
-		if moto != nil {
-			restore = moto.Env()
-		}
-	} else {
-		motoErr = fmt.Errorf("PHOENIX_SKIP_MOTO is set")
-	}
 	code := m.Run()
 	if moto != nil {
-		restore()
+		motoReset()
 		moto.Stop()
 	}
 	os.Exit(code)
@@ -54,6 +47,16 @@ func TestMain(m *testing.M) {
 // needMoto skips t without moto and otherwise gives it a clean emulator.
 func needMoto(t testing.TB) {
 	t.Helper()
+	motoOnce.Do(func() {
+		if os.Getenv("PHOENIX_SKIP_MOTO") != "" {
+			motoErr = fmt.Errorf("PHOENIX_SKIP_MOTO is set")
+			return
+		}
+		moto, motoErr = motoserver.Start(context.Background())
+		if moto != nil {
+			motoReset = moto.Env()
+		}
+	})
 	if moto == nil {
 		t.Skipf("integration test needs moto: %v", motoErr)
 	}
