@@ -55,27 +55,61 @@ type Executor struct {
 // walked at all (a cycle, a step waiting for an unknown step); the fate of
 // each step, failures included, is in the Report.
 func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) {
-	hooks := e.Hooks
-	if hooks == nil {
-		hooks = NopHooks{}
+	g, steps, err := planGraph(p)
+	if err != nil {
+		return nil, err
 	}
+	stepCtx := e.StepContext
+	if stepCtx == nil {
+		stepCtx = context.WithoutCancel(ctx)
+	}
+	r := e.newRun(ctx, stepCtx, p, steps)
+	opts := WalkOptions[string]{
+		Parallelism: e.Parallelism,
+		Class:       func(id string) string { return string(steps[id].Kind) },
+		Limits:      e.classLimits(),
+		Cost:        func(id string) float64 { return stepCost[steps[id].Kind] },
+		StepContext: stepCtx,
+		OnStart:     func(id string) { r.hooks.StepStarted(steps[id]) },
+		OnEnd:       func(id string, o *Outcome[string]) { r.ended(steps[id], o) },
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = DefaultParallelism
+	}
+	r.hooks.ApplyStarted(p)
+	res, err := Walk(ctx, g, r.step, opts)
+	if err != nil {
+		return nil, fmt.Errorf("walking the plan: %w", err)
+	}
+	rep := &Report{Plan: p, Result: res, steps: steps}
+	r.hooks.ApplyFinished(rep)
+	return rep, nil
+}
+
+// planGraph indexes the plan's steps by id as a DAG.
+func planGraph(p *planner.Plan) (*dag.Graph[string], map[string]*planner.Step, error) {
 	g := dag.New[string]()
 	steps := make(map[string]*planner.Step, len(p.Steps))
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		if _, dup := steps[s.ID]; dup {
-			return nil, fmt.Errorf("plan has step %s twice", s.ID)
+			return nil, nil, fmt.Errorf("plan has step %s twice", s.ID)
 		}
 		steps[s.ID] = s
 		g.Add(s.ID, s.After...)
 	}
+	return g, steps, nil
+}
+
+// newRun prepares the state the steps of one Apply share: the images known
+// before the plan, and one fresh observer per cloud.
+func (e *Executor) newRun(ctx, stepCtx context.Context, p *planner.Plan, steps map[string]*planner.Step) *run {
 	r := &run{
-		exec: e, plan: p, steps: steps, hooks: hooks, stop: ctx.Done(),
+		exec: e, plan: p, steps: steps, hooks: e.Hooks, stop: ctx.Done(),
 		images: map[string]cloud.Image{}, observers: map[string]*freshObserver{},
 	}
-	stepCtx := e.StepContext
-	if stepCtx == nil {
-		stepCtx = context.WithoutCancel(ctx)
+	if r.hooks == nil {
+		r.hooks = NopHooks{}
 	}
 	for _, c := range e.Clouds {
 		r.observers[c.Name()] = &freshObserver{ctx: stepCtx, fetch: func(ctx context.Context) (*cloud.Live, error) {
@@ -92,35 +126,20 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) 
 			r.images[imageKey(im.Cloud, im.BuildID)] = im
 		}
 	}
+	return r
+}
+
+// classLimits are the per-kind limits as the walker's class limits.
+func (e *Executor) classLimits() map[string]int {
 	limits := e.Limits
 	if limits == nil {
 		limits = DefaultLimits
 	}
-	classLimits := make(map[string]int, len(limits))
+	out := make(map[string]int, len(limits))
 	for k, n := range limits {
-		classLimits[string(k)] = n
+		out[string(k)] = n
 	}
-	kind := func(id string) string { return string(steps[id].Kind) }
-	opts := WalkOptions[string]{
-		Parallelism: e.Parallelism,
-		Class:       kind,
-		Limits:      classLimits,
-		Cost:        func(id string) float64 { return stepCost[steps[id].Kind] },
-		StepContext: stepCtx,
-		OnStart:     func(id string) { hooks.StepStarted(steps[id]) },
-		OnEnd:       func(id string, o *Outcome[string]) { r.ended(steps[id], o) },
-	}
-	if opts.Parallelism <= 0 {
-		opts.Parallelism = DefaultParallelism
-	}
-	hooks.ApplyStarted(p)
-	res, err := Walk(ctx, g, r.step, opts)
-	if err != nil {
-		return nil, fmt.Errorf("walking the plan: %w", err)
-	}
-	rep := &Report{Plan: p, Result: res, steps: steps}
-	hooks.ApplyFinished(rep)
-	return rep, nil
+	return out
 }
 
 // stepCost estimates steps' relative durations, so that under limits the

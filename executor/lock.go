@@ -219,16 +219,6 @@ func (h *Held) Err() error {
 	return h.err
 }
 
-// Envs returns the locked environments, sorted.
-func (h *Held) Envs() []string {
-	out := make([]string, 0, len(h.envs))
-	for e := range h.envs {
-		out = append(out, e)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Add takes more locks (for environments a plan touches that were not
 // known before planning, such as one that left the spec).
 func (h *Held) Add(ctx context.Context, envs map[string]string) error {

@@ -16,9 +16,6 @@ type Report struct {
 	steps  map[string]*planner.Step
 }
 
-// Step returns the plan step with id.
-func (r *Report) Step(id string) *planner.Step { return r.steps[id] }
-
 // OK reports whether every step ran and succeeded.
 func (r *Report) OK() bool { return r.Result.OK() }
 
