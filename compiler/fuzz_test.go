@@ -17,8 +17,9 @@ import (
 const fuzzEnv = "package phoenix\n\nenvironments: fuzz: roles: web: endpoint: \"127.0.0.1:18999\"\n"
 
 // FuzzCompile feeds arbitrary bytes to the compiler as two spec files: it
-// must never panic, and must either compile or explain itself with
-// diagnostics that have a summary. The seed corpus is every .cue file of
+// must never panic, must either compile or explain itself with
+// diagnostics that have a summary, and the fast path must agree with the
+// whole-package evaluation. The seed corpus is every .cue file of
 // the golden tests, beside an independent environment file.
 func FuzzCompile(f *testing.F) {
 	paths, _ := filepath.Glob("testdata/*.txtar")
@@ -39,6 +40,11 @@ func FuzzCompile(f *testing.F) {
 			"zz-env.cue":  {Data: env},
 			"motd.txt":    {Data: []byte("hello")},
 			"app/main.go": {Data: []byte("package main")},
+		}
+		// Differential: the fast path and the whole package agree.
+		if fast, whole := outcome(t, fsys, Options{Name: "fuzz"}),
+			outcome(t, fsys, Options{Name: "fuzz", wholePackage: true}); fast != whole {
+			t.Fatalf("fast path and whole package differ:\nfast:\n%s\nwhole:\n%s", fast, whole)
 		}
 		d, err := Load(context.Background(), fsys, Options{Name: "fuzz"})
 		if err == nil {
