@@ -570,3 +570,34 @@ func TestAStalePlanIsRefusedStepByStep(t *testing.T) {
 		t.Fatalf("details do not name the root cause and what it held back:\n%s", details)
 	}
 }
+
+func TestAResumedCanaryThatFailsPutsAllTrafficOnTheOldPool(t *testing.T) {
+	f := newFixture(t)
+	f.apply(t, f.firstDeploy())
+	p, next := canaryPlan(f, []int{75, 100})
+	f.apply(t, &planner.Plan{Project: project, Steps: p.Steps[:1]}) // the create
+	// An earlier apply was cut short with 50% on the new pool.
+	old := f.poolID("staging", 1)
+	if err := f.mem.Swap(context.Background(), cloud.SwapRequest{Project: project, Env: "staging", Role: "web",
+		Backends: []cloud.Backend{{Pool: next, Weight: 50}, {Pool: old, Weight: 50}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := f.mem.Calls(memory.OpSwap)
+	f.mem.SetHook(func(_ context.Context, op memory.Op, _ string) error {
+		if op == memory.OpObserve && f.mem.Calls(memory.OpSwap) > before {
+			_ = f.mem.KillServers(project, next, 1)
+		}
+		return nil
+	})
+	swap := p.Steps[1]
+	swap.After = nil
+	rep := f.apply(t, &planner.Plan{Project: project, Steps: []planner.Step{swap}})
+	f.mem.SetHook(nil)
+	if rep.OK() {
+		t.Fatal("the canary onto a sickening pool succeeded")
+	}
+	got := servingOf(f.live(t), "staging")
+	if len(got) != 1 || got[0].Pool != old || got[0].Weight != 100 {
+		t.Fatalf("staging serves %v, want all traffic on %s", got, old)
+	}
+}

@@ -272,13 +272,39 @@ func (r *run) hold(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	return fmt.Errorf("canary pool %s: %w", s.Pool, cloud.ErrNotFound)
 }
 
-// undo puts the old backends back after a canary failed part way.
+// undo puts all traffic back on the old backends after a canary failed
+// part way (even the share the new pool had before this step, when it
+// resumes a canary cut short: the new pool is what failed).
 func (r *run) undo(ctx context.Context, c cloud.Cloud, s *planner.Step, old []cloud.Backend, cause error) error {
+	old = whole(old)
 	r.logf(s, "canary failed, sending traffic back to %s: %v", pools(old), cause)
 	if err := r.send(context.WithoutCancel(ctx), c, s, old); err != nil {
 		return fmt.Errorf("swapping %s/%s to %s: %w; swapping back to %s also failed: %v", s.Env, s.Role, s.Pool, cause, pools(old), err)
 	}
 	return fmt.Errorf("swapping %s/%s to %s: %w (traffic is back on %s)", s.Env, s.Role, s.Pool, cause, pools(old))
+}
+
+// whole scales backends' weights up to sum to 100, the rounding going to
+// the one with the most.
+func whole(bs []cloud.Backend) []cloud.Backend {
+	sum := 0
+	for _, b := range bs {
+		sum += b.Weight
+	}
+	if sum == 100 || sum == 0 {
+		return bs
+	}
+	out := make([]cloud.Backend, len(bs))
+	top, given := 0, 0
+	for i, b := range bs {
+		out[i] = cloud.Backend{Pool: b.Pool, Weight: b.Weight * 100 / sum}
+		given += out[i].Weight
+		if b.Weight > bs[top].Weight {
+			top = i
+		}
+	}
+	out[top].Weight += 100 - given
+	return out
 }
 
 func pools(bs []cloud.Backend) string {
