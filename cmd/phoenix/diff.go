@@ -26,10 +26,6 @@ func init() { register(newDiffCmd) }
 // its previous comment and update it in place.
 const diffCommentMarker = "<!-- phoenix:diff -->"
 
-// diffDesiredMax caps the desired-state section of a comment; the plan
-// gets the rest of render.DefaultMarkdownMax.
-const diffDesiredMax = 16000
-
 // diffOptions are the inputs of `phoenix diff`.
 type diffOptions struct {
 	Base, Head string // revisions
@@ -209,37 +205,6 @@ func writeDiffText(w io.Writer, res *diffResult) error {
 	return render.Text(w, withSpecReasons(res.Plan, res.Desired), render.TextOptions{Color: color, Title: "Plan if " + res.HeadRev + " is applied"})
 }
 
-// writeDiffMarkdown writes the pull-request comment: the marker, the
-// plan's verdict, table, graph and details (render.Markdown, capped), and
-// the desired-state diff collapsed.
-func writeDiffMarkdown(w io.Writer, res *diffResult) error {
-	var desired strings.Builder
-	res.Desired.Markdown(&desired)
-	body := desired.String()
-	if len(body) > diffDesiredMax {
-		body = cutLines(body, diffDesiredMax) + "- … cut to fit a comment; run `phoenix diff` for everything\n"
-	}
-	section := fmt.Sprintf("\n<details><summary>Desired-state changes · <code>%s</code> %s → %s</summary>\n\n%s\n</details>\n",
-		specdiff.MarkdownCell(dirLabel(orRoot(res.Dir))), shortID(res.MergeBase), shortID(res.Head), body)
-	if _, err := io.WriteString(w, diffCommentMarker+"\n"); err != nil {
-		return err
-	}
-	if res.Plan == nil {
-		verdict := "the desired state does not change."
-		if !res.Desired.Empty() {
-			verdict = desiredVerdict(res.Desired) + " (live cloud not read: `--offline`)."
-		}
-		_, err := fmt.Fprintf(w, "**Phoenix:** %s\n%s", verdict, section)
-		return err
-	}
-	max := render.DefaultMarkdownMax - len(diffCommentMarker) - 1 - len(section)
-	if err := render.Markdown(w, withSpecReasons(res.Plan, res.Desired), render.MarkdownOptions{MaxBytes: max}); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, section)
-	return err
-}
-
 // desiredVerdict counts what the spec change touches, for an offline diff.
 func desiredVerdict(d *specdiff.Diff) string {
 	rebakes, pools := 0, 0
@@ -261,7 +226,7 @@ func desiredVerdict(d *specdiff.Diff) string {
 // spec settings moved (`config VERSION "1" → "2"`) rather than only that
 // no live pool matches: in a diff, the reason is the change under review.
 // The swap that puts such a pool in service then needs no reason of its
-// own.
+// own; a rollback swap says what it undoes.
 func withSpecReasons(doc *render.Doc, d *specdiff.Diff) *render.Doc {
 	out := *doc
 	out.Steps = append([]render.Step(nil), doc.Steps...)
@@ -276,7 +241,15 @@ func withSpecReasons(doc *render.Doc, d *specdiff.Diff) *render.Doc {
 		}
 	}
 	for i, s := range out.Steps {
-		if s.Kind == string(planner.Swap) && !s.Rollback && explained[[2]string{s.Env, s.Role}] {
+		if s.Kind != string(planner.Swap) {
+			continue
+		}
+		if s.Rollback {
+			// Say what the rollback undoes.
+			if pc := d.Pool(s.Env, s.Role); pc != nil && pc.KeyChanged && pc.Status == specdiff.Changed {
+				out.Steps[i].Reason = s.Reason + "; " + pc.Why()
+			}
+		} else if explained[[2]string{s.Env, s.Role}] {
 			out.Steps[i].Reason = canaryReason(s.Weights)
 		}
 	}

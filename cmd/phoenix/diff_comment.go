@@ -1,0 +1,261 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/render"
+	"github.com/phoenix-gitops/phoenix/specdiff"
+)
+
+// commentMax keeps a pull-request comment under GitHub's 65,536-character
+// limit, with room for a bot's framing.
+const commentMax = render.DefaultMarkdownMax
+
+// commentGraphMax omits the Mermaid graph of plans with more steps than
+// GitHub renders.
+const commentGraphMax = 150
+
+// comment is the pull-request comment of a diff, in parts that are cut,
+// least useful first, to fit commentMax.
+type comment struct {
+	head    string   // marker, verdict, what is compared, bakes
+	tables  []string // one Markdown table per environment
+	warn    string
+	desired string // desired-state changes, collapsed
+	graph   string // Mermaid graph, collapsed
+	full    string // the text plan, collapsed
+}
+
+// writeDiffMarkdown writes the pull-request comment: a marker line (CI
+// finds and updates its comment by it), a one-line verdict, a table per
+// environment, then the desired-state diff, the plan graph and the full
+// plan, collapsed.
+func writeDiffMarkdown(w io.Writer, res *diffResult) error {
+	c := buildComment(res)
+	_, err := io.WriteString(w, c.fit(commentMax))
+	return err
+}
+
+func buildComment(res *diffResult) *comment {
+	c := &comment{}
+	var desired strings.Builder
+	res.Desired.Markdown(&desired)
+	c.desired = fmt.Sprintf("\n<details><summary>Desired-state changes</summary>\n\n%s\n</details>\n", desired.String())
+	compared := fmt.Sprintf("<sub>Spec <code>%s</code> at %s compared with %s, the merge base of %s and %s.</sub>\n",
+		specdiff.MarkdownCell(dirLabel(orRoot(res.Dir))), shortID(res.Head), shortID(res.MergeBase),
+		specdiff.MarkdownCell(res.BaseRev), specdiff.MarkdownCell(res.HeadRev))
+	if res.Plan == nil {
+		verdict := "the desired state does not change."
+		if !res.Desired.Empty() {
+			verdict = desiredVerdict(res.Desired) + " (live cloud not read: `--offline`)."
+		}
+		c.head = diffCommentMarker + "\n**Phoenix:** " + verdict + "\n\n" + compared
+		return c
+	}
+	doc := withSpecReasons(res.Plan, res.Desired)
+	c.head = diffCommentMarker + "\n**Phoenix:** " + planVerdict(doc) + "\n\n" + compared
+	if b := bakesMarkdown(doc); b != "" {
+		c.head += "\n" + b + "\n"
+	}
+	c.tables = envTables(doc)
+	for _, wn := range doc.Warnings {
+		c.warn += "\n> ⚠️ " + specdiff.MarkdownCell(strings.ReplaceAll(wn, "\n", " ")) + "\n"
+	}
+	if doc.Changes && len(doc.Steps) <= commentGraphMax {
+		var g strings.Builder
+		_ = render.Mermaid(&g, doc)
+		c.graph = "\n<details><summary>Plan graph</summary>\n\n```mermaid\n" + g.String() + "```\n\n</details>\n"
+	}
+	if doc.Changes {
+		var t strings.Builder
+		_ = render.Text(&t, doc, render.TextOptions{Title: "Plan if " + res.HeadRev + " is applied"})
+		c.full = "\n<details><summary>Full plan</summary>\n\n```\n" + strings.ReplaceAll(t.String(), "```", "'''") + "```\n\n</details>\n"
+	}
+	return c
+}
+
+// fit assembles the comment in at most max bytes, cutting the full plan,
+// then the graph, then the desired-state details, then table rows, and
+// saying what it cut.
+func (c *comment) fit(max int) string {
+	var cuts []string
+	build := func() string {
+		var b strings.Builder
+		b.WriteString(c.head)
+		for _, t := range c.tables {
+			b.WriteString(t)
+		}
+		b.WriteString(c.warn)
+		b.WriteString(c.desired)
+		b.WriteString(c.graph)
+		b.WriteString(c.full)
+		if len(cuts) > 0 {
+			b.WriteString("\n<sub>Cut to fit a comment: " + strings.Join(cuts, ", ") + ". Run `phoenix diff` for everything.</sub>\n")
+		}
+		return b.String()
+	}
+	out := build()
+	for _, part := range []struct {
+		name string
+		p    *string
+	}{{"the full plan", &c.full}, {"the plan graph", &c.graph}, {"the desired-state details", &c.desired}} {
+		if len(out) <= max {
+			return out
+		}
+		if *part.p != "" {
+			*part.p = ""
+			cuts = append(cuts, part.name)
+			out = build()
+		}
+	}
+	if len(out) <= max {
+		return out
+	}
+	// Tables: keep whole environments first to last while they fit.
+	cuts = append(cuts, "environments")
+	all := c.tables
+	for len(c.tables) > 0 {
+		c.tables = c.tables[:len(c.tables)-1]
+		cuts[len(cuts)-1] = fmt.Sprintf("%d of %d environment tables", len(all)-len(c.tables), len(all))
+		if out = build(); len(out) <= max {
+			return out
+		}
+	}
+	return cutLines(out, max)
+}
+
+// planVerdict is the one-line summary: "2 bakes, 3 creates, 3 swaps,
+// 1 prune in staging and prod." and what is a rollback.
+func planVerdict(doc *render.Doc) string {
+	if !doc.Changes {
+		return "no changes: the live state already matches this spec."
+	}
+	envs := stepEnvs(doc)
+	v := stepCounts(doc.Summary)
+	switch {
+	case len(envs) > 4:
+		v += fmt.Sprintf(" in %d environments", len(envs))
+	case len(envs) > 0:
+		v += " in " + andList(envs)
+	}
+	v += "."
+	if doc.Destructive > 0 {
+		v += fmt.Sprintf(" ⚠️ **Destroys %s that left the spec.**", countOf(doc.Destructive, "resource"))
+	}
+	switch {
+	case len(doc.Rollback) > 0 && len(doc.Rollback) == len(envs):
+		v += " **Rollback: swaps only** (retained pools match the spec)."
+	case len(doc.Rollback) == 1:
+		v += " " + doc.Rollback[0] + " is a rollback (swaps only)."
+	case len(doc.Rollback) > 1:
+		v += " " + andList(doc.Rollback) + " are rollbacks (swaps only)."
+	}
+	return v
+}
+
+// stepEnvs lists the environments with steps, in plan order.
+func stepEnvs(doc *render.Doc) []string {
+	var envs []string
+	for _, s := range doc.Steps {
+		if s.Env != "" && !slices.Contains(envs, s.Env) {
+			envs = append(envs, s.Env)
+		}
+	}
+	return envs
+}
+
+func stepCounts(s render.Summary) string {
+	var parts []string
+	for _, k := range []struct {
+		n    int
+		word string
+	}{{s.Bake, "bake"}, {s.Create, "create"}, {s.Swap, "swap"}, {s.Prune, "prune"}} {
+		if k.n > 0 {
+			parts = append(parts, countOf(k.n, k.word))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func andList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// bakesMarkdown lists the bakes and image prunes above the tables.
+func bakesMarkdown(doc *render.Doc) string {
+	var bakes, prunes []string
+	for _, s := range doc.Steps {
+		switch {
+		case s.Kind == string(planner.Bake):
+			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID), specdiff.MarkdownCell(s.Reason)))
+		case s.Kind == string(planner.Prune) && s.Pool == "":
+			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID)))
+		}
+	}
+	var lines []string
+	if len(bakes) > 0 {
+		lines = append(lines, "**Bakes:** "+strings.Join(bakes, ", "))
+	}
+	if len(prunes) > 0 {
+		lines = append(lines, "**Image prunes:** "+strings.Join(prunes, ", "))
+	}
+	return strings.Join(lines, "  \n")
+}
+
+// envTables is one table per environment with steps, a row per role:
+// what happens to it and why.
+func envTables(doc *render.Doc) []string {
+	rollback := map[string]bool{}
+	for _, e := range doc.Rollback {
+		rollback[e] = true
+	}
+	var tables []string
+	for _, env := range stepEnvs(doc) {
+		var roles []string
+		kinds := map[string][]string{}
+		whys := map[string][]string{}
+		for _, s := range doc.Steps {
+			if s.Env != env || s.Role == "" {
+				continue
+			}
+			if !slices.Contains(roles, s.Role) {
+				roles = append(roles, s.Role)
+			}
+			k := s.Kind
+			if s.Destructive {
+				k = "**destroy**"
+			}
+			if ks := kinds[s.Role]; len(ks) == 0 || ks[len(ks)-1] != k {
+				kinds[s.Role] = append(ks, k)
+			}
+			why := s.Reason
+			if s.Kind == string(planner.Prune) {
+				why = render.Short(s.Pool) + ": " + why
+			}
+			if why != "" && !slices.Contains(whys[s.Role], why) {
+				whys[s.Role] = append(whys[s.Role], why)
+			}
+		}
+		title := "#### " + env
+		if rollback[env] {
+			title += " · rollback (swaps only)"
+		}
+		var b strings.Builder
+		b.WriteString("\n" + title + "\n\n| role | change | why |\n|---|---|---|\n")
+		for _, r := range roles {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", r, strings.Join(kinds[r], " + "), specdiff.MarkdownCell(strings.Join(whys[r], "; ")))
+		}
+		tables = append(tables, b.String())
+	}
+	return tables
+}
