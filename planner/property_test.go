@@ -17,31 +17,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/planner/plantest"
 )
 
-// replacing adds BakeRequest.Replace to the memory cloud, which (for now)
-// returns an existing build id unchanged: a replaced image gets the cloud's
-// current time, as a fresh bake would.
-type replacing struct{ *memory.Cloud }
-
-func (r replacing) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
-	im, err := r.Cloud.Bake(ctx, req)
-	if err != nil || !req.Replace {
-		return im, err
-	}
-	at := r.Cloud.Now()
-	if !im.CreatedAt.Before(at) {
-		return im, nil // the cloud replaced it itself
-	}
-	r.Cloud.Mutate(req.Project, func(l *cloud.Live) {
-		for i := range l.Images {
-			if l.Images[i].BuildID == im.BuildID {
-				l.Images[i].CreatedAt = at
-			}
-		}
-	})
-	im.CreatedAt = at
-	return im, nil
-}
-
 var (
 	cloudNames = []string{"memory", "other"}
 	envNames   = []string{"dev", "staging", "prod"}
@@ -219,7 +194,7 @@ func TestPlanProperties(t *testing.T) {
 		for _, c := range cloudNames {
 			mem := memory.New(memory.WithNow(now), memory.WithName(c))
 			mem.Seed(d.Project, only(live, c))
-			clouds[c] = replacing{mem}
+			clouds[c] = mem
 		}
 		ctx := context.Background()
 		if err := plantest.Apply(ctx, clouds, d, p); err != nil {

@@ -21,7 +21,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	mem := memory.New(memory.WithNow(now))
-	return &world{t: t, mem: mem, clouds: cloud.Set{"memory": replacing{mem}}}
+	return &world{t: t, mem: mem, clouds: cloud.Set{"memory": mem}}
 }
 
 func (w *world) plan(d *model.Desired, opts planner.Options) *planner.Plan {

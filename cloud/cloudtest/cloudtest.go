@@ -85,6 +85,7 @@ var cases = []struct {
 }{
 	{"observe/empty", testObserveEmpty},
 	{"bake/chain-idempotent", testBakeChain},
+	{"bake/replace", testBakeReplace},
 	{"create/ready-tagged", testCreateTagged},
 	{"create/same-id-again", testCreateAgain},
 	{"create/concurrent", testCreateConcurrent},

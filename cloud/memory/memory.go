@@ -220,7 +220,11 @@ func (c *Cloud) export(projectName string) *cloud.Live {
 }
 
 // Bake implements cloud.Cloud. Baking a build id that exists returns the
-// existing image unchanged.
+// existing image unchanged, unless req.Replace: then it is baked again (the
+// parent checked, failures injected, steps logged, as for a first bake) and
+// its one record replaced, with the cloud's current time as CreatedAt. Pools
+// refer to an image by build id, so the pools made from the old bake keep
+// working.
 func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
 	if req.Image == nil {
 		return cloud.Image{}, errors.New("memory cloud: bake request without an image")
@@ -234,7 +238,7 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 		return cloud.Image{}, fmt.Errorf("baking image %s: no build id", im.Name)
 	}
 	p := c.proj(req.Project)
-	if got, ok := p.images[im.BuildID]; ok {
+	if got, ok := p.images[im.BuildID]; ok && !req.Replace {
 		return got, nil
 	}
 	parent := ""
