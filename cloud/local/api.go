@@ -115,6 +115,10 @@ type commitImageReq struct {
 	// that the supervisor renames into place.
 	TmpDir string `json:"tmp_dir"`
 	Digest string `json:"digest"`
+	// Replace commits the tree as a rebake of a recorded build id: under a
+	// new directory, the record pointed at it (see rebakes in
+	// sup_images.go).
+	Replace bool `json:"replace,omitempty"`
 }
 
 type deleteImageReq struct {

@@ -34,11 +34,17 @@ import (
 var passEnv = []string{"PATH", "HOME", "USER", "LANG", "TMPDIR", "GOCACHE", "GOPATH", "GOMODCACHE", "GOPROXY", "GOFLAGS", "GOTOOLCHAIN", "GONOSUMDB", "GOPRIVATE", "GOINSECURE", "GONOSUMCHECK"}
 
 // Bake implements cloud.Cloud. An image whose build id is recorded is a
-// cache hit: one round trip to the supervisor, nothing rebuilt.
+// cache hit: one round trip to the supervisor, nothing rebuilt. With
+// req.Replace it is built again from scratch, its steps run again, and the
+// supervisor points the image's record at the new tree (see rebakes in
+// sup_images.go).
 func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
 	im := req.Image
 	if im == nil || im.BuildID == "" || im.Name == "" {
 		return cloud.Image{}, errors.New("local cloud: bake request without an image, name or build id")
+	}
+	if req.Replace {
+		return c.build(ctx, req)
 	}
 	var got cloud.Image
 	err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {im.BuildID}}, &got)
@@ -122,7 +128,7 @@ func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, 
 	var got cloud.Image
 	err = c.call(ctx, pathCommitImage, commitImageReq{
 		Project: req.Project, Name: im.Name, BuildID: im.BuildID, ParentBuildID: parentID,
-		From: im.From, TmpDir: dir, Digest: digest,
+		From: im.From, TmpDir: dir, Digest: digest, Replace: req.Replace,
 	}, &got)
 	if err != nil {
 		return fail(err)

@@ -54,18 +54,24 @@ type serverRec struct {
 // poolRec is a pool as recorded: its desired settings (secret references
 // only, never values), its image, its state and its processes.
 type poolRec struct {
-	Project    string          `json:"project"`
-	ID         string          `json:"id"`
-	Generation int             `json:"generation"`
-	Spec       model.Pool      `json:"spec"`
-	ImageName  string          `json:"image_name"`
-	BuildID    string          `json:"build_id"`
-	Commit     string          `json:"commit,omitempty"`
-	CreatedAt  time.Time       `json:"created_at"`
-	State      cloud.PoolState `json:"state"`
-	Reason     string          `json:"reason,omitempty"`
-	LastServed time.Time       `json:"last_served,omitzero"`
-	Servers    []serverRec     `json:"servers,omitempty"`
+	Project    string     `json:"project"`
+	ID         string     `json:"id"`
+	Generation int        `json:"generation"`
+	Spec       model.Pool `json:"spec"`
+	ImageName  string     `json:"image_name"`
+	BuildID    string     `json:"build_id"`
+	// ImageDir and ImageDigest are the image tree the pool's servers were
+	// started from (and start from again when warmed): a rebake of BuildID
+	// records a new tree for the image but leaves this one in place while
+	// the pool exists. Drift is checked against it.
+	ImageDir    string          `json:"image_dir,omitempty"`
+	ImageDigest string          `json:"image_digest,omitempty"`
+	Commit      string          `json:"commit,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	State       cloud.PoolState `json:"state"`
+	Reason      string          `json:"reason,omitempty"`
+	LastServed  time.Time       `json:"last_served,omitzero"`
+	Servers     []serverRec     `json:"servers,omitempty"`
 	// WarmOnUp marks a pool that ran until `phoenix cloud down` stopped
 	// it: `phoenix cloud up` starts it again.
 	WarmOnUp bool `json:"warm_on_up,omitempty"`

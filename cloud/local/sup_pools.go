@@ -91,7 +91,7 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 	spec.Count = max(spec.Count, 1)
 	rt := &poolRT{rec: poolRec{
 		Project: req.Project, ID: req.ID, Generation: req.Generation, Spec: spec,
-		ImageName: img.Name, BuildID: img.BuildID, Commit: req.Commit,
+		ImageName: img.Name, BuildID: img.BuildID, ImageDir: img.Dir, ImageDigest: img.Digest, Commit: req.Commit,
 		CreatedAt: time.Now().UTC(), State: cloud.PoolCreating,
 	}}
 	rt.servers.Store(&[]*server{})
@@ -187,6 +187,7 @@ func (s *supervisor) warm(ctx context.Context, rt *poolRT, secrets map[string]st
 	s.mu.Lock()
 	state, id := rt.rec.State, rt.rec.ID
 	img, err := s.image(rt.rec.Project, rt.rec.BuildID)
+	img = rt.rec.tree(img)
 	s.mu.Unlock()
 	switch {
 	case state == cloud.PoolReady:
@@ -305,6 +306,7 @@ func (s *supervisor) deletePool(project, id string) error {
 		return fmt.Errorf("deleting pool %s: %w", id, err)
 	}
 	s.log.Printf("pool %s deleted", id)
+	s.sweepTrees(rt.rec.BuildID) // the tree a rebake replaced, if this pool was its last user
 	return nil
 }
 

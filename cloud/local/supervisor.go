@@ -225,6 +225,11 @@ func (s *supervisor) recover() error {
 	}
 	for i := range pools {
 		rec := pools[i]
+		if rec.ImageDir == "" { // recorded before pools kept their tree: the image's is theirs
+			if img, err := s.image(rec.Project, rec.BuildID); err == nil && img != nil {
+				rec.ImageDir, rec.ImageDigest = img.Dir, img.Digest
+			}
+		}
 		rt := &poolRT{rec: rec}
 		var list []*server
 		for _, sr := range rec.Servers {
@@ -366,6 +371,7 @@ func (s *supervisor) startMonitor(rt *poolRT) {
 	path, interval, timeout := healthSettings(&rt.rec)
 	s.mu.Lock()
 	img, _ := s.image(rt.rec.Project, rt.rec.BuildID)
+	img = rt.rec.tree(img) // the tree the servers run from, not a newer rebake's
 	s.mu.Unlock()
 	var verify func() error
 	if img != nil {
