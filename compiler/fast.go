@@ -5,292 +5,31 @@ import (
 	"encoding/json"
 	"runtime"
 	"slices"
-	"strconv"
-	"sync"
 
 	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/parser"
 )
 
-// The fast path evaluates files that are independent of each other in
-// parallel, each in a cue.Context of its own goroutine (CUE is not safe
-// for concurrent use), checks the exported JSON against the schema's
-// shape in Go, and decodes it. It only ever answers for a spec that is
-// entirely valid: on any doubt or error it gives up, and Load runs the
-// whole-package evaluation, which also produces the diagnostics.
-//
-// A file is independent when what it defines ("claims") is defined by no
-// other file, its references stay inside its own claims, and no other
-// file refers to the field its claims live in. A claim is a top-level
-// field (project, images, ...) or one entry of a section
-// (environments."env-1"). Everything else is evaluated as one package, as
-// before; the test TestFastPathEqualsWholePackage holds the two equal.
-
-// sections are the top-level fields whose entries may be claimed one by
-// one by different files.
-var sections = map[string]bool{"images": true, "roles": true, "environments": true}
-
-// claim is one thing a file defines.
-type claim struct {
-	top   string // top-level label
-	entry string // entry of a section; "" claims the whole top-level field
-	value ast.Expr
-	// hidden marks a hidden field (_x) or a definition (#X): part of the
-	// package, not of its JSON.
-	hidden bool
-}
-
-// exported says whether the claim is a regular field, which JSON holds;
-// hidden fields and definitions are not.
-func (c claim) exported() bool { return !c.hidden }
-
-func (c claim) path() cue.Path {
-	if c.entry == "" {
-		return cue.MakePath(cue.Str(c.top))
-	}
-	return cue.MakePath(cue.Str(c.top), cue.Str(c.entry))
-}
-
-// fileInfo is what the analysis learns about one file.
-type fileInfo struct {
-	file   *specFile
-	claims []claim
-	// refs are top-level names the file refers to outside its claims:
-	// to other files, or to the field around its own claims.
-	refs map[string]bool
-	// selfContained says its references all stay inside its claims.
-	selfContained bool
-}
-
-// predeclared are CUE's predeclared identifiers; a reference to one that
-// does not resolve in the file is not a reference to another file.
-var predeclared = map[string]bool{
-	"bool": true, "int": true, "float": true, "string": true, "bytes": true, "number": true, "null": true,
-	"true": true, "false": true, "len": true, "close": true, "and": true, "or": true, "div": true,
-	"mod": true, "quo": true, "rem": true, "top": true, "_": true, "matchN": true, "matchIf": true,
-}
-
-func analyseFile(f *specFile) (*fileInfo, bool) {
-	info := &fileInfo{file: f, refs: map[string]bool{}, selfContained: true}
-	for _, decl := range f.ast.Decls {
-		switch x := decl.(type) {
-		case *ast.Package, *ast.ImportDecl, *ast.CommentGroup, *ast.Attribute:
-		case *ast.Field:
-			name, ok := staticLabel(x)
-			if !ok || predeclared[name] {
-				return nil, false
-			}
-			if id, isIdent := x.Label.(*ast.Ident); isIdent && (id.Name[0] == '_' || id.Name[0] == '#') {
-				info.claims = append(info.claims, claim{top: name, value: x.Value, hidden: true})
-				continue
-			}
-			info.claims = append(info.claims, claimsOf(name, x.Value)...)
-		default:
-			return nil, false
-		}
-	}
-	inside := map[ast.Node]bool{}
-	for _, c := range info.claims {
-		ast.Walk(c.value, func(n ast.Node) bool { inside[n] = true; return true }, nil)
-	}
-	for _, decl := range f.ast.Decls {
-		walkRefs(decl, func(id *ast.Ident) {
-			switch {
-			case id.Node == nil && predeclared[id.Name]:
-			case id.Node == nil:
-				info.refs[id.Name] = true
-				info.selfContained = false
-			case inside[id.Node]:
-			default:
-				if _, ok := id.Node.(*ast.ImportSpec); !ok {
-					info.refs[id.Name] = true
-					info.selfContained = false
-				}
-			}
-		})
-	}
-	return info, true
-}
-
-// walkRefs calls ref for every identifier in n that refers to something:
-// not field labels, selectors, or the names that clauses, aliases and
-// imports declare.
-func walkRefs(n ast.Node, ref func(*ast.Ident)) {
-	var before func(ast.Node) bool
-	walk := func(n ast.Node) {
-		if n != nil {
-			ast.Walk(n, before, nil)
-		}
-	}
-	before = func(n ast.Node) bool {
-		switch x := n.(type) {
-		case *ast.Ident:
-			ref(x)
-		case *ast.Field:
-			switch l := x.Label.(type) {
-			case *ast.Ident, *ast.BasicLit:
-			case *ast.Alias:
-				walk(l.Expr)
-			default:
-				walk(l)
-			}
-			walk(x.Value)
-			return false
-		case *ast.SelectorExpr:
-			walk(x.X)
-			return false
-		case *ast.LetClause:
-			walk(x.Expr)
-			return false
-		case *ast.ForClause:
-			walk(x.Source)
-			return false
-		case *ast.Alias:
-			walk(x.Expr)
-			return false
-		case *ast.ImportDecl, *ast.Package, *ast.Attribute, *ast.CommentGroup:
-			return false
-		}
-		return true
-	}
-	walk(n)
-}
-
-// claimsOf splits a top-level field into claims: the entries of a section
-// written as plain fields, else the field as a whole.
-func claimsOf(name string, v ast.Expr) []claim {
-	st, ok := v.(*ast.StructLit)
-	if !sections[name] || !ok || len(st.Elts) == 0 {
-		return []claim{{top: name, value: v}}
-	}
-	var out []claim
-	for _, e := range st.Elts {
-		f, ok := e.(*ast.Field)
-		if !ok {
-			return []claim{{top: name, value: v}}
-		}
-		entry, ok := staticLabel(f)
-		if !ok {
-			return []claim{{top: name, value: v}}
-		}
-		out = append(out, claim{top: name, entry: entry, value: f.Value})
-	}
-	return out
-}
-
-// staticLabel returns a regular field's name when it is written plainly:
-// not optional or required, no alias, no pattern, not computed.
-func staticLabel(f *ast.Field) (string, bool) {
-	if f.Constraint != 0 || f.Alias != nil {
-		return "", false
-	}
-	switch l := f.Label.(type) {
-	case *ast.Ident:
-		return l.Name, true
-	case *ast.BasicLit:
-		s, err := strconv.Unquote(l.Value)
-		return s, err == nil && l.Kind.String() == "STRING"
-	}
-	return "", false
-}
-
-// partition splits files into the independent ones and the rest.
-func partition(infos []*fileInfo) (indep, rest []*fileInfo) {
-	wholes := map[string]int{}             // top -> files claiming it whole
-	entries := map[string]map[string]int{} // top -> entry -> files
-	for _, in := range infos {
-		for _, c := range in.claims {
-			if c.entry == "" {
-				wholes[c.top]++
-				continue
-			}
-			if entries[c.top] == nil {
-				entries[c.top] = map[string]int{}
-			}
-			entries[c.top][c.entry]++
-		}
-	}
-	refCount := map[string]int{}
-	for _, in := range infos {
-		for r := range in.refs {
-			refCount[r]++
-		}
-	}
-	for _, in := range infos {
-		ok := in.selfContained
-		for _, c := range in.claims {
-			if !ok {
-				break
-			}
-			own := 0
-			if in.refs[c.top] {
-				own = 1
-			}
-			if c.entry == "" {
-				ok = wholes[c.top] == 1 && len(entries[c.top]) == 0 && refCount[c.top] == own
-			} else {
-				ok = wholes[c.top] == 0 && entries[c.top][c.entry] == 1 && refCount[c.top] == own
-			}
-		}
-		if ok {
-			indep = append(indep, in)
-		} else {
-			rest = append(rest, in)
-		}
-	}
-	return indep, rest
-}
+// The fast path compiles a valid spec without evaluating it as one
+// package: files that are independent of each other (see
+// independence.go) are read on every CPU — straight from their syntax
+// when they hold plain data (literal.go), else evaluated in chunks, one
+// cue.Context per goroutine (CUE is not safe for concurrent use) — and
+// what they define is exported as JSON, checked against the schema's
+// shape in Go (shape.go) and decoded. Files that depend on each other are
+// evaluated together, as before. The fast path only ever answers for a
+// spec that is entirely valid: on any doubt or error it gives up, and
+// Load runs the whole-package evaluation, which also produces the
+// diagnostics. TestFastPathEqualsWholePackage, its property-based twin
+// and FuzzCompile hold the two paths equal.
 
 // piece is the exported JSON of one claim, checked against the schema's
 // shape.
 type piece struct {
 	top, entry string
 	json       []byte
-}
-
-// cached is what the fast path keeps of an independent file, by the
-// hash of its bytes: its analysis and its pieces. A file that is
-// independent means the same whatever the files around it, so a second
-// compile of it (`phoenix diff` compiles two revisions that share most
-// files; a long-running process compiles the same spec again) skips
-// parsing and evaluating it.
-type cached struct {
-	info   fileInfo // without the file and the syntax of its claims
-	pieces []piece
-}
-
-// fileCache holds cached files up to cacheLimit bytes of JSON; when full
-// it starts over, which is simple and bounds memory.
-var fileCache = struct {
-	sync.Mutex
-	m    map[[32]byte]*cached
-	size int
-}{m: map[[32]byte]*cached{}}
-
-const cacheLimit = 64 << 20
-
-func cacheGet(key [32]byte) *cached {
-	fileCache.Lock()
-	defer fileCache.Unlock()
-	return fileCache.m[key]
-}
-
-func cachePut(key [32]byte, c *cached) {
-	n := 0
-	for _, p := range c.pieces {
-		n += len(p.json) + len(p.top) + len(p.entry)
-	}
-	fileCache.Lock()
-	defer fileCache.Unlock()
-	if fileCache.size+n > cacheLimit {
-		clear(fileCache.m)
-		fileCache.size = 0
-	}
-	fileCache.m[key] = c
-	fileCache.size += n
 }
 
 // loadFast evaluates the spec by the fast path; ok is false when it does
@@ -439,17 +178,6 @@ func evalChunk(ctx *cue.Context, infos []*fileInfo) (pieces [][]piece, failed bo
 // does not care, and the ordering analysis is a good part of an export.
 func newFastContext() *cue.Context {
 	return cuecontext.New(cuecontext.CUE_DEBUG("sortfields"))
-}
-
-// cacheFile keeps a file's analysis (without its syntax) and pieces.
-func cacheFile(key [32]byte, in *fileInfo, pieces []piece) {
-	info := *in
-	info.file = nil
-	info.claims = slices.Clone(info.claims)
-	for j := range info.claims {
-		info.claims[j].value = nil
-	}
-	cachePut(key, &cached{info: info, pieces: pieces})
 }
 
 // fits checks a piece against the schema's shape at its place.
