@@ -399,3 +399,59 @@ func TestCommentFitsTheLimit(t *testing.T) {
 		t.Errorf("a small comment is cut: %q", got)
 	}
 }
+
+func TestDiffOfAPullRequestThatAddsTheSpec(t *testing.T) {
+	r := newGitopsRepo(t)
+	r.write("README.md", "shop\n")
+	r.commit("readme")
+	r.specVersion("1", "1", 2)
+	r.commit("add the spec")
+	res, err := computeDiff(context.Background(), diffOptions{Base: "HEAD~1", Head: "HEAD", Dir: r.spec(), Offline: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Desired
+	if len(d.Envs) != 2 || len(d.Pools) != 2 || len(d.Images) != 2 || d.Envs[0].Status != "added" {
+		t.Fatalf("a new spec adds everything: %+v", d)
+	}
+}
+
+// TestMarkLive: the live pool with each commit's key, its state, and what
+// going back takes.
+func TestMarkLive(t *testing.T) {
+	h := &History{Env: "prod", Changes: []HistoryChange{
+		{Commit: "c3", Roles: []HistoryRole{{Role: "web", Key: "k3", Changed: true}}},
+		{Commit: "c2", Roles: []HistoryRole{{Role: "web", Key: "k2", Changed: true}}},
+		{Commit: "c1", Roles: []HistoryRole{{Role: "web", Key: "k1", Changed: true}}},
+		{Commit: "c0", Roles: []HistoryRole{{Role: "web", Key: "k0", Changed: true}}},
+	}}
+	pool := func(key string, gen int, state cloud.PoolState, healthy bool) cloud.Pool {
+		return cloud.Pool{ID: cloud.PoolID("prod", "web", key, gen), Env: "prod", Role: "web", Key: key, Generation: gen,
+			State: state, Healthy: healthy, Commit: "c1"}
+	}
+	live := &cloud.Live{
+		Pools: []cloud.Pool{
+			pool("k3", 1, cloud.PoolReady, true),
+			pool("k2", 1, cloud.PoolCold, false),
+			pool("k1", 1, cloud.PoolFailed, false),
+			pool("k1", 2, cloud.PoolReady, true),
+			pool("k0", 1, cloud.PoolFailed, false),
+		},
+		Endpoints: []cloud.Endpoint{{Env: "prod", Role: "web", Backends: []cloud.Backend{{Pool: cloud.PoolID("prod", "web", "k3", 1), Weight: 100}}}},
+	}
+	markLive(h, live)
+	want := []string{
+		"current serving prod.web.k3.1",
+		"swap retained (cold) prod.web.k2.1",
+		"swap retained (warm) prod.web.k1.2",
+		"rebuild failed prod.web.k0.1",
+	}
+	for i, c := range h.Changes {
+		if got := c.Back + " " + c.Roles[0].State + " " + c.Roles[0].Pool; got != want[i] {
+			t.Errorf("%s: %q, want %q", c.Commit, got, want[i])
+		}
+	}
+	if h.Changes[0].Roles[0].MadeAt != "c1" || h.Changes[2].Roles[0].MadeAt != "" {
+		t.Errorf("made-at: %+v", h.Changes)
+	}
+}
