@@ -142,10 +142,12 @@ func TestResolveRevisions(t *testing.T) {
 	tr.git("tag", "-a", "v1", "-m", "release", first)
 	tr.git("tag", "light", second)
 	tr.git("branch", "feature", first)
+	tr.git("update-ref", "refs/remotes/origin/main", first)
 	r := open(t, tr.dir)
 	for rev, want := range map[string]string{
 		"HEAD": second, "main": second, "HEAD~1": first, "main^": first,
 		"v1": first, "light": second, "feature": first, first[:7]: first, second: second,
+		"origin/main": first, "refs/heads/main": second,
 	} {
 		if got := resolve(t, r, rev).Hash.String(); got != want {
 			t.Errorf("Resolve(%q) = %s, want %s", rev, got, want)
