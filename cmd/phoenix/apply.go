@@ -200,7 +200,7 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		}
 		return saved.Plan, live, nil
 	}
-	p, err := planner.Make(d, live, planner.Options{Envs: f.envs, Now: time.Now(), Destroy: f.destroy})
+	p, err := planner.Make(d, live, planOptions(f.envs, f.destroy))
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)
 	}

@@ -35,7 +35,7 @@ func init() {
 		real := cloudFactories[name]
 		cloudFactories[name] = func(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
 			if os.Getenv(cloudOverrideEnv) == "memory" {
-				return openFileMemory(filepath.Join(memorySeamHome(), "memory-"+name+".json"), name)
+				return openFileMemory(filepath.Join(localHome(), "memory-"+name+".json"), name)
 			}
 			if real == nil {
 				return nil, fmt.Errorf("cloud %q is not supported by this build", name)
@@ -43,21 +43,6 @@ func init() {
 			return real(ctx, d)
 		}
 	}
-}
-
-// memorySeamHome is PHOENIX_HOME or the XDG state directory.
-func memorySeamHome() string {
-	if h := os.Getenv("PHOENIX_HOME"); h != "" {
-		return h
-	}
-	if x := os.Getenv("XDG_STATE_HOME"); x != "" {
-		return filepath.Join(x, "phoenix")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "phoenix")
-	}
-	return filepath.Join(home, ".local", "state", "phoenix")
 }
 
 // fileMemory is a memory cloud saved to a file after every change.
