@@ -28,3 +28,9 @@ package awscloud
 // result through presigned URLs that live as long as a bake may. They do
 // need a way out to S3 (a NAT gateway or an S3 gateway endpoint in the
 // subnet) and curl, tar and a shell in the source AMI.
+//
+// A presigned URL is only as good as the credentials that signed it: with
+// temporary credentials (an assumed role, SSO) the builder's result upload
+// fails once they expire, and a bake longer than the session fails with
+// "stopped without reporting a result". Run long bakes with credentials
+// that outlive them.

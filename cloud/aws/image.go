@@ -159,7 +159,7 @@ func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error 
 	}
 	for _, g := range groups {
 		if asgTagSet(g.Tags)[tagBuildID] == buildID {
-			return fmt.Errorf("deleting image %s: pool %s uses it: %w", short(buildID, 12), asgTagSet(g.Tags)[tagPool], cloud.ErrInUse)
+			return fmt.Errorf("pool %s uses it: %w", asgTagSet(g.Tags)[tagPool], cloud.ErrInUse)
 		}
 	}
 	ims, err := c.buildImages(ctx, project, buildID)
@@ -183,7 +183,7 @@ func (c *Cloud) deregister(ctx context.Context, im ec2types.Image) error {
 		if bd.Ebs == nil || bd.Ebs.SnapshotId == nil {
 			continue
 		}
-		if _, err := c.api.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: bd.Ebs.SnapshotId}); err != nil && !hasCode(err, "InvalidSnapshot.NotFound") {
+		if _, err := c.api.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: bd.Ebs.SnapshotId}, ec2Settle("InvalidSnapshot.InUse")); err != nil && !hasCode(err, "InvalidSnapshot.NotFound") {
 			return classify("deleting snapshot "+aws.ToString(bd.Ebs.SnapshotId), err)
 		}
 	}

@@ -34,11 +34,11 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	if tg != nil {
 		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
 		if len(tg.LoadBalancerArns) > 0 {
-			return fmt.Errorf("deleting pool %s: its target group is attached to %v: %w", poolID, tg.LoadBalancerArns, cloud.ErrServing)
+			return fmt.Errorf("its target group is attached to %v: %w", tg.LoadBalancerArns, cloud.ErrServing)
 		}
 	}
 	if err := c.servingCheck(ctx, project, poolID, tgs); err != nil {
-		return fmt.Errorf("deleting pool %s: %w", poolID, err)
+		return err
 	}
 	if g != nil {
 		if err := c.deleteGroup(ctx, aws.ToString(g.AutoScalingGroupName)); err != nil {
@@ -46,9 +46,9 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 		}
 	}
 	if tg != nil {
-		_, err := c.api.ELB.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})
-		if hasCode(err, "ResourceInUse") {
-			return fmt.Errorf("deleting pool %s: target group in use: %w", poolID, cloud.ErrServing)
+		_, err := c.api.ELB.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn}, elbSettle("ResourceInUse"))
+		if hasCode(err, "ResourceInUse") { // still in use after the retries: something routes to it
+			return fmt.Errorf("its target group is in use: %w", cloud.ErrServing)
 		}
 		if err != nil && !hasCode(err, "TargetGroupNotFound") {
 			return classify("deleting target group of "+poolID, err)

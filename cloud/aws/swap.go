@@ -281,7 +281,7 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	count := int(aws.ToInt32(g.MaxSize))
 	if !warm {
 		if err := c.servingCheck(ctx, project, poolID, g.TargetGroupARNs); err != nil {
-			return fmt.Errorf("cooling: %w", err)
+			return err
 		}
 		if err := c.scale(ctx, *g, 0); err != nil {
 			return err
@@ -296,7 +296,7 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	}
 	if len(g.TargetGroupARNs) > 0 {
 		if err := c.waitHealthy(ctx, g.TargetGroupARNs[0], count); err != nil {
-			return fmt.Errorf("warming pool %s: %w", poolID, err)
+			return err
 		}
 	}
 	if asgTagSet(g.Tags)[tagState] == stateCold {
