@@ -56,6 +56,8 @@
 //	supervisor.sock          the API (or /tmp/phoenix-HASH.sock for long homes)
 //	supervisor.log           the supervisor's own log
 //	images/BUILDID/          read-only image trees; images/.tmp/ bakes in progress
+//	images/BUILDID.N/        a rebake's tree (Bake with Replace); the trees it
+//	                         replaced stay while pools started from them exist
 //	logs/ENV/ROLE/POOL-N.log each server's stdout and stderr, kept after its pool
 //	logs/bake/IMAGE/ID.log   each bake's output
 package local
