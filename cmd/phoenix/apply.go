@@ -324,12 +324,21 @@ func watchInterrupts(ctx context.Context, sigs <-chan os.Signal, lost, finished 
 	}
 }
 
+// endpointURL is what a person opens for an endpoint: a URL for a local
+// host:port, the address as it is otherwise (an AWS listener ARN).
+func endpointURL(addr string) string {
+	if strings.HasPrefix(addr, "arn:") || strings.Contains(addr, "://") {
+		return addr
+	}
+	return "http://" + addr + "/"
+}
+
 // servingLine names the endpoints the apply moved traffic on.
 func servingLine(p *planner.Plan) string {
 	var eps []string
 	for _, s := range p.Steps {
 		if s.Kind == planner.Swap && s.Pool != "" && s.Endpoint != "" {
-			eps = append(eps, fmt.Sprintf("%s/%s http://%s/", s.Env, s.Role, s.Endpoint))
+			eps = append(eps, fmt.Sprintf("%s/%s %s", s.Env, s.Role, endpointURL(s.Endpoint)))
 		}
 	}
 	if len(eps) == 0 {
