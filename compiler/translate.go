@@ -67,6 +67,11 @@ func translate(e errors.Error, d *diags) {
 		}
 		d.at(p, fmt.Sprintf("%s has no concrete value: %s", where, what),
 			"give it a value, not only a type, a constraint or alternatives without a default (*)")
+	case (strings.HasPrefix(format, "builtin package") || strings.HasPrefix(format, "package %q imported but not defined")) && len(args) > 0:
+		d.add(d.firstUserPos(e), fmt.Sprintf("cannot import %q: a spec may import CUE's standard library only", args[0]),
+			"a spec is one package in one directory; put shared values in a file of the spec")
+	case strings.HasPrefix(format, "import %q not found"):
+		// A use of an import reported above; once is enough.
 	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
 		translateConflict(e, labels, d)
 	case strings.Contains(format, "errors in empty disjunction"):
