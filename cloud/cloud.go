@@ -248,3 +248,31 @@ func (e Endpoint) Serving() []string {
 	}
 	return ids
 }
+
+// CheckBackends validates a swap's backends the same way in every cloud:
+// weights within 0..100, no pool twice, and a sum of 100 unless nothing is
+// left (a detach). It returns the backends with zero weight dropped, so a
+// pool that takes no traffic is not referenced and can be pruned.
+func CheckBackends(in []Backend) ([]Backend, error) {
+	var out []Backend
+	sum := 0
+	seen := map[string]bool{}
+	for _, b := range in {
+		if b.Weight < 0 || b.Weight > 100 {
+			return nil, fmt.Errorf("weight %d of pool %s is not within 0..100", b.Weight, b.Pool)
+		}
+		if seen[b.Pool] {
+			return nil, fmt.Errorf("pool %s is given twice", b.Pool)
+		}
+		seen[b.Pool] = true
+		if b.Weight == 0 {
+			continue
+		}
+		sum += b.Weight
+		out = append(out, b)
+	}
+	if len(out) > 0 && sum != 100 {
+		return nil, fmt.Errorf("backend weights sum to %d, not 100", sum)
+	}
+	return out, nil
+}

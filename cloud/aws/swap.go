@@ -26,22 +26,13 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if req.Endpoint == "" {
 		return fmt.Errorf("%s/%s has no endpoint (listener ARN) in the spec", req.Env, req.Role)
 	}
-	total := 0
-	for _, b := range req.Backends {
-		if b.Weight < 0 {
-			return fmt.Errorf("negative weight for %s", b.Pool)
-		}
-		total += b.Weight
-	}
-	if total != 100 && len(req.Backends) > 0 {
-		return fmt.Errorf("weights sum to %d, want 100", total)
+	backends, err := cloud.CheckBackends(req.Backends)
+	if err != nil {
+		return err
 	}
 	var tgs []elbtypes.TargetGroupTuple
 	serving := map[string]string{} // target group -> group name
-	for _, b := range req.Backends {
-		if b.Weight == 0 {
-			continue
-		}
+	for _, b := range backends {
 		tg, group, err := c.readyBackend(ctx, req.Project, b.Pool)
 		if err != nil {
 			return err

@@ -21,7 +21,7 @@ import (
 // after a restart, in the proxy.
 func (s *supervisor) swap(ctx context.Context, req *swapReq) error {
 	target := req.Env + "/" + req.Role
-	backends, err := checkWeights(req.Backends)
+	backends, err := cloud.CheckBackends(req.Backends)
 	if err != nil {
 		return fmt.Errorf("swapping %s: %w", target, err)
 	}
@@ -164,32 +164,6 @@ func checkAddress(addr string) error {
 	}
 	_ = host
 	return nil
-}
-
-// checkWeights drops zero-weight backends and checks that the rest sum to
-// 100 with no pool twice.
-func checkWeights(in []cloud.Backend) ([]cloud.Backend, error) {
-	var out []cloud.Backend
-	sum := 0
-	seen := map[string]bool{}
-	for _, b := range in {
-		if b.Weight < 0 || b.Weight > 100 {
-			return nil, fmt.Errorf("weight %d of pool %s is not within 0..100", b.Weight, b.Pool)
-		}
-		if seen[b.Pool] {
-			return nil, fmt.Errorf("pool %s is given twice", b.Pool)
-		}
-		seen[b.Pool] = true
-		if b.Weight == 0 {
-			continue
-		}
-		sum += b.Weight
-		out = append(out, b)
-	}
-	if len(out) > 0 && sum != 100 {
-		return nil, fmt.Errorf("backend weights sum to %d, not 100", sum)
-	}
-	return out, nil
 }
 
 // lock implements Lock: a lease record per (project, env).

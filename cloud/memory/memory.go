@@ -346,7 +346,7 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	}
 	defer c.mu.Unlock()
 	p := c.proj(req.Project)
-	backends, err := checkWeights(req.Backends)
+	backends, err := cloud.CheckBackends(req.Backends)
 	if err != nil {
 		return fmt.Errorf("swapping %s: %w", target, err)
 	}
@@ -393,32 +393,6 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	}
 	p.endpoints[target] = cloud.Endpoint{Cloud: c.name, Env: req.Env, Role: req.Role, Address: addr, Backends: backends}
 	return nil
-}
-
-// checkWeights drops zero-weight backends and checks that the rest sum to
-// 100 with no pool twice.
-func checkWeights(in []cloud.Backend) ([]cloud.Backend, error) {
-	var out []cloud.Backend
-	sum := 0
-	seen := map[string]bool{}
-	for _, b := range in {
-		if b.Weight < 0 || b.Weight > 100 {
-			return nil, fmt.Errorf("weight %d of pool %s is not within 0..100", b.Weight, b.Pool)
-		}
-		if seen[b.Pool] {
-			return nil, fmt.Errorf("pool %s is given twice", b.Pool)
-		}
-		seen[b.Pool] = true
-		if b.Weight == 0 {
-			continue
-		}
-		sum += b.Weight
-		out = append(out, b)
-	}
-	if len(out) > 0 && sum != 100 {
-		return nil, fmt.Errorf("backend weights sum to %d, not 100", sum)
-	}
-	return out, nil
 }
 
 // SetWarm implements cloud.Cloud. A serving pool cannot be made cold; a
