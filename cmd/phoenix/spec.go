@@ -119,6 +119,7 @@ func workTreeCommit(ctx context.Context, src specSource) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the spec's git commit: %w", err)
 	}
+	defer repo.Close()
 	strict := src.RequireClean && !src.AllowDirty
 	head, err := repo.Head()
 	if err != nil {
