@@ -39,7 +39,7 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	if o.Title == "" {
 		o.Title = "Phoenix:"
 	}
-	verdict := "**" + o.Title + "** " + verdictLine(d) + "\n"
+	verdict := "**" + o.Title + "** " + Verdict(d) + "\n"
 	if !d.Changes {
 		out := verdict + warningsMD(d)
 		_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
@@ -146,20 +146,14 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	return err
 }
 
-// verdictLine is the one-line summary: counts, where, and rollbacks.
-func verdictLine(d *Doc) string {
+// Verdict is the one-line summary of a plan for a pull request: counts,
+// where, what it destroys, and which environments roll back with swaps
+// only ("2 bakes, 1 create, 2 swaps in staging and prod.").
+func Verdict(d *Doc) string {
 	if !d.Changes {
 		return "no changes. Live state matches the spec."
 	}
-	var envs []string
-	seen := map[string]bool{}
-	for _, s := range d.Steps {
-		if s.Env != "" && !seen[s.Env] {
-			seen[s.Env] = true
-			envs = append(envs, s.Env)
-		}
-	}
-	sortEnvs(d, envs)
+	envs := d.EnvsWithSteps()
 	v := countsLine(d.Summary)
 	switch {
 	case len(envs) > 4:
@@ -174,6 +168,9 @@ func verdictLine(d *Doc) string {
 	if len(d.Rollback) > 0 {
 		rb := slices.Clone(d.Rollback)
 		sortEnvs(d, rb)
+		if len(rb) == len(envs) {
+			return v + " **Rollback: swaps only** (retained pools match the spec)."
+		}
 		if len(rb) == 1 {
 			v += " " + upperFirst(rb[0]) + " is a rollback (swaps only)."
 		} else {
@@ -181,6 +178,21 @@ func verdictLine(d *Doc) string {
 		}
 	}
 	return v
+}
+
+// EnvsWithSteps lists the environments the plan changes, in the order the
+// text view shows them (environments before those that come after them).
+func (d *Doc) EnvsWithSteps() []string {
+	var envs []string
+	seen := map[string]bool{}
+	for _, s := range d.Steps {
+		if s.Env != "" && !seen[s.Env] {
+			seen[s.Env] = true
+			envs = append(envs, s.Env)
+		}
+	}
+	sortEnvs(d, envs)
+	return envs
 }
 
 // sortEnvs orders environment names as the text view orders groups;

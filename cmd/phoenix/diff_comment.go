@@ -57,7 +57,7 @@ func buildComment(res *diffResult) *comment {
 		return c
 	}
 	doc := withSpecReasons(res.Plan, res.Desired)
-	c.head = diffCommentMarker + "\n**Phoenix:** " + planVerdict(doc) + "\n\n" + compared
+	c.head = diffCommentMarker + "\n**Phoenix:** " + render.Verdict(doc) + "\n\n" + compared
 	if b := bakesMarkdown(doc); b != "" {
 		c.head += "\n" + b + "\n"
 	}
@@ -128,69 +128,6 @@ func (c *comment) fit(max int) string {
 	return cutLines(out, max)
 }
 
-// planVerdict is the one-line summary: "2 bakes, 3 creates, 3 swaps,
-// 1 prune in staging and prod." and what is a rollback.
-func planVerdict(doc *render.Doc) string {
-	if !doc.Changes {
-		return "no changes: the live state already matches this spec."
-	}
-	envs := stepEnvs(doc)
-	v := stepCounts(doc.Summary)
-	switch {
-	case len(envs) > 4:
-		v += fmt.Sprintf(" in %d environments", len(envs))
-	case len(envs) > 0:
-		v += " in " + andList(envs)
-	}
-	v += "."
-	if doc.Destructive > 0 {
-		v += fmt.Sprintf(" ⚠️ **Destroys %s that left the spec.**", countOf(doc.Destructive, "resource"))
-	}
-	switch {
-	case len(doc.Rollback) > 0 && len(doc.Rollback) == len(envs):
-		v += " **Rollback: swaps only** (retained pools match the spec)."
-	case len(doc.Rollback) == 1:
-		v += " " + doc.Rollback[0] + " is a rollback (swaps only)."
-	case len(doc.Rollback) > 1:
-		v += " " + andList(doc.Rollback) + " are rollbacks (swaps only)."
-	}
-	return v
-}
-
-// stepEnvs lists the environments with steps, in plan order.
-func stepEnvs(doc *render.Doc) []string {
-	var envs []string
-	for _, s := range doc.Steps {
-		if s.Env != "" && !slices.Contains(envs, s.Env) {
-			envs = append(envs, s.Env)
-		}
-	}
-	return envs
-}
-
-func stepCounts(s render.Summary) string {
-	var parts []string
-	for _, k := range []struct {
-		n    int
-		word string
-	}{{s.Bake, "bake"}, {s.Create, "create"}, {s.Swap, "swap"}, {s.Prune, "prune"}} {
-		if k.n > 0 {
-			parts = append(parts, countOf(k.n, k.word))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-func andList(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
-}
-
 // bakesMarkdown lists the bakes and image prunes above the tables.
 func bakesMarkdown(doc *render.Doc) string {
 	var bakes, prunes []string
@@ -220,7 +157,7 @@ func envTables(doc *render.Doc) []string {
 		rollback[e] = true
 	}
 	var tables []string
-	for _, env := range stepEnvs(doc) {
+	for _, env := range doc.EnvsWithSteps() {
 		var roles []string
 		kinds := map[string][]string{}
 		whys := map[string][]string{}
