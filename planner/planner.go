@@ -268,41 +268,6 @@ func orderEnvs(d *model.Desired) (map[string]int, error) {
 	return rank, nil
 }
 
-// linkAfter makes the swaps of each environment in scope wait for the swaps
-// of the environments in its `after`. An environment in `after` with no swap
-// in this plan (or out of scope) passes its own `after` on, so the order
-// holds transitively without listing every ancestor's swaps.
-func linkAfter(steps []Step, d *model.Desired, swaps map[string][]string) {
-	memo := map[string][]string{}
-	var waits func(env string, depth int) []string
-	waits = func(env string, depth int) []string {
-		if w, ok := memo[env]; ok {
-			return w
-		}
-		var out []string
-		e := d.Environments[env]
-		if e == nil || depth > len(d.Environments) {
-			return nil
-		}
-		for _, a := range e.After {
-			if ids := swaps[a]; len(ids) > 0 {
-				out = append(out, ids...)
-			} else {
-				out = append(out, waits(a, depth+1)...)
-			}
-		}
-		memo[env] = out
-		return out
-	}
-	for i := range steps {
-		s := &steps[i]
-		if s.Kind != Swap || s.Pool == "" || d.Environments[s.Env] == nil {
-			continue
-		}
-		s.After = append(s.After, waits(s.Env, 0)...)
-	}
-}
-
 // mergeEnvs adds extra environment names to a sorted list, keeping it
 // sorted and free of duplicates.
 func mergeEnvs(envs, extra []string) []string {

@@ -52,8 +52,14 @@ func genSpec(t *rapid.T) *model.Desired {
 		if rapid.Bool().Draw(t, "canary") {
 			opts = append(opts, plantest.Canary(10, 50, 100))
 		}
-		if i > 0 && rapid.Bool().Draw(t, "after") {
-			opts = append(opts, plantest.After(envNames[rapid.IntRange(0, i-1).Draw(t, "afterEnv")]))
+		var after []string // any earlier environments: chains and diamonds
+		for j := range i {
+			if rapid.Bool().Draw(t, "after") {
+				after = append(after, envNames[j])
+			}
+		}
+		if len(after) > 0 {
+			opts = append(opts, plantest.After(after...))
 		}
 		opts = append(opts, plantest.Cloud(rapid.SampledFrom(cloudNames).Draw(t, "cloud")))
 		s.Env(envNames[i], opts...)
@@ -235,6 +241,7 @@ func checkPlan(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan) 
 			swaps[[3]string{s.Cloud, s.Env, s.Role}] = s
 		}
 	}
+	checkAfterReach(t, d, p)
 	serving := map[[2]string][3]string{} // (cloud, pool) -> its endpoint
 	for _, e := range live.Endpoints {
 		for _, b := range e.Backends {
@@ -315,4 +322,46 @@ func only(live *cloud.Live, c string) *cloud.Live {
 		}
 	}
 	return out
+}
+
+// checkAfterReach asserts `after` end to end: every swap of an environment
+// waits, directly or through other steps, for every swap of every
+// environment in its `after` closure, however few ids its After lists.
+func checkAfterReach(t *rapid.T, d *model.Desired, p *planner.Plan) {
+	byID := map[string]*planner.Step{}
+	for i := range p.Steps {
+		byID[p.Steps[i].ID] = &p.Steps[i]
+	}
+	for _, s := range p.Steps {
+		if s.Kind != planner.Swap || s.Pool == "" {
+			continue
+		}
+		closure := map[string]bool{}
+		var walk func(env string)
+		walk = func(env string) {
+			for _, a := range d.Environments[env].After {
+				if !closure[a] {
+					closure[a] = true
+					walk(a)
+				}
+			}
+		}
+		walk(s.Env)
+		waits := map[string]bool{}
+		var up func(id string)
+		up = func(id string) {
+			for _, a := range byID[id].After {
+				if !waits[a] {
+					waits[a] = true
+					up(a)
+				}
+			}
+		}
+		up(s.ID)
+		for _, x := range p.Steps {
+			if x.Kind == planner.Swap && x.Pool != "" && closure[x.Env] && !waits[x.ID] {
+				t.Fatalf("%s does not wait for %s (%s is in the after closure of %s)\n%s", s.ID, x.ID, x.Env, s.Env, dump(p))
+			}
+		}
+	}
 }
