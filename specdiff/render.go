@@ -57,6 +57,40 @@ func (p *PoolChange) Why() string {
 	return strings.Join(parts, "; ")
 }
 
+// Reason says why the pool of (env, role) gets a new key, for a step of a
+// plan: the settings that moved, with a rebaked image's own reasons in
+// place of its build ids (`image web rebaked: steps changed (1 → 2
+// steps)`). It is empty when the pool keeps its key, or is new or gone:
+// the plan says those itself.
+func (d *Diff) Reason(env, role string) string {
+	pc := d.Pool(env, role)
+	if pc == nil || !pc.KeyChanged || pc.Status != Changed {
+		return ""
+	}
+	parts := make([]string, len(pc.Settings))
+	for i, s := range pc.Settings {
+		parts[i] = s.String()
+		if name, ok := rebakedImage(s.Name); ok {
+			if im := d.Image(name); im != nil && len(im.Reasons) > 0 {
+				parts[i] = s.Name + ": " + strings.Join(im.Reasons, ", ")
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// rebakedName names the setting of a pool whose image has a new build id;
+// rebakedImage reads the image back from it.
+func rebakedName(image string) string { return "image " + image + " rebaked" }
+
+func rebakedImage(setting string) (string, bool) {
+	rest, ok := strings.CutPrefix(setting, "image ")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, " rebaked")
+}
+
 func (p *PoolChange) describe() string {
 	switch p.Status {
 	case Added:

@@ -110,6 +110,16 @@ func (d *Diff) Pool(env, role string) *PoolChange {
 	return nil
 }
 
+// Image returns the change of one image, or nil.
+func (d *Diff) Image(name string) *ImageChange {
+	for i := range d.Images {
+		if d.Images[i].Name == name {
+			return &d.Images[i]
+		}
+	}
+	return nil
+}
+
 // Env returns the change of one environment, or nil.
 func (d *Diff) Env(name string) *EnvChange {
 	for i := range d.Envs {
@@ -350,7 +360,7 @@ func poolSettings(base, head *model.Desired, b, h *model.Pool) []Setting {
 	}
 	add("image", b.Image, h.Image)
 	if b.Image == h.Image && b.BuildID != h.BuildID {
-		s = append(s, Setting{Name: "image " + h.Image + " rebaked", From: short(b.BuildID), To: short(h.BuildID)})
+		s = append(s, Setting{Name: rebakedName(h.Image), From: short(b.BuildID), To: short(h.BuildID)})
 	}
 	add("cloud", b.Cloud, h.Cloud)
 	add("endpoint", b.Endpoint, h.Endpoint)

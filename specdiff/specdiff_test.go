@@ -56,6 +56,12 @@ func TestConfigAndCountMoveTheKeyButNoBuildID(t *testing.T) {
 	if pc.Env != "staging" || !pc.KeyChanged || pc.Why() != `count 2 → 3; config VERSION "1" → "2"` {
 		t.Fatalf("pool change = %+v, why %q", pc, pc.Why())
 	}
+	if r := d.Reason("staging", "web"); r != pc.Why() {
+		t.Errorf("reason %q, want the settings %q", r, pc.Why())
+	}
+	if r := d.Reason("prod", "web"); r != "" {
+		t.Errorf("an unchanged pool has reason %q", r)
+	}
 }
 
 func TestParentRebakeReachesDescendantsAndPools(t *testing.T) {
@@ -84,6 +90,9 @@ func TestParentRebakeReachesDescendantsAndPools(t *testing.T) {
 	for _, p := range d.Pools {
 		if p.Why() != "image web rebaked w1 → w2" {
 			t.Errorf("pool %s why = %q", p.Env, p.Why())
+		}
+		if r := d.Reason(p.Env, p.Role); r != "image web rebaked: parent base rebaked, file app changed" {
+			t.Errorf("pool %s reason = %q", p.Env, r)
 		}
 	}
 }
@@ -141,6 +150,9 @@ func TestEnvironmentsRetentionTrafficAndSecrets(t *testing.T) {
 
 func TestMissingSpecOnOneSide(t *testing.T) {
 	d := Compare(nil, spec())
+	if r := d.Reason("prod", "web"); r != "" {
+		t.Errorf("an added pool has reason %q: the plan says it is new", r)
+	}
 	if len(d.Envs) != 2 || len(d.Pools) != 2 || len(d.Images) != 2 {
 		t.Fatalf("everything should be added: %+v", d)
 	}

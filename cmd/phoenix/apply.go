@@ -147,7 +147,10 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		return nil
 	}
 	if !f.yes {
-		if err := confirm(stdin, stdout, plan, desired, f.json); err != nil {
+		show := func() *render.Doc {
+			return planDoc(ctx, f.src.Dir, desired, live, plan, render.Info{Commit: desired.Commit})
+		}
+		if err := confirm(stdin, stdout, show, f.json); err != nil {
 			return err
 		}
 	}
@@ -207,13 +210,13 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 	return p, live, nil
 }
 
-// confirm shows the plan and asks; without a terminal to ask on it refuses.
-func confirm(stdin io.Reader, stdout io.Writer, p *planner.Plan, d *model.Desired, asJSON bool) error {
+// confirm shows the plan (made by show only when there is someone to ask)
+// and asks; without a terminal to ask on it refuses.
+func confirm(stdin io.Reader, stdout io.Writer, show func() *render.Doc, asJSON bool) error {
 	if asJSON || !tty.IsTerminal(stdout) || !isTerminalReader(stdin) {
 		return errors.New("refusing to apply without --yes: there is no terminal to ask on (review with phoenix plan, then run phoenix apply --yes)")
 	}
-	doc := render.FromPlan(p, render.Info{Commit: d.Commit})
-	if err := render.Text(stdout, doc, render.TextOptions{Color: tty.Color(stdout)}); err != nil {
+	if err := render.Text(stdout, show(), render.TextOptions{Color: tty.Color(stdout)}); err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, "\nApply this plan? Only 'yes' is accepted: ")

@@ -222,53 +222,6 @@ func desiredVerdict(d *specdiff.Diff) string {
 		countOf(rebakes, "image"), countOf(pools, "pool"), countOf(len(d.Envs), "environment"))
 }
 
-// withSpecReasons returns a copy of the plan whose create steps say which
-// spec settings moved (`config VERSION "1" → "2"`) rather than only that
-// no live pool matches: in a diff, the reason is the change under review.
-// The swap that puts such a pool in service then needs no reason of its
-// own; a rollback swap says what it undoes.
-func withSpecReasons(doc *render.Doc, d *specdiff.Diff) *render.Doc {
-	out := *doc
-	out.Steps = append([]render.Step(nil), doc.Steps...)
-	explained := map[[2]string]bool{}
-	for i, s := range out.Steps {
-		if s.Kind != string(planner.Create) {
-			continue
-		}
-		if pc := d.Pool(s.Env, s.Role); pc != nil && pc.KeyChanged && pc.Status == specdiff.Changed {
-			out.Steps[i].Reason = pc.Why()
-			explained[[2]string{s.Env, s.Role}] = true
-		}
-	}
-	for i, s := range out.Steps {
-		if s.Kind != string(planner.Swap) {
-			continue
-		}
-		if s.Rollback {
-			// Say what the rollback undoes.
-			if pc := d.Pool(s.Env, s.Role); pc != nil && pc.KeyChanged && pc.Status == specdiff.Changed {
-				out.Steps[i].Reason = s.Reason + "; " + pc.Why()
-			}
-		} else if explained[[2]string{s.Env, s.Role}] {
-			out.Steps[i].Reason = canaryReason(s.Weights)
-		}
-	}
-	return &out
-}
-
-// canaryReason names a canary's traffic steps ("canary 25% → 50% →
-// 100%"); a blue-green swap needs no words.
-func canaryReason(weights []int) string {
-	if len(weights) == 0 {
-		return ""
-	}
-	parts := make([]string, len(weights))
-	for i, w := range weights {
-		parts[i] = fmt.Sprintf("%d%%", w)
-	}
-	return "canary " + strings.Join(parts, " → ")
-}
-
 // cutLines cuts s to at most n bytes at a line boundary.
 func cutLines(s string, n int) string {
 	if len(s) <= n {

@@ -88,7 +88,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 			return err
 		}
 	}
-	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
+	doc := planDoc(ctx, f.src.Dir, r.desired, r.live, r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
 	switch f.format {
 	case "json":
 		err = render.WriteJSON(stdout, doc)
