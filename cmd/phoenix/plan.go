@@ -42,6 +42,10 @@ the spec: bakes of missing images (parents first), creates of new pools,
 swaps of traffic (a swap to a retained pool is an instant rollback) and
 prunes of pools past retention. Nothing is changed.
 
+In a git repository, a create (and a rollback) says what moved in the
+spec since the commit its endpoint's serving pool was made from, read
+from git as phoenix diff reads it: config VERSION "1" → "2".
+
 The exit code tells scripts what it found (as terraform -detailed-exitcode):
   0  no changes: the live state matches the spec
   2  the plan has changes
