@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -29,16 +30,8 @@ func createID(p *planner.Plan, env, role string) string {
 
 func TestAfterPassesThroughAnEnvironmentWithoutSwaps(t *testing.T) {
 	d := chain().Desired()
-	live := plantest.Deployed(d, now.Add(-day))
 	// a and c lose their pools; b keeps serving what the spec asks.
-	live.Pools = keepEnv(live.Pools, "b")
-	var eps []cloud.Endpoint
-	for _, e := range live.Endpoints {
-		if e.Env == "b" {
-			eps = append(eps, e)
-		}
-	}
-	live.Endpoints = eps
+	live := onlyEnv(plantest.Deployed(d, now.Add(-day)), "b")
 	p := mustPlan(t, d, live, planner.Options{})
 	for _, role := range []string{"api", "web"} {
 		wantAfter(t, p, "swap:c/"+role, createID(p, "c", role), "swap:a/api", "swap:a/web")
@@ -62,25 +55,14 @@ func TestAfterDropsAnEnvironmentAnotherListedOneAlreadyWaitsFor(t *testing.T) {
 	p := mustPlan(t, d, &cloud.Live{}, planner.Options{})
 	wantAfter(t, p, "swap:c/web", createID(p, "c", "web"), "swap:b/api", "swap:b/web")
 
-	live := plantest.Deployed(d, now.Add(-day))
-	live.Pools = keepEnv(live.Pools, "b")
-	var eps []cloud.Endpoint
-	for _, e := range live.Endpoints {
-		if e.Env == "b" {
-			eps = append(eps, e)
-		}
-	}
-	live.Endpoints = eps
+	live := onlyEnv(plantest.Deployed(d, now.Add(-day)), "b")
 	p = mustPlan(t, d, live, planner.Options{})
 	wantAfter(t, p, "swap:c/web", createID(p, "c", "web"), "swap:a/api", "swap:a/web")
 }
 
-func keepEnv(pools []cloud.Pool, env string) []cloud.Pool {
-	var out []cloud.Pool
-	for _, p := range pools {
-		if p.Env == env {
-			out = append(out, p)
-		}
-	}
-	return out
+// onlyEnv keeps the pools and endpoints of one environment in live.
+func onlyEnv(live *cloud.Live, env string) *cloud.Live {
+	live.Pools = slices.DeleteFunc(live.Pools, func(p cloud.Pool) bool { return p.Env != env })
+	live.Endpoints = slices.DeleteFunc(live.Endpoints, func(e cloud.Endpoint) bool { return e.Env != env })
+	return live
 }
