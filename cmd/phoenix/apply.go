@@ -59,7 +59,14 @@ a killed apply lets expire). An interrupted apply is simply applied again:
 the next plan starts from the live state.
 
 Without --yes, apply shows the plan and asks on a terminal, and refuses
-when there is no terminal to ask on.`,
+when there is no terminal to ask on.
+
+Exit 0 when every step is done (or there was nothing to do), 1 when a step
+failed, the plan was refused or cancelled, or the spec has errors.`,
+		Example: `  phoenix apply --yes                  plan environments/ and carry it out
+  phoenix apply --env staging --yes    only staging
+  phoenix plan --out release.plan && phoenix apply --plan release.plan --yes
+  CI=true phoenix apply --yes --json   one JSON object per event, for a CI log`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.src.Dir = specDir(args)

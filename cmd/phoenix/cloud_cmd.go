@@ -25,6 +25,9 @@ func newCloudCmd() *cobra.Command {
 server process and every endpoint's reverse proxy. Commands that need it
 start it; these commands manage it directly. State lives in PHOENIX_HOME
 (default ~/.local/state/phoenix).`,
+		Example: `  phoenix cloud status                 is it running, which endpoints and pools
+  phoenix cloud down                   stop every server and endpoint (records and images stay)
+  phoenix cloud up                     start again what served before cloud down`,
 	}
 	cmd.AddCommand(newCloudUpCmd(), newCloudDownCmd(), newCloudStatusCmd())
 	return cmd
@@ -92,7 +95,7 @@ func newCloudStatusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
-				return fmt.Errorf("unknown format %q (text or json)", format)
+				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
 			c, err := openLocal()
 			if err != nil {

@@ -27,11 +27,15 @@ desired state it describes: every image with its chain and build id,
 every environment with its settings, and every (environment, role) pool
 with its merged settings, pool key and endpoint. It reads no cloud.
 
---format json prints the model as JSON (durations in nanoseconds).`,
+--format json prints the model as JSON (durations in nanoseconds).
+Exit 0 when the spec compiles, 1 otherwise.`,
+		Example: `  phoenix compile                      images, environments and pools of environments/
+  phoenix compile --format json | jq -c '.pools[] | {env, role, key}'
+  phoenix compile --rev HEAD~1         what the previous commit described`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
-				return fmt.Errorf("unknown format %q: use text or json", format)
+				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
 			src.Dir = specDir(args)
 			d, err := loadSpec(cmd.Context(), src)

@@ -93,13 +93,16 @@ It compares the spec directory's tree hash between commits and compiles
 only the commits where the spec changed, so long histories are cheap.
 In a shallow clone it stops where history is cut off and says how to
 deepen it.`,
+		Example: `  phoenix history --env prod
+  phoenix history --env prod --offline --limit 5    from git alone
+  phoenix history --env staging --format json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Env == "" {
 				return errors.New("history needs --env NAME")
 			}
 			if format != "text" && format != "json" {
-				return fmt.Errorf("unknown format %q: use text or json", format)
+				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
 			o.Dir = specDir(args)
 			h, err := computeHistory(cmd.Context(), o, openClouds)

@@ -24,7 +24,11 @@ func newLogsCmd() *cobra.Command {
 		Short: "Print the output of the local cloud's servers of an environment and role",
 		Long: `Print what the servers of ENV and ROLE wrote to stdout and stderr, oldest
 pool first, each line prefixed with its pool and server. Logs outlive their
-pools: pruned pools' output stays in PHOENIX_HOME/logs/ENV/ROLE.`,
+pools: pruned pools' output stays in PHOENIX_HOME/logs/ENV/ROLE.
+Exit 1 when there are no logs for ENV and ROLE (without --follow).`,
+		Example: `  phoenix logs prod web
+  phoenix logs prod web --follow       keep printing until Ctrl-C
+  phoenix logs prod web --pool prod.web.7d2e1a3b.1`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := filepath.Join(localHome(), "logs", args[0], args[1])

@@ -69,6 +69,7 @@ Typical use:
 	for _, f := range commands {
 		root.AddCommand(f())
 	}
+	explainArgs(root)
 	return root
 }
 

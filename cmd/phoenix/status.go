@@ -30,12 +30,16 @@ func newStatusCmd() *cobra.Command {
 the spec, the endpoint's address, the pool serving it (with weights during a
 canary), that pool's age, health and git commit, and the retained pools
 with whether they are warm or cold. --format json writes the same for
-programs.`,
+programs. It changes nothing. Exit 0 when the cloud could be read, 1
+otherwise.`,
+		Example: `  phoenix status                       every environment of environments/
+  phoenix status --env prod
+  phoenix status --format json | jq '.endpoints[] | {env, role, backends}'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Dir = specDir(args)
 			if format != "text" && format != "json" {
-				return fmt.Errorf("--format must be text or json, not %q", format)
+				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
 			return runStatus(cmd.Context(), cmd.OutOrStdout(), src, envs, format)
 		},

@@ -20,7 +20,10 @@ func newUnlockCmd() *cobra.Command {
 		Long: `Unlock releases the lock that phoenix apply holds on an environment,
 whoever holds it. Locks are leases that expire by themselves a few minutes
 after the apply that took them dies; use unlock only when you know that
-apply is gone and cannot wait.`,
+apply is gone and cannot wait. Unlocking an environment that is not locked
+says so and succeeds (exit 0).`,
+		Example: `  phoenix unlock prod                  prod of the spec in environments/
+  phoenix unlock prod specs/shop`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Dir = specDir(args[1:])

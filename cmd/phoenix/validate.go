@@ -19,6 +19,9 @@ func newValidateCmd() *cobra.Command {
 every problem at once, each with the position of the offending value.
 It runs nothing and reads no cloud. Exit 0 when the spec is valid, 1
 otherwise.`,
+		Example: `  phoenix validate                     the spec in environments/
+  phoenix validate specs/shop          another spec directory
+  phoenix validate --rev main          the spec as committed on main (no checkout)`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Dir = specDir(args)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestEveryCommandHelpShowsAnExample: a new user learns a command from its
+// --help, so each one (or, for `cloud up|down|status`, its parent) shows
+// at least one command line to copy.
+func TestEveryCommandHelpShowsAnExample(t *testing.T) {
+	root := newRootCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		switch {
+		case c == root, c.Hidden, c.Name() == "help", c.Name() == "version",
+			c.Name() == "completion", c.HasParent() && c.Parent().Name() == "completion":
+			return
+		}
+		if hasExample(c) || (c.Parent() != root && hasExample(c.Parent())) {
+			return
+		}
+		t.Errorf("%s --help shows no example (set Example, or indent one `  phoenix ...` line in Long)", c.CommandPath())
+	}
+	walk(root)
+}
+
+func hasExample(c *cobra.Command) bool {
+	if strings.TrimSpace(c.Example) != "" {
+		return true
+	}
+	for _, line := range strings.Split(c.Long, "\n") {
+		if strings.HasPrefix(line, "  phoenix ") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWrongArgumentCountShowsUsage: cobra's "accepts 2 arg(s), received 1"
+// alone does not say what the arguments are.
+func TestWrongArgumentCountShowsUsage(t *testing.T) {
+	for _, args := range [][]string{{"logs", "prod"}, {"unlock"}, {"validate", "a", "b"}, {"cloud", "down", "now"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exitError {
+			t.Errorf("phoenix %s: exit %d, want %d", strings.Join(args, " "), code, exitError)
+		}
+		got := stderr.String()
+		want := "usage: phoenix " + strings.Join(args[:1], " ")
+		if args[0] == "cloud" {
+			want = "usage: phoenix cloud down"
+		}
+		if !strings.Contains(got, want) || strings.Count(got, "phoenix:") != 1 {
+			t.Errorf("phoenix %s: stderr %q, want one error naming %q", strings.Join(args, " "), got, want)
+		}
+	}
+}
