@@ -246,7 +246,7 @@ func smokeAndWarm(ctx context.Context, rec *poolRec, servers []*server, logf fun
 				return fmt.Errorf("smoke check GET %s on server %d: body does not contain %q; body: %s", sm.Path, s.rec.Index, sm.Contains, clip(body))
 			}
 		}
-		logf("smoke check GET %s passed on %d servers", sm.Path, len(servers))
+		logf("smoke check GET %s passed on %s", sm.Path, serverCount(len(servers)))
 	}
 	for _, path := range rec.Spec.Warm {
 		for _, s := range servers {
@@ -258,7 +258,7 @@ func smokeAndWarm(ctx context.Context, rec *poolRec, servers []*server, logf fun
 				return fmt.Errorf("warm-up GET %s on server %d: status %d; body: %s", path, s.rec.Index, code, clip(body))
 			}
 		}
-		logf("warm-up GET %s done on %d servers", path, len(servers))
+		logf("warm-up GET %s done on %s", path, serverCount(len(servers)))
 	}
 	return nil
 }
@@ -394,4 +394,20 @@ func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
 		v.Servers = ok
 	}
 	return v
+}
+
+// serverCount counts servers for a progress line: "1 server", "3 servers".
+func serverCount(n int) string {
+	if n == 1 {
+		return "1 server"
+	}
+	return fmt.Sprintf("%d servers", n)
+}
+
+// passCount starts the health line: "the server passes", "all 3 servers pass".
+func passCount(n int) string {
+	if n == 1 {
+		return "the server passes"
+	}
+	return fmt.Sprintf("all %d servers pass", n)
 }

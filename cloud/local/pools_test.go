@@ -47,6 +47,10 @@ func TestServerEnvAndSecrets(t *testing.T) {
 	if _, err := c.CreatePool(context.Background(), cloud.CreateRequest{Project: f.project, Pool: spec, ID: id, Generation: 7, Image: f.image, Log: &log}); err != nil {
 		t.Fatal(err)
 	}
+	// The progress lines a person reads count one server in the singular.
+	if got := log.String(); strings.Contains(got, " 1 servers") || !strings.Contains(got, "starting 1 server of web") {
+		t.Errorf("create log of a one-server pool:\n%s", got)
+	}
 	if err := f.swap(context.Background(), only(id)); err != nil {
 		t.Fatal(err)
 	}

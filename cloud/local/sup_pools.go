@@ -103,7 +103,7 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 	}
 	s.pools[key] = rt
 	s.mu.Unlock()
-	logf("recorded as creating; starting %d servers of %s from image %s %s", spec.Count, spec.Role, img.Name, short(img.BuildID))
+	logf("recorded as creating; starting %s of %s from image %s %s", serverCount(spec.Count), spec.Role, img.Name, short(img.BuildID))
 
 	if err := s.bringUp(ctx, rt, img, req.Secrets, true, logf); err != nil {
 		if ctx.Err() != nil {
@@ -155,7 +155,7 @@ func (s *supervisor) bringUp(ctx context.Context, rt *poolRT, img *imageRec, sec
 	if err := rt.waitHealthy(ctx, &rt.rec, logf); err != nil {
 		return err
 	}
-	logf("all %d servers pass GET %s", len(list), rt.rec.Spec.Health.Path)
+	logf("%s GET %s", passCount(len(list)), rt.rec.Spec.Health.Path)
 	if checks {
 		if err := smokeAndWarm(ctx, &rt.rec, list, logf); err != nil {
 			return err
