@@ -143,8 +143,11 @@ func Write(path string, f *File) error {
 // format version, or edited by hand.
 func Read(path string) (*File, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading plan %s: no such file (write one with phoenix plan --out FILE)", path)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("reading plan: %w", err)
+		return nil, fmt.Errorf("reading plan %s: %w", path, err)
 	}
 	return Parse(path, b)
 }

@@ -228,8 +228,9 @@ func TestReadRefusesBadFiles(t *testing.T) {
 			t.Errorf("%s: Read error %v, want %q", name, err, tc.want)
 		}
 	}
-	if _, err := Read(filepath.Join(dir, "missing")); err == nil {
-		t.Error("reading a missing file succeeded")
+	missing := filepath.Join(dir, "missing")
+	if _, err := Read(missing); err == nil || err.Error() != "reading plan "+missing+": no such file (write one with phoenix plan --out FILE)" {
+		t.Errorf("reading a missing file: %v", err)
 	}
 	other := *w.d
 	other.Project = "elsewhere"

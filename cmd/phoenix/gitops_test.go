@@ -455,3 +455,29 @@ func TestMarkLive(t *testing.T) {
 		t.Errorf("made-at: %+v", h.Changes)
 	}
 }
+
+// TestHistoryFooterSaysOnlyWhatIsTrue: a first release that serves now is
+// not "an older state that rebuilds", and a release not applied yet that
+// changes only config bakes nothing.
+func TestHistoryFooterSaysOnlyWhatIsTrue(t *testing.T) {
+	for name, tc := range map[string]struct {
+		backs []string
+		want  string
+	}{
+		"release 2 pending over a serving release 1": {[]string{"rebuild", "current"},
+			"\nc0 is not applied yet: applying it creates new pools (baking only images whose inputs changed).\n"},
+		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older state is retained: going back to any of these commits rebuilds.\n"},
+		"serving over a retained release": {[]string{"current", "swap"}, "\nRollback is a swap (instant) to: c1. Revert the commits after it; the plan shows swaps only.\n"},
+		"only the serving release":        {[]string{"current"}, "\n"},
+	} {
+		var changes []HistoryChange
+		for i, b := range tc.backs {
+			changes = append(changes, HistoryChange{Commit: fmt.Sprintf("c%d", i), Back: b})
+		}
+		var out strings.Builder
+		writeHistoryFooter(&out, changes)
+		if out.String() != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", name, out.String(), tc.want)
+		}
+	}
+}

@@ -492,7 +492,7 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 	fmt.Fprintln(w)
 	older := changes
 	if newest := changes[0]; newest.Back != "current" {
-		how := "rebuilds (bake and create)"
+		how := "creates new pools (baking only images whose inputs changed)"
 		if newest.Back == "swap" {
 			how = "is a swap (instant)"
 		}
@@ -500,14 +500,18 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 		older = changes[1:]
 	}
 	var swaps []string
+	rebuilds := 0
 	for _, c := range older {
-		if c.Back == "swap" {
+		switch c.Back {
+		case "swap":
 			swaps = append(swaps, shortID(c.Commit))
+		case "rebuild":
+			rebuilds++
 		}
 	}
 	if len(swaps) > 0 {
 		fmt.Fprintf(w, "Rollback is a swap (instant) to: %s. Revert the commits after it; the plan shows swaps only.\n", strings.Join(swaps, ", "))
-	} else if len(older) > 0 {
+	} else if rebuilds > 0 {
 		fmt.Fprintln(w, "No older state is retained: going back to any of these commits rebuilds.")
 	}
 }
