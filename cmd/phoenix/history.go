@@ -260,6 +260,11 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 	if broken > 0 {
 		h.Notes = append(h.Notes, fmt.Sprintf("%s whose spec does not compile skipped", countOf(broken, "commit")))
 	}
+	if newest == nil && len(h.Changes) == 0 {
+		if err := unknownEnv(ctx, repo, start, rel, o.Dir, o.Env); err != nil {
+			return nil, err
+		}
+	}
 	if o.Offline || newest == nil {
 		for i := range h.Changes {
 			h.Changes[i].Back = "unknown"
@@ -277,6 +282,18 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 	h.Live = true
 	markLive(h, live)
 	return h, nil
+}
+
+// unknownEnv says so when env is not in the spec at start: a typo'd --env
+// is an error, not an empty history. An environment that left the spec
+// has a history (its removal), so this is asked only when none was found.
+func unknownEnv(ctx context.Context, repo *gitspec.Repo, start *gitspec.Commit, rel, dir, env string) error {
+	d, err := compileAt(ctx, repo, start, rel, dir)
+	if err != nil || d.Environments[env] != nil {
+		return nil // the notes say why nothing compiled
+	}
+	return fmt.Errorf("environment %q is not in the spec at %s and no commit in reach changed it; defined environments: %s",
+		env, start.Short(), strings.Join(d.EnvNames(), ", "))
 }
 
 // olderSpec returns the nearest older spec that compiles, from changes[i]
