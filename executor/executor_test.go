@@ -189,6 +189,10 @@ func TestApplyFailedCreateNeverSwapsAndOtherBranchesFinish(t *testing.T) {
 	if rep.Err() == nil || !strings.HasPrefix(rep.Line(), "Apply failed: 1 failed, 2 skipped; applied 1 create, 1 swap, 1 prune") {
 		t.Errorf("line %q err %v", rep.Line(), rep.Err())
 	}
+	// The error main prints names the step as the progress lines do, not by its id.
+	if got := rep.Err().Error(); !strings.HasPrefix(got, "1 step failed: create staging/web web@") || strings.Contains(got, "create:") {
+		t.Errorf("err %q, want 1 step failed: create staging/web web@…", got)
+	}
 }
 
 func TestPruneIsRefusedWhenThePoolServesNow(t *testing.T) {

@@ -65,11 +65,15 @@ func (r *Report) Err() error {
 	if len(fs) == 0 {
 		return errors.New("apply interrupted before every step ran; run it again to converge")
 	}
-	ids := make([]string, len(fs))
+	names := make([]string, len(fs))
 	for i, f := range fs {
-		ids[i] = f.Step.ID
+		names[i] = fmt.Sprintf("%s %s", f.Step.Kind, Target(f.Step))
 	}
-	return fmt.Errorf("%d step(s) failed: %s", len(fs), strings.Join(ids, ", "))
+	steps := "steps"
+	if len(fs) == 1 {
+		steps = "step"
+	}
+	return fmt.Errorf("%d %s failed: %s", len(fs), steps, strings.Join(names, "; "))
 }
 
 // Line is the one-line summary: "Applied: 2 bakes, 1 create, 2 swaps,

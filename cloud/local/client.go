@@ -360,7 +360,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	}
 	secrets, err := resolveSecrets(req.Pool.Secrets)
 	if err != nil {
-		return cloud.Pool{}, fmt.Errorf("creating pool %s: %w", req.ID, err)
+		return cloud.Pool{}, err
 	}
 	if err := c.ensure(ctx); err != nil {
 		return cloud.Pool{}, &cloud.TransientError{Err: err}
@@ -379,7 +379,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	for sc.Scan() {
 		var ev createEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return cloud.Pool{}, fmt.Errorf("creating pool %s: decoding the supervisor's answer: %w", req.ID, err)
+			return cloud.Pool{}, fmt.Errorf("decoding the supervisor's answer: %w", err)
 		}
 		if ev.Log != "" && req.Log != nil {
 			fmt.Fprintln(req.Log, ev.Log)
@@ -398,7 +398,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	if ctx.Err() != nil {
 		return cloud.Pool{}, ctx.Err()
 	}
-	return cloud.Pool{}, &cloud.TransientError{Err: fmt.Errorf("creating pool %s: the supervisor stopped answering: %v", req.ID, sc.Err())}
+	return cloud.Pool{}, &cloud.TransientError{Err: fmt.Errorf("the supervisor stopped answering: %v", sc.Err())}
 }
 
 // Swap implements cloud.Cloud. Secrets of cold backends are resolved here

@@ -127,6 +127,10 @@ func TestSmokeFailureAndLogsOutliveThePool(t *testing.T) {
 			t.Errorf("create error lacks %q: %v", want, err)
 		}
 	}
+	// The executor says "creating pool ID:"; the cloud does not say it again.
+	if strings.Contains(err.Error(), "creating pool") {
+		t.Errorf("create error repeats the caller's words: %v", err)
+	}
 	if p.State != cloud.PoolFailed {
 		t.Errorf("CreatePool returned state %s", p.State)
 	}

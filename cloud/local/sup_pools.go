@@ -60,22 +60,22 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 		return nil, errors.New("creating pool: the request needs an id, an environment and a role")
 	}
 	if req.Spec.Command == "" {
-		return nil, fmt.Errorf("creating pool %s: role %s has no command to start its servers with", req.ID, req.Spec.Role)
+		return nil, fmt.Errorf("role %s has no command to start its servers with", req.Spec.Role)
 	}
 	key := string(recKey(req.Project, req.ID))
 	s.mu.Lock()
 	if s.deleting[key] {
 		s.mu.Unlock()
-		return nil, &cloud.TransientError{Err: fmt.Errorf("creating pool %s: it is being deleted", req.ID)}
+		return nil, &cloud.TransientError{Err: errors.New("it is being deleted")}
 	}
 	if rt, ok := s.pools[key]; ok {
 		v := poolView(&rt.rec, rt, s.servingEndpoint(req.Project, req.ID) != "", time.Now())
 		s.mu.Unlock()
 		switch v.State {
 		case cloud.PoolFailed:
-			return &v, fmt.Errorf("creating pool %s: it exists and failed: %s", req.ID, v.Reason)
+			return &v, fmt.Errorf("it exists and failed: %s", v.Reason)
 		case cloud.PoolCreating:
-			return &v, &cloud.TransientError{Err: fmt.Errorf("creating pool %s: it is being created by another request", req.ID)}
+			return &v, &cloud.TransientError{Err: errors.New("it is being created by another request")}
 		}
 		return &v, nil
 	}
@@ -85,7 +85,7 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 	}
 	if err != nil {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("creating pool %s: %w", req.ID, err)
+		return nil, err
 	}
 	spec := req.Spec
 	spec.Count = max(spec.Count, 1)
@@ -99,7 +99,7 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 	defer rt.life.Unlock()
 	if err := s.save(&rt.rec); err != nil {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("creating pool %s: recording it: %w", req.ID, err)
+		return nil, fmt.Errorf("recording it: %w", err)
 	}
 	s.pools[key] = rt
 	s.mu.Unlock()
@@ -176,7 +176,7 @@ func (s *supervisor) failCreate(rt *poolRT, cause error) (*cloud.Pool, error) {
 	}
 	s.log.Printf("pool %s failed: %v", rt.rec.ID, cause)
 	v := poolView(&rt.rec, rt, false, time.Now())
-	return &v, fmt.Errorf("creating pool %s: %w", rt.rec.ID, cause)
+	return &v, cause
 }
 
 // warm starts a cold pool's servers again and waits until they are

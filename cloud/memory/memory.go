@@ -290,12 +290,12 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	p := c.proj(req.Project)
 	if got, ok := p.pools[req.ID]; ok {
 		if got.State == cloud.PoolFailed {
-			return got, fmt.Errorf("creating pool %s: it exists and failed: %s", req.ID, got.Reason)
+			return got, fmt.Errorf("it exists and failed: %s", got.Reason)
 		}
 		return got, nil
 	}
 	if _, ok := p.images[req.Image.BuildID]; !ok {
-		return cloud.Pool{}, fmt.Errorf("creating pool %s: image %s %s: %w", req.ID, req.Image.Name, short(req.Image.BuildID), cloud.ErrNotFound)
+		return cloud.Pool{}, fmt.Errorf("image %s %s: %w", req.Image.Name, short(req.Image.BuildID), cloud.ErrNotFound)
 	}
 	count := max(req.Pool.Count, 1)
 	pool := cloud.Pool{
@@ -320,7 +320,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 		if req.Log != nil {
 			fmt.Fprintf(req.Log, "pool %s failed: %s\n", req.ID, reason)
 		}
-		return pool, fmt.Errorf("creating pool %s: %s", req.ID, reason)
+		return pool, errors.New(reason)
 	}
 	p.pools[req.ID] = pool
 	return pool, nil
