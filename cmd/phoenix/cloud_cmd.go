@@ -50,7 +50,7 @@ func newCloudUpCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "local cloud up: supervisor pid %d, %d endpoints, home %s\n", st.PID, len(st.Endpoints), st.Home)
+			fmt.Fprintf(cmd.OutOrStdout(), "local cloud up: supervisor pid %d, %s, home %s\n", st.PID, countOf(len(st.Endpoints), "endpoint"), st.Home)
 			return nil
 		},
 	}
@@ -81,7 +81,7 @@ func newCloudDownCmd() *cobra.Command {
 			for _, p := range st.Pools {
 				servers += len(p.PIDs)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "local cloud down: stopped %d servers, %d endpoints and the supervisor (pid %d)\n", servers, len(st.Endpoints), st.PID)
+			fmt.Fprintf(cmd.OutOrStdout(), "local cloud down: stopped %s, %s and the supervisor (pid %d)\n", countOf(servers, "server"), countOf(len(st.Endpoints), "endpoint"), st.PID)
 			return nil
 		},
 	}
