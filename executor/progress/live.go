@@ -181,7 +181,7 @@ func (v *live) StepFailed(s *planner.Step, d time.Duration, err error) {
 func (v *live) StepSkipped(s *planner.Step, cause string) {
 	why := "not started (interrupted)"
 	if cause != "" {
-		why = "skipped: " + cause + " failed"
+		why = "skipped: " + v.lay.name(cause) + " failed"
 	}
 	v.end(s, fmt.Sprintf("%s %s %s", paint(v.color, "33", "-"), v.lay.head(s), paint(v.color, "33", why)))
 }

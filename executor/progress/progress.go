@@ -47,15 +47,30 @@ func New(w io.Writer, mode Mode, color bool) View {
 	}
 }
 
-// layout pads columns to the widest target of the plan so lines align.
-type layout struct{ target int }
+// layout pads columns to the widest target of the plan so lines align,
+// and names steps by what they do rather than by their ids.
+type layout struct {
+	target int
+	names  map[string]string // step id -> "create staging/web web@7d2e.1"
+}
 
 func newLayout(p *planner.Plan) layout {
-	l := layout{target: 12}
+	l := layout{target: 12, names: map[string]string{}}
 	for i := range p.Steps {
-		l.target = max(l.target, len([]rune(executor.Target(&p.Steps[i]))))
+		s := &p.Steps[i]
+		l.target = max(l.target, len([]rune(executor.Target(s))))
+		l.names[s.ID] = fmt.Sprintf("%s %s", s.Kind, executor.Target(s))
 	}
 	return l
+}
+
+// name is how a person reads the step with id: its kind and target, as
+// its own lines show it.
+func (l layout) name(id string) string {
+	if n, ok := l.names[id]; ok {
+		return n
+	}
+	return id
 }
 
 // head renders "bake    base 8c1f02e        " for a step.
@@ -103,7 +118,7 @@ func (v *plain) StepSkipped(s *planner.Step, cause string) {
 		v.line("%s not started (interrupted)", v.lay.head(s))
 		return
 	}
-	v.line("%s skipped: %s failed", v.lay.head(s), cause)
+	v.line("%s skipped: %s failed", v.lay.head(s), v.lay.name(cause))
 }
 func (v *plain) Log(s *planner.Step, line string) { v.line("%s | %s", v.lay.head(s), line) }
 func (v *plain) Note(msg string)                  { v.line("%s", msg) }

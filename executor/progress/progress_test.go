@@ -72,7 +72,7 @@ func TestPlainViewWritesOneTimestampedLinePerEvent(t *testing.T) {
 		"12:00:01 create  staging/web web@7d2e.1   started",
 		"12:00:01 create  staging/web web@7d2e.1   | waiting for 2 servers",
 		"12:00:01 create  staging/web web@7d2e.1   FAILED after 0s: smoke check /: status 500",
-		"12:00:01 swap    staging/web → web@7d2e.1 skipped: create:staging.web.7d2e0000.1 failed",
+		"12:00:01 swap    staging/web → web@7d2e.1 skipped: create staging/web web@7d2e.1 failed",
 	}
 	got := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(got) != len(want) {
@@ -118,7 +118,7 @@ func TestLiveViewEndsWithFinishedStepsAndNoRunningBlock(t *testing.T) {
 	v := newLive(&b, false)
 	replay(t, v)
 	out := b.String()
-	for _, s := range []string{"✓ bake    base 8c1f02e", "✗ create  staging/web web@7d2e.1", "│ waiting for 2 servers", "skipped: create:staging.web.7d2e0000.1 failed"} {
+	for _, s := range []string{"✓ bake    base 8c1f02e", "✗ create  staging/web web@7d2e.1", "│ waiting for 2 servers", "skipped: create staging/web web@7d2e.1 failed"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("live view lacks %q:\n%s", s, out)
 		}
