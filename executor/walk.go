@@ -349,17 +349,10 @@ func (w *walker[K]) exec(i int32) {
 	w.inFlight--
 	w.running[w.class[i]]--
 	var skipped []int32
-	if err == nil {
-		for _, u := range w.users[i] {
-			w.waiting[u]--
-			if w.waiting[u] == 0 && !w.resolved[u] {
-				w.push(u)
-			}
-		}
-	} else {
+	if err != nil {
 		skipped = w.skipFrom(i, k)
 	}
-	w.dispatch()
+	w.dispatch() // the freed slot may start a node that was already ready
 	out := *o
 	w.pendingEmits++
 	w.mu.Unlock()
@@ -369,6 +362,18 @@ func (w *walker[K]) exec(i int32) {
 		w.emit(s, &w.outcomes[s]) // skipped outcomes no longer change
 	}
 	w.mu.Lock()
+	if err == nil {
+		// The nodes waiting for this one are released only after its end
+		// was reported: a step's "done" is always told before the steps
+		// that wait for it say "started".
+		for _, u := range w.users[i] {
+			w.waiting[u]--
+			if w.waiting[u] == 0 && !w.resolved[u] {
+				w.push(u)
+			}
+		}
+		w.dispatch()
+	}
 	w.pendingEmits--
 	w.maybeFinish()
 	w.mu.Unlock()

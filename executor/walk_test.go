@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,6 +191,47 @@ func TestWalkReportsEveryEndOnceAndTheCriticalPath(t *testing.T) {
 	}
 	if res.CriticalPath < 40*time.Millisecond || res.CriticalPath > res.Makespan {
 		t.Errorf("critical path %v, makespan %v", res.CriticalPath, res.Makespan)
+	}
+}
+
+// TestWalkReportsAnEndBeforeItsDependentsStart: progress lines and the
+// journal must never show a step started before the step it waits for is
+// done, even when that report is slow and many nodes run at once.
+func TestWalkReportsAnEndBeforeItsDependentsStart(t *testing.T) {
+	edges := map[string][]string{}
+	nodes := []string{"root"}
+	for i := range 20 {
+		mid, leaf := fmt.Sprintf("m%02d", i), fmt.Sprintf("l%02d", i)
+		edges[mid], edges[leaf] = []string{"root"}, []string{mid}
+		nodes = append(nodes, mid, leaf)
+	}
+	var mu sync.Mutex
+	ended := map[string]bool{}
+	var bad []string
+	_, err := Walk(context.Background(), graphOf(edges, nodes...), func(context.Context, string) error { return nil },
+		WalkOptions[string]{
+			Parallelism: 8,
+			OnStart: func(k string) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, d := range edges[k] {
+					if !ended[d] {
+						bad = append(bad, k+" started before "+d+" was reported done")
+					}
+				}
+			},
+			OnEnd: func(k string, _ *Outcome[string]) {
+				time.Sleep(time.Millisecond) // a slow writer
+				mu.Lock()
+				ended[k] = true
+				mu.Unlock()
+			},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%d out of order, e.g. %s", len(bad), bad[0])
 	}
 }
 
