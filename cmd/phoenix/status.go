@@ -232,6 +232,10 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(doc.Pools) == 0 {
+		// A new user's first status: say what to do rather than only "-".
+		fmt.Fprintln(w, "\nNo pools yet: nothing is deployed in these environments. See what would be with phoenix plan; deploy with phoenix apply --yes.")
+	}
 	if len(doc.Images) > 0 {
 		var ims []string
 		for _, im := range doc.Images {
