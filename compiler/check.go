@@ -144,7 +144,10 @@ func (c *checker) name(p vpath, what, name string) {
 
 func (c *checker) duration(p vpath, what, s string) time.Duration {
 	v, err := parseDuration(s)
-	if err != nil {
+	if err != nil && strings.HasPrefix(strings.TrimSpace(s), "-") {
+		c.d.at(p, fmt.Sprintf("%s: %s %q is negative", owner(p), what, s),
+			`a duration is a length of time: "90s", "12h", "7d", "1d12h"`)
+	} else if err != nil {
 		c.d.at(p, fmt.Sprintf("%s: %s %q is not a duration", owner(p), what, s),
 			`write a Go duration or days: "90s", "12h", "7d", "1d12h"`)
 	}
