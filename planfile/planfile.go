@@ -118,6 +118,10 @@ func Write(path string, f *File) error {
 		return fmt.Errorf("writing plan %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".phoenix-plan-*")
+	if errors.Is(err, os.ErrNotExist) {
+		// Not the temporary file's name: the folder is what the user can fix.
+		return fmt.Errorf("writing plan %s: folder %s does not exist", path, filepath.Dir(path))
+	}
 	if err != nil {
 		return fmt.Errorf("writing plan %s: %w", path, err)
 	}

@@ -228,6 +228,10 @@ func TestReadRefusesBadFiles(t *testing.T) {
 			t.Errorf("%s: Read error %v, want %q", name, err, tc.want)
 		}
 	}
+	nowhere := filepath.Join(dir, "no", "such", "folder.plan")
+	if err := Write(nowhere, f); err == nil || err.Error() != "writing plan "+nowhere+": folder "+filepath.Dir(nowhere)+" does not exist" {
+		t.Errorf("writing into a missing folder: %v", err)
+	}
 	missing := filepath.Join(dir, "missing")
 	if _, err := Read(missing); err == nil || err.Error() != "reading plan "+missing+": no such file (write one with phoenix plan --out FILE)" {
 		t.Errorf("reading a missing file: %v", err)

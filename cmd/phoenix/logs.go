@@ -37,6 +37,9 @@ Exit 1 when there are no logs for ENV and ROLE (without --follow).`,
 				return err
 			}
 			if len(files) == 0 && !follow {
+				if pool != "" {
+					return fmt.Errorf("no logs for pool %s of %s/%s in %s", pool, args[0], args[1], dir)
+				}
 				return fmt.Errorf("no logs for %s/%s in %s", args[0], args[1], dir)
 			}
 			return printLogs(cmd.Context(), cmd.OutOrStdout(), dir, pool, follow)
