@@ -66,7 +66,14 @@ func foreign(t *testing.T, c cloud.Cloud, d *model.Desired) func(t *testing.T) e
 		t.Fatal(err)
 	}
 	spec := *d.Pools[0]
-	spec.Endpoint = freeAddr(t)
+	// A port that is free now may be the one the project's own endpoint
+	// was given (picked earlier, not yet listened on): never reuse it.
+	taken := map[string]bool{}
+	for _, p := range d.Pools {
+		taken[p.Endpoint] = true
+	}
+	for spec.Endpoint = freeAddr(t); taken[spec.Endpoint]; spec.Endpoint = freeAddr(t) {
+	}
 	spec.Count = 1
 	id := cloud.PoolID(spec.Env, spec.Role, spec.Key, 1)
 	if _, err := lc.CreatePool(ctx, cloud.CreateRequest{Project: "someone-else", Pool: &spec, ID: id, Generation: 1, Image: im}); err != nil {
