@@ -93,7 +93,7 @@ func compileFast(ctx context.Context, files []*specFile, fsys fs.FS) (*model.Des
 func LoadDir(ctx context.Context, dir string) (*model.Desired, error) {
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("no spec directory %s", dir)
+		return nil, fmt.Errorf("no spec directory %s\n    commands read ./environments unless given the spec's directory, as in: phoenix plan path/to/spec", dir)
 	case err != nil:
 		return nil, fmt.Errorf("reading the spec: %w", err)
 	case !fi.IsDir():
