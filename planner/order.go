@@ -48,7 +48,7 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 	at := make(map[string]int, n)
 	for k, i := range byReading {
 		if _, dup := at[steps[i].ID]; dup {
-			return nil, fmt.Errorf("planning: two steps with id %s", steps[i].ID)
+			return nil, fmt.Errorf("two steps with id %s", steps[i].ID)
 		}
 		at[steps[i].ID] = k
 	}
@@ -74,7 +74,7 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 			} else {
 				jj, ok := at[d]
 				if !ok {
-					return nil, fmt.Errorf("planning: step %s waits for unknown step %s", steps[i].ID, d)
+					return nil, fmt.Errorf("step %s waits for unknown step %s", steps[i].ID, d)
 				}
 				j = int32(jj)
 			}
@@ -121,7 +121,7 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 		for _, st := range steps {
 			g.Add(st.ID, st.After...)
 		}
-		return nil, fmt.Errorf("planning: steps wait for each other in a cycle: %v", g.FindCycle())
+		return nil, fmt.Errorf("steps wait for each other in a cycle: %v", g.FindCycle())
 	}
 	return out, nil
 }

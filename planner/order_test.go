@@ -35,12 +35,13 @@ func TestOrderStepsKeepsReadingOrderWhereDependenciesAllow(t *testing.T) {
 }
 
 func TestOrderStepsRejectsCyclesUnknownsAndDuplicates(t *testing.T) {
-	for name, steps := range map[string][]Step{
-		"cycle":     {{ID: "a", After: []string{"b"}}, {ID: "b", After: []string{"a"}}},
-		"unknown":   {{ID: "a", After: []string{"zz"}}},
-		"duplicate": {{ID: "a"}, {ID: "a"}},
+	for want, steps := range map[string][]Step{
+		"in a cycle":        {{ID: "a", After: []string{"b"}}, {ID: "b", After: []string{"a"}}},
+		"unknown step zz":   {{ID: "a", After: []string{"zz"}}},
+		"two steps with id": {{ID: "a"}, {ID: "a"}},
 	} {
-		if _, err := orderSteps(steps, nil); err == nil || !strings.Contains(err.Error(), "planning:") {
+		name := want
+		if _, err := orderSteps(steps, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}

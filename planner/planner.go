@@ -87,14 +87,14 @@ type Options struct {
 // live as read-only while the plan is in use.
 func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error) {
 	if desired == nil {
-		return nil, fmt.Errorf("planning: no desired state")
+		return nil, fmt.Errorf("no desired state")
 	}
 	if live == nil {
 		live = &cloud.Live{}
 	}
 	for _, name := range desired.ImageNames() {
 		if im := desired.Images[name]; im.Parent != "" && desired.Images[im.Parent] == nil {
-			return nil, fmt.Errorf("planning: image %s: unknown parent %q", name, im.Parent)
+			return nil, fmt.Errorf("image %s: unknown parent %q", name, im.Parent)
 		}
 	}
 	scope, err := scopeEnvs(desired, opts.Envs)
@@ -163,7 +163,7 @@ func scopeEnvs(d *model.Desired, filter []string) ([]string, error) {
 	var out []string
 	for _, e := range filter {
 		if _, ok := d.Environments[e]; !ok {
-			return nil, fmt.Errorf("planning: unknown environment %q (the spec has %v)", e, d.EnvNames())
+			return nil, fmt.Errorf("unknown environment %q (defined environments: %s)", e, strings.Join(d.EnvNames(), ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -193,7 +193,7 @@ func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 		}
 		if p.Image != lastImage {
 			if _, ok := d.Images[p.Image]; !ok {
-				return nil, fmt.Errorf("planning: pool %s/%s uses unknown image %q", p.Env, p.Role, p.Image)
+				return nil, fmt.Errorf("pool %s/%s uses unknown image %q", p.Env, p.Role, p.Image)
 			}
 			lastImage = p.Image
 		}
@@ -205,7 +205,7 @@ func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 		if n := len(out); n > 0 && sorted {
 			switch c := comparePools(out[n-1], p); {
 			case c == 0:
-				return nil, fmt.Errorf("planning: two desired pools for %s/%s", p.Env, p.Role)
+				return nil, fmt.Errorf("two desired pools for %s/%s", p.Env, p.Role)
 			case c > 0:
 				sorted = false
 			}
@@ -216,7 +216,7 @@ func poolsInScope(d *model.Desired, scope []string) ([]*model.Pool, error) {
 		slices.SortFunc(out, comparePools)
 		for i := 1; i < len(out); i++ {
 			if comparePools(out[i-1], out[i]) == 0 {
-				return nil, fmt.Errorf("planning: two desired pools for %s/%s", out[i].Env, out[i].Role)
+				return nil, fmt.Errorf("two desired pools for %s/%s", out[i].Env, out[i].Role)
 			}
 		}
 	}
@@ -252,14 +252,14 @@ func orderEnvs(d *model.Desired) (map[string]int, error) {
 		env := d.Environments[name]
 		for _, a := range env.After {
 			if _, ok := d.Environments[a]; !ok {
-				return nil, fmt.Errorf("planning: environment %s: after names unknown environment %q", name, a)
+				return nil, fmt.Errorf("environment %s: after names unknown environment %q", name, a)
 			}
 		}
 		g.Add(name, env.After...)
 	}
 	order, err := g.TopoSort()
 	if err != nil {
-		return nil, fmt.Errorf("planning: environments wait for each other in a cycle: %w", err)
+		return nil, fmt.Errorf("environments wait for each other in a cycle: %w", err)
 	}
 	rank := make(map[string]int, len(order))
 	for i, e := range order {

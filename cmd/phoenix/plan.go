@@ -128,6 +128,11 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 	if err != nil {
 		return nil, err
 	}
+	// A mistyped --env fails here, before any cloud is opened (opening the
+	// local cloud starts its supervisor).
+	if _, err := envScope(desired, envs); err != nil {
+		return nil, err
+	}
 	clouds, err := openClouds(ctx, desired)
 	if err != nil {
 		return nil, err
