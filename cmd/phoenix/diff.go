@@ -71,13 +71,15 @@ table, the plan graph and details collapsed, capped under GitHub's
 comment size); it starts with the line ` + diffCommentMarker + ` so a
 CI job can update its comment in place. --offline skips the live cloud
 and prints the desired-state diff only. Secret values never appear: a spec
-holds only references.
-
-  phoenix diff origin/main HEAD --format markdown`,
+holds only references.`,
+		Example: `  phoenix diff main HEAD                            what this branch does, as text
+  phoenix diff origin/main HEAD --format markdown   the pull-request comment
+  phoenix diff main HEAD --offline                  the desired-state diff only, no cloud
+  phoenix diff v1.4 v1.5 deploy/specs --env prod    another spec folder, one environment`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "markdown" && format != "json" {
-				return fmt.Errorf("unknown format %q: use text, markdown or json", format)
+				return fmt.Errorf("unknown --format %q: use text, markdown, json", format)
 			}
 			o.Base, o.Head = args[0], args[1]
 			o.Dir = specDir(args[2:])
@@ -90,7 +92,7 @@ holds only references.
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
-	cmd.Flags().StringSliceVar(&o.Envs, "env", nil, "limit the plan to these environments (repeatable)")
+	cmd.Flags().StringArrayVar(&o.Envs, "env", nil, "limit the plan to these environments (repeatable)")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "do not read the live cloud: print the desired-state diff only")
 	return cmd
 }
