@@ -44,18 +44,21 @@ var fixtures = []struct {
 	{"canary", canaryPlan, Info{}},
 }
 
+// formats are the renderings with a golden file per fixture, named
+// fixture.ext in testdata.
+var formats = []struct {
+	ext    string
+	render func(*bytes.Buffer, *Doc) error
+}{
+	{"txt", func(b *bytes.Buffer, d *Doc) error { return Text(b, d, TextOptions{}) }},
+	{"color.txt", func(b *bytes.Buffer, d *Doc) error { return Text(b, d, TextOptions{Color: true}) }},
+	{"json", func(b *bytes.Buffer, d *Doc) error { return WriteJSON(b, d) }},
+	{"md", func(b *bytes.Buffer, d *Doc) error { return Markdown(b, d, MarkdownOptions{}) }},
+	{"dot", func(b *bytes.Buffer, d *Doc) error { return DOT(b, d) }},
+	{"mmd", func(b *bytes.Buffer, d *Doc) error { return Mermaid(b, d) }},
+}
+
 func TestGoldens(t *testing.T) {
-	formats := []struct {
-		ext    string
-		render func(*bytes.Buffer, *Doc) error
-	}{
-		{"txt", func(b *bytes.Buffer, d *Doc) error { return Text(b, d, TextOptions{}) }},
-		{"color.txt", func(b *bytes.Buffer, d *Doc) error { return Text(b, d, TextOptions{Color: true}) }},
-		{"json", func(b *bytes.Buffer, d *Doc) error { return WriteJSON(b, d) }},
-		{"md", func(b *bytes.Buffer, d *Doc) error { return Markdown(b, d, MarkdownOptions{}) }},
-		{"dot", func(b *bytes.Buffer, d *Doc) error { return DOT(b, d) }},
-		{"mmd", func(b *bytes.Buffer, d *Doc) error { return Mermaid(b, d) }},
-	}
 	for _, fx := range fixtures {
 		for _, f := range formats {
 			t.Run(fx.name+"."+f.ext, func(t *testing.T) {
@@ -65,6 +68,27 @@ func TestGoldens(t *testing.T) {
 				}
 				golden(t, fx.name+"."+f.ext, b.Bytes())
 			})
+		}
+	}
+}
+
+// Every file in testdata is the golden of one fixture in one format, so a
+// renamed or removed fixture (or format) cannot leave a stale golden that
+// nothing compares any more.
+func TestNoOrphanGoldens(t *testing.T) {
+	owned := map[string]bool{}
+	for _, fx := range fixtures {
+		for _, f := range formats {
+			owned[fx.name+"."+f.ext] = true
+		}
+	}
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !owned[e.Name()] {
+			t.Errorf("testdata/%s belongs to no fixture and format: remove it, or add its fixture", e.Name())
 		}
 	}
 }
