@@ -6,8 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/phoenix-gitops/phoenix/dag"
 )
@@ -136,9 +137,10 @@ func Walk[K cmp.Ordered](ctx context.Context, g *dag.Graph[K], run func(context.
 }
 
 // walker is the state of one walk. Nodes are indexed by their position in
-// a topological order; all scheduling state is guarded by mu and touched
-// only for O(edges) work per node, so the walker's own cost stays in
-// microseconds per node.
+// a topological order. All scheduling state (ready sets, counts, resolved
+// nodes) belongs to the coordinator, the goroutine that called Walk; the
+// steps run in an errgroup.Group and talk to it over a channel, so there is
+// no lock and the walker's own cost stays in microseconds per node.
 type walker[K cmp.Ordered] struct {
 	opts    WalkOptions[K]
 	keys    []K
@@ -150,21 +152,39 @@ type walker[K cmp.Ordered] struct {
 	stepCtx context.Context
 	run     func(context.Context, K) error
 
-	mu       sync.Mutex
-	waiting  []int32 // unfinished dependencies per node
-	resolved []bool  // ended in any status, or decided (skipped)
-	outcomes []Outcome[K]
+	// Coordinator state.
+	waiting  []int32     // unfinished dependencies per node
+	resolved []bool      // ended in any status, or decided (skipped)
 	ready    []readyHeap // per class
 	running  []int       // per class
 	limits   []int       // per class, 0 = none
-	inFlight int
-	left     int // nodes not yet resolved
+	inFlight int         // workers started and not yet freed
+	left     int         // nodes not yet resolved
 	stopped  bool
-	// pendingEmits counts ended nodes whose callbacks are still running.
-	pendingEmits int
-	done         chan struct{}
-	closed       bool
+
+	// outcomes[i] is written by the coordinator before node i starts
+	// (Start) or when it is skipped, and by node i's worker when it ends;
+	// each hand-over goes through events, so the writes never race.
+	outcomes []Outcome[K]
+	events   chan event
 }
+
+// event is a worker's message to the coordinator. A node that succeeds
+// sends one (evDone); a node that fails sends evFailed, waits on reply for
+// the descendants it skipped, reports them, then sends evFreed.
+type event struct {
+	i     int32
+	kind  eventKind
+	reply chan []int32
+}
+
+type eventKind uint8
+
+const (
+	evDone   eventKind = iota // succeeded and reported: release users, free the slot
+	evFailed                  // failed and reported: skip descendants, free the class slot
+	evFreed                   // a failed node's skipped descendants are reported: free the slot
+)
 
 // newWalker indexes g: nodes in a topological order (insertion order among
 // ready nodes), edges as integer slices both ways, classes and ranks.
@@ -225,7 +245,8 @@ func newWalker[K cmp.Ordered](g *dag.Graph[K], opts WalkOptions[K]) (*walker[K],
 		users: make([][]int32, n), deps: make([][]int32, n),
 		class: make([]int32, n), rank: make([]float64, n),
 		waiting: make([]int32, n), resolved: make([]bool, n),
-		outcomes: make([]Outcome[K], n), left: n, done: make(chan struct{}),
+		outcomes: make([]Outcome[K], n), left: n,
+		events: make(chan event, opts.Parallelism),
 	}
 	classes := map[string]int32{}
 	for p, i := range topo {
@@ -274,34 +295,49 @@ func renumber(ids []int32, pos []int32) []int32 {
 	return ids
 }
 
+// walk is the coordinator: it starts ready nodes in an errgroup bounded by
+// Parallelism (a plain Group: one failure must not cancel the others, and
+// workers return nil because a step's error is its outcome, not the
+// walk's), and turns the workers' events into released, skipped or freed
+// nodes until nothing runs and nothing more can start.
+//
+// It never calls g.Go from a worker (a worker holding a slot would wait
+// for another slot) and calls it only while inFlight < Parallelism: the
+// slots in use are then those of inFlight workers plus those of workers
+// that sent their last event and are returning, so g.Go waits at most for
+// a return already under way.
 func (w *walker[K]) walk(ctx context.Context) *Result[K] {
-	w.mu.Lock()
+	var g errgroup.Group
+	g.SetLimit(w.opts.Parallelism)
 	for i := range w.keys {
 		if w.waiting[i] == 0 {
 			w.push(int32(i))
 		}
 	}
-	w.dispatch()
-	w.maybeFinish()
-	w.mu.Unlock()
-
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		w.mu.Lock()
-		w.stopped = true
-		w.maybeFinish()
-		w.mu.Unlock()
-		<-w.done
+	cancelled := ctx.Done()
+	for {
+		w.dispatch(&g)
+		if w.inFlight == 0 {
+			break // everything resolved, or stopped with nothing running
+		}
+		select {
+		case ev := <-w.events:
+			w.handle(ev)
+		case <-cancelled:
+			cancelled = nil
+			w.stopped = true
+		}
 	}
+	_ = g.Wait() // workers return nil; this waits for the last returns
 	return w.result()
 }
 
 // push marks node i ready.
 func (w *walker[K]) push(i int32) { heap.Push(&w.ready[w.class[i]], i) }
 
-// dispatch starts ready nodes while the limits allow. mu is held.
-func (w *walker[K]) dispatch() {
+// dispatch starts ready nodes, longest remaining path first, while the
+// global and per-class limits allow and the walk's context is live.
+func (w *walker[K]) dispatch(g *errgroup.Group) {
 	if w.ctx.Err() != nil {
 		w.stopped = true
 	}
@@ -319,64 +355,73 @@ func (w *walker[K]) dispatch() {
 		if best < 0 {
 			return
 		}
-		c := w.class[best]
-		heap.Pop(&w.ready[c])
-		w.running[c]++
+		heap.Pop(&w.ready[w.class[best]])
+		w.running[w.class[best]]++
 		w.inFlight++
 		w.outcomes[best].Start = time.Now()
-		go w.exec(best)
+		g.Go(func() error {
+			w.exec(best)
+			return nil
+		})
 	}
 }
 
-// exec runs node i outside the lock and records its end.
-func (w *walker[K]) exec(i int32) {
-	k := w.keys[i]
-	if w.opts.OnStart != nil {
-		w.opts.OnStart(k)
-	}
-	err := w.safeRun(k)
-	end := time.Now()
-
-	w.mu.Lock()
-	o := &w.outcomes[i]
-	o.End = end
-	o.Status, o.Err = Done, err
-	if err != nil {
-		o.Status = Failed
-	}
-	w.resolved[i] = true
-	w.left--
-	w.inFlight--
-	w.running[w.class[i]]--
-	var skipped []int32
-	if err != nil {
-		skipped = w.skipFrom(i, k)
-	}
-	w.dispatch() // the freed slot may start a node that was already ready
-	out := *o
-	w.pendingEmits++
-	w.mu.Unlock()
-
-	w.emit(i, &out)
-	for _, s := range skipped {
-		w.emit(s, &w.outcomes[s]) // skipped outcomes no longer change
-	}
-	w.mu.Lock()
-	if err == nil {
-		// The nodes waiting for this one are released only after its end
-		// was reported: a step's "done" is always told before the steps
-		// that wait for it say "started".
+// handle applies one worker event to the coordinator's state.
+func (w *walker[K]) handle(ev event) {
+	i := ev.i
+	switch ev.kind {
+	case evDone:
+		w.end(i)
+		w.inFlight--
+		// The node's end was reported before this event was sent: a
+		// step's "done" is always told before the steps waiting for it
+		// say "started".
 		for _, u := range w.users[i] {
 			w.waiting[u]--
 			if w.waiting[u] == 0 && !w.resolved[u] {
 				w.push(u)
 			}
 		}
-		w.dispatch()
+	case evFailed:
+		w.end(i)
+		ev.reply <- w.skipFrom(i, w.keys[i])
+	case evFreed:
+		w.inFlight--
 	}
-	w.pendingEmits--
-	w.maybeFinish()
-	w.mu.Unlock()
+}
+
+// end resolves node i, which ran, and frees its class slot.
+func (w *walker[K]) end(i int32) {
+	w.resolved[i] = true
+	w.left--
+	w.running[w.class[i]]--
+}
+
+// exec runs node i in a worker, reports its end and tells the coordinator.
+func (w *walker[K]) exec(i int32) {
+	k := w.keys[i]
+	if w.opts.OnStart != nil {
+		w.opts.OnStart(k)
+	}
+	err := w.safeRun(k)
+	o := &w.outcomes[i]
+	o.End = time.Now()
+	o.Status, o.Err = Done, err
+	if err != nil {
+		o.Status = Failed
+	}
+	out := *o
+	w.emit(i, &out)
+	if err == nil {
+		w.events <- event{i: i, kind: evDone}
+		return
+	}
+	reply := make(chan []int32, 1)
+	w.events <- event{i: i, kind: evFailed, reply: reply}
+	for _, s := range <-reply {
+		w.emit(s, &w.outcomes[s]) // skipped outcomes no longer change
+	}
+	w.events <- event{i: i, kind: evFreed}
 }
 
 // safeRun runs node k, turning a panic into its failure: one broken step
@@ -391,7 +436,7 @@ func (w *walker[K]) safeRun(k K) (err error) {
 }
 
 // skipFrom marks every unresolved descendant of failed node i Skipped with
-// cause k. mu is held.
+// cause k, in the coordinator.
 func (w *walker[K]) skipFrom(i int32, cause K) []int32 {
 	var out []int32
 	stack := []int32{i}
@@ -412,28 +457,12 @@ func (w *walker[K]) skipFrom(i int32, cause K) []int32 {
 	return out
 }
 
-// emit reports an ended node to OnEnd, outside the lock.
+// emit reports an ended node to OnEnd, from a worker.
 func (w *walker[K]) emit(i int32, o *Outcome[K]) {
 	if w.opts.OnEnd != nil {
 		w.opts.OnEnd(w.keys[i], o)
 	}
 }
-
-// maybeFinish closes done when nothing runs and nothing more will start.
-// mu is held. The emitting goroutines call it after their callbacks so
-// that Walk returns only once every callback has returned.
-func (w *walker[K]) maybeFinish() {
-	if w.closed || w.inFlight > 0 || w.emitting() {
-		return
-	}
-	if w.left == 0 || w.stopped {
-		w.closed = true
-		close(w.done)
-	}
-}
-
-// emitting reports whether an ended node's callbacks may still be running.
-func (w *walker[K]) emitting() bool { return w.pendingEmits > 0 }
 
 func (w *walker[K]) result() *Result[K] {
 	r := &Result[K]{Order: w.keys, Outcomes: make(map[K]*Outcome[K], len(w.keys)), Stopped: w.stopped && w.left > 0}

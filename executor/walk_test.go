@@ -260,3 +260,30 @@ func TestWalkTurnsAPanickingStepIntoItsFailure(t *testing.T) {
 		t.Fatalf("b %v, c %v", res.Outcomes["b"].Status, res.Outcomes["c"].Status)
 	}
 }
+
+// TestWalkAFailureCancelsNoOtherStep: steps share no context that one
+// failure ends (the errgroup is a plain Group, not WithContext).
+func TestWalkAFailureCancelsNoOtherStep(t *testing.T) {
+	g := graphOf(nil, "fails", "slow")
+	started := make(chan struct{})
+	var slowCtxErr atomic.Value
+	res, err := Walk(context.Background(), g, func(sctx context.Context, k string) error {
+		if k == "fails" {
+			<-started
+			return errors.New("boom")
+		}
+		close(started)
+		time.Sleep(30 * time.Millisecond)
+		slowCtxErr.Store(fmt.Sprint(sctx.Err()))
+		return nil
+	}, WalkOptions[string]{Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slowCtxErr.Load(); got != "<nil>" {
+		t.Fatalf("the slow step's context ended with %v after another step failed", got)
+	}
+	if res.Outcomes["slow"].Status != Done || res.Outcomes["fails"].Status != Failed {
+		t.Fatalf("slow %v, fails %v", res.Outcomes["slow"].Status, res.Outcomes["fails"].Status)
+	}
+}
