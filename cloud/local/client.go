@@ -14,6 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -120,26 +123,90 @@ func (c *Cloud) Up(ctx context.Context) error {
 
 // Down stops every server and proxy and the supervisor, and waits until
 // its process is gone. Records and images stay: pools that ran are cold.
-// It does nothing if no supervisor runs.
+//
+// When no supervisor answers but servers one started still run (it was
+// killed, or stopped by a signal, which leaves them for the next one to
+// adopt), Down starts a supervisor, which adopts them by pid and start
+// time, and stops it with them: nothing recorded is left running. It does
+// nothing when nothing runs. It fails, naming them, if servers still run
+// afterwards.
 func (c *Cloud) Down(ctx context.Context) error {
 	var st Status
-	if err := c.do(ctx, http.MethodGet, pathStatus, nil, &st); err != nil {
-		if isNotRunning(err) {
+	err := c.do(ctx, http.MethodGet, pathStatus, nil, &st)
+	if isNotRunning(err) {
+		pools, rerr := readPoolsOffline(c.home)
+		switch {
+		case rerr == nil && len(runningServers(pools)) == 0:
 			return nil
+		case rerr != nil && !errors.Is(rerr, errStateBusy):
+			return rerr
 		}
+		// Servers run without a supervisor (or one is starting): start
+		// one to adopt them, then stop it with everything.
+		if err := c.ensure(ctx); err != nil {
+			return fmt.Errorf("starting a supervisor to stop the servers left running: %w", c.hungSupervisor(err))
+		}
+		err = c.do(ctx, http.MethodGet, pathStatus, nil, &st)
+	}
+	if err != nil {
 		return err
+	}
+	// Everything that must be gone afterwards: the supervisor's servers
+	// as it sees them, and any recorded server it did not adopt.
+	procs := map[int]uint64{}
+	for _, p := range st.Pools {
+		for _, pid := range p.PIDs {
+			procs[pid] = processStartTime(pid)
+		}
 	}
 	if err := c.do(ctx, http.MethodPost, pathShutdown, struct{}{}, nil); err != nil && !isNotRunning(err) {
 		return fmt.Errorf("stopping the supervisor: %w", err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	for pidAlive(st.PID) && time.Now().Before(deadline) {
+	for pidAlive(st.PID) && !isZombie(st.PID) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if pidAlive(st.PID) && !isZombie(st.PID) {
 		return fmt.Errorf("the supervisor (pid %d) did not exit", st.PID)
 	}
+	return c.checkNothingRuns(procs)
+}
+
+// checkNothingRuns fails if a process of procs (pid to start time) or a
+// server recorded in the state still runs after Down.
+func (c *Cloud) checkNothingRuns(procs map[int]uint64) error {
+	if pools, err := readPoolsOffline(c.home); err == nil {
+		for _, p := range runningServers(pools) {
+			for _, pid := range p.PIDs {
+				procs[pid] = processStartTime(pid)
+			}
+		}
+	}
+	var left []int
+	for pid, start := range procs {
+		if processMatches(pid, start) {
+			left = append(left, pid)
+		}
+	}
+	if len(left) > 0 {
+		sort.Ints(left)
+		return fmt.Errorf("servers still run after stopping the supervisor: pids %v", left)
+	}
 	return nil
+}
+
+// hungSupervisor adds to err the pid of a supervisor that holds the home
+// but does not answer, when there is one.
+func (c *Cloud) hungSupervisor(err error) error {
+	b, rerr := os.ReadFile(filepath.Join(c.home, "supervisor.lock"))
+	if rerr != nil {
+		return err
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 || !pidAlive(pid) || isZombie(pid) {
+		return err
+	}
+	return fmt.Errorf("%w (supervisor pid %d holds %s but does not answer: stop it with kill %d, then run this again)", err, pid, c.home, pid)
 }
 
 func isZombie(pid int) bool { return processStartTime(pid) == 0 }

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
@@ -304,5 +307,134 @@ func TestHomeRemovedStopsEverything(t *testing.T) {
 	})
 	if _, err := http.Get("http://" + f.spec.Endpoint + "/"); err == nil {
 		t.Fatal("the endpoint still answers after its home was removed")
+	}
+}
+
+// TestDownAfterSupervisorDied: the supervisor of a serving pool and a
+// retained warm one dies (kill -9, or SIGTERM, which leaves its servers to
+// the next supervisor by design). Its servers keep running; Orphans lists
+// them without starting a supervisor; Down stops every one of them and
+// leaves no supervisor; and Up brings back what ran, as after a plain down.
+func TestDownAfterSupervisorDied(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			c := newTestCloud(t)
+			f := newFixture(t, c, 2)
+			ctx := context.Background()
+			a, b := f.create(t, "A"), f.create(t, "B")
+			if err := f.swap(ctx, only(a.ID)); err != nil {
+				t.Fatal(err)
+			}
+			st, err := c.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recorded := map[int]bool{}
+			for _, p := range st.Pools {
+				for _, pid := range p.PIDs {
+					recorded[pid] = true
+				}
+			}
+			if len(recorded) != 4 {
+				t.Fatalf("want 4 servers running, status shows %+v", st.Pools)
+			}
+			if err := syscall.Kill(st.PID, sig); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, func() error {
+				if pidAlive(st.PID) && !isZombie(st.PID) {
+					return fmt.Errorf("supervisor %d still runs", st.PID)
+				}
+				return nil
+			})
+
+			orphans, err := c.Orphans(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := map[int]bool{}
+			for _, p := range orphans {
+				for _, pid := range p.PIDs {
+					found[pid] = true
+				}
+			}
+			if len(found) != len(recorded) || c.Running(ctx) {
+				t.Fatalf("orphans %+v (supervisor running: %v), want the pids %v", orphans, c.Running(ctx), recorded)
+			}
+			for pid := range recorded {
+				if !found[pid] {
+					t.Fatalf("server %d is not reported orphaned: %+v", pid, orphans)
+				}
+			}
+
+			if err := c.Down(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for pid := range recorded {
+				if pidAlive(pid) && !isZombie(pid) {
+					t.Errorf("server %d still runs after down", pid)
+				}
+			}
+			if c.Running(ctx) {
+				t.Fatal("a supervisor answers after down")
+			}
+			if _, err := http.Get("http://" + f.spec.Endpoint + "/"); err == nil {
+				t.Fatal("the endpoint answers after down")
+			}
+			if o, err := c.Orphans(ctx); err != nil || len(o) != 0 {
+				t.Fatalf("after down, orphans %+v, %v", o, err)
+			}
+
+			if err := c.Up(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{a.ID, b.ID} {
+				if p := f.pool(t, id); p.State != cloud.PoolReady || !p.Healthy {
+					t.Errorf("after up, pool %s is %s healthy=%v: %s", id, p.State, p.Healthy, p.Reason)
+				}
+			}
+			if body := getBody(t, "http://"+f.spec.Endpoint+"/"); !strings.HasPrefix(body, "version=A") {
+				t.Errorf("after up the endpoint serves %q", body)
+			}
+		})
+	}
+}
+
+// TestDownNeverSignalsARecycledPid: a recorded server whose pid now
+// belongs to another process (its start time differs) is not an orphan,
+// and Down leaves that process alone and starts nothing.
+func TestDownNeverSignalsARecycledPid(t *testing.T) {
+	home := t.TempDir()
+	other := exec.Command("sleep", "30")
+	other.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+	pid := other.Process.Pid
+	st, err := openStore(filepath.Join(home, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := poolRec{Project: "p", ID: "test.web.00000000.1", State: cloud.PoolReady,
+		Servers: []serverRec{{PID: pid, StartTime: processStartTime(pid) + 1, Port: 1}}}
+	if err := st.update(func(tx *bolt.Tx) error { return put(tx, bucketPools, rec.key(), &rec) }); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	c, err := Open(Options{Home: home, SupervisorCommand: testSupervisor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if o, err := c.Orphans(ctx); err != nil || len(o) != 0 {
+		t.Fatalf("a recycled pid is reported as an orphan: %+v, %v", o, err)
+	}
+	if err := c.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !processMatches(pid, processStartTime(pid)) || c.Running(ctx) {
+		t.Fatalf("down signalled pid %d (alive: %v) or left a supervisor (running: %v)", pid, pidAlive(pid), c.Running(ctx))
 	}
 }

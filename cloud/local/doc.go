@@ -37,7 +37,9 @@
 //   - the supervisor killed: its servers keep running (own process groups,
 //     output on files) and the next supervisor adopts those of ready pools,
 //     stops those of pools caught mid-create and records them failed, and
-//     reopens every endpoint;
+//     reopens every endpoint; `phoenix cloud down` with no supervisor
+//     running still stops them (it starts one to adopt them and stops it
+//     with them), and `phoenix cloud status` lists them (see orphans.go);
 //   - a kill between renaming a baked tree into place and recording it
 //     leaves an orphan directory that the next bake of that id replaces.
 //

@@ -130,7 +130,7 @@ func RunSupervisor(ctx context.Context, home string) error {
 
 	select {
 	case <-ctx.Done():
-		s.log.Printf("stopping on signal; servers keep running")
+		s.log.Printf("stopping on signal; servers keep running (the next supervisor adopts them; phoenix cloud down stops them)")
 	case <-s.quit:
 		s.log.Printf("stopped everything; exiting")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,8 +69,7 @@ func newCloudDownCmd() *cobra.Command {
 			}
 			st, err := c.Status(cmd.Context())
 			if errors.Is(err, local.ErrNotRunning) {
-				fmt.Fprintln(cmd.OutOrStdout(), "local cloud is not running")
-				return nil
+				return downOrphans(cmd.Context(), cmd.OutOrStdout(), c)
 			}
 			if err != nil {
 				return err
@@ -85,6 +85,59 @@ func newCloudDownCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// downOrphans is `cloud down` when no supervisor answers: the servers a
+// killed supervisor left running are still stopped (Down starts a
+// supervisor that adopts them, and stops it with them).
+func downOrphans(ctx context.Context, w io.Writer, c *local.Cloud) error {
+	orphans, err := c.Orphans(ctx)
+	if err != nil {
+		return fmt.Errorf("looking for servers left running: %w", err)
+	}
+	if len(orphans) == 0 {
+		fmt.Fprintln(w, "local cloud is not running")
+		return nil
+	}
+	if err := c.Down(ctx); err != nil {
+		return fmt.Errorf("stopping the servers the local cloud left running: %w", err)
+	}
+	fmt.Fprintf(w, "local cloud down: its supervisor was not running, but %s it started still ran; stopped %s (%s)\n",
+		countOf(orphanServers(orphans), "server"), pronoun(orphanServers(orphans)), orphanPools(orphans))
+	return nil
+}
+
+func orphanServers(orphans []local.PoolStatus) int {
+	n := 0
+	for _, p := range orphans {
+		n += len(p.PIDs)
+	}
+	return n
+}
+
+// orphanPools names the pools of orphaned servers with their pids:
+// "pool prod.web.1a2b3c4d.1 pids 10, 11; pool ...".
+func orphanPools(orphans []local.PoolStatus) string {
+	parts := make([]string, len(orphans))
+	for i, p := range orphans {
+		pids := make([]string, len(p.PIDs))
+		for j, pid := range p.PIDs {
+			pids[j] = fmt.Sprint(pid)
+		}
+		word := "pids"
+		if len(pids) == 1 {
+			word = "pid"
+		}
+		parts[i] = fmt.Sprintf("pool %s %s %s", p.ID, word, strings.Join(pids, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 func newCloudStatusCmd() *cobra.Command {
@@ -103,10 +156,14 @@ func newCloudStatusCmd() *cobra.Command {
 			}
 			st, err := c.Status(cmd.Context())
 			if errors.Is(err, local.ErrNotRunning) {
-				if format == "json" {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"running": false, "home": c.Home()})
+				orphans, err := c.Orphans(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("looking for servers left running: %w", err)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "local cloud is not running (home %s)\n", c.Home())
+				if format == "json" {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"running": false, "home": c.Home(), "orphans": orphansJSON(orphans)})
+				}
+				printNotRunning(cmd.OutOrStdout(), c.Home(), orphans)
 				return nil
 			}
 			if err != nil {
@@ -126,6 +183,40 @@ func newCloudStatusCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// orphansJSON keeps "orphans" a list in JSON, empty when none.
+func orphansJSON(o []local.PoolStatus) []local.PoolStatus {
+	if o == nil {
+		return []local.PoolStatus{}
+	}
+	return o
+}
+
+// printNotRunning says the local cloud is not running and, when servers a
+// killed supervisor started still run, which ones and what to do.
+func printNotRunning(w io.Writer, home string, orphans []local.PoolStatus) {
+	fmt.Fprintf(w, "local cloud is not running (home %s)\n", home)
+	if len(orphans) == 0 {
+		return
+	}
+	n := orphanServers(orphans)
+	verb := "run"
+	if n == 1 {
+		verb = "runs"
+	}
+	fmt.Fprintf(w, "\nbut %s it started still %s without it (its supervisor was killed or stopped by a signal):\n\n", countOf(n, "server"), verb)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROJECT\tPOOL\tSTATE\tRUNNING\tPIDS")
+	for _, p := range orphans {
+		pids := make([]string, len(p.PIDs))
+		for i, pid := range p.PIDs {
+			pids[i] = fmt.Sprint(pid)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", p.Project, p.ID, p.State, len(p.PIDs), p.Count, strings.Join(pids, ","))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nphoenix cloud down stops them; phoenix cloud up adopts them and opens their endpoints again.")
 }
 
 // printCloudStatus renders the supervisor's view for people.
