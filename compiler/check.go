@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"cuelang.org/go/cue"
+
 	"github.com/phoenix-gitops/phoenix/dag"
 	"github.com/phoenix-gitops/phoenix/model"
 )
@@ -513,6 +515,9 @@ func (c *checker) endpoints() {
 func owner(p vpath) string {
 	labels := make([]string, 0, len(p))
 	for _, s := range p {
+		if s.LabelType() != cue.StringLabel {
+			break // a list index: no entity lies below one
+		}
 		labels = append(labels, s.Unquoted())
 	}
 	var who []string

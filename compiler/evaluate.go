@@ -27,31 +27,59 @@ type evaluation struct {
 // reports CUE's errors in human terms and decodes what it can.
 func evaluate(files []*specFile, d *diags) *evaluation {
 	ctx := cuecontext.New()
-	inst := build.NewContext().NewInstance("", nil)
-	for _, f := range files {
-		if err := inst.AddSyntax(f.ast); err != nil {
-			d.addCUE(err, "")
-			return nil
-		}
-	}
 	sch := ctx.CompileBytes(schema.Source, cue.Filename(schema.Filename))
 	if err := sch.Err(); err != nil {
 		panic(fmt.Sprintf("compiler: the embedded schema does not compile: %v", err))
 	}
 	d.schema = sch
-	user := ctx.BuildInstance(inst)
+	user, ok := buildUser(ctx, files, d)
+	if !ok {
+		return nil
+	}
 	d.user = user
 	if err := user.Err(); err != nil && !isIncomplete(err) {
-		// Err holds the first error; Validate collects them all.
+		// Err holds the first error; Validate collects them all. The
+		// values they concern fail to decode below and their checks are
+		// muted; everything else is still decoded and checked, so that
+		// one conflict does not hide the other problems of a spec.
 		if all := user.Validate(); all != nil {
 			err = all
 		}
 		reportCUE(err, d)
-		return nil
 	}
 	ev := &evaluation{user: user, spec: user.Unify(sch.LookupPath(cue.ParsePath("#Spec")))}
 	ev.raw, ev.broken = decode(ev.spec, d)
 	return ev
+}
+
+// buildUser builds the files as one package. Unresolved references, which
+// make CUE reject the whole package, are reported and replaced (see
+// refs.go) so that the rest of the spec is still evaluated.
+func buildUser(ctx *cue.Context, files []*specFile, d *diags) (cue.Value, bool) {
+	for round := 0; ; round++ {
+		inst := build.NewContext().NewInstance("", nil)
+		for _, f := range files {
+			if err := inst.AddSyntax(f.ast); err != nil {
+				d.addCUE(err, "")
+				return cue.Value{}, false
+			}
+		}
+		user := ctx.BuildInstance(inst)
+		refs := unresolved(user.Err())
+		if len(refs) == 0 || round > 0 {
+			return user, true
+		}
+		patched, ok := withoutRefs(files, refs)
+		if !ok {
+			return user, true
+		}
+		d.user = user
+		reportCUE(user.Validate(), d)
+		for _, e := range refs {
+			d.failed = append(d.failed, labelsPath(unquoteAll(e.Path())))
+		}
+		files = patched
+	}
 }
 
 // isIncomplete says whether err only says that values are not concrete
@@ -75,6 +103,12 @@ func decode(spec cue.Value, d *diags) (*rawSpec, map[string]map[string]bool) {
 		var raw rawSpec
 		if err := json.Unmarshal(b, &raw); err == nil {
 			return &raw, nil
+		}
+		if b, changed := d.fixInts(b, nil); changed {
+			raw = rawSpec{}
+			if err := json.Unmarshal(b, &raw); err == nil {
+				return &raw, nil
+			}
 		}
 	}
 	reportCUE(spec.Validate(cue.Concrete(true)), d)
@@ -115,7 +149,7 @@ func decodeEntries[T any](spec cue.Value, section string, into map[string]*T, br
 // errors; the paths of fields that fail are recorded in d.failed. It
 // reports false when v is not even a struct.
 func decodeLenient(v cue.Value, p vpath, t any, d *diags) bool {
-	if b, err := v.MarshalJSON(); err == nil && json.Unmarshal(b, t) == nil {
+	if b, err := v.MarshalJSON(); err == nil && unmarshalFixing(b, p, t, d) {
 		return true
 	}
 	it, err := v.Fields()
@@ -141,9 +175,20 @@ func decodeLenient(v cue.Value, p vpath, t any, d *diags) bool {
 	// type error CUE reported) does not lose the others.
 	for name, b := range obj {
 		one, _ := json.Marshal(map[string]json.RawMessage{name: b})
-		if json.Unmarshal(one, t) != nil {
+		if !unmarshalFixing(one, p, t, d) {
 			d.failed = append(d.failed, p.field(name))
 		}
 	}
 	return true
+}
+
+// unmarshalFixing decodes b, the JSON of the value at p, into t; when that
+// fails for numbers too large for an int, it reports them and decodes
+// with 0 in their places.
+func unmarshalFixing(b []byte, p vpath, t any, d *diags) bool {
+	if json.Unmarshal(b, t) == nil {
+		return true
+	}
+	fixed, changed := d.fixInts(b, p)
+	return changed && json.Unmarshal(fixed, t) == nil
 }

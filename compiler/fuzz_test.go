@@ -34,6 +34,18 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	}
+	// Lists whose elements are checked (a failing check names a list
+	// index), numbers too large for an int, and references that do not
+	// resolve, beside other errors.
+	for _, src := range []string{
+		`roles: web: {image: "web", smoke: [{path: "x"}, {path: "/", status: 99999999999999999999}], warm: ["/", "y"]}`,
+		`roles: web: {image: "web", health: path: "z", count: -99999999999999999999}`,
+		`roles: web: {image: webb, port: 1 & 2, count: 0}`,
+		`environments: fuzz: {retention: keep: 99999999999999999999, traffic: {strategy: "canary", steps: [200, 99999999999999999999]}}`,
+	} {
+		spec := "package phoenix\n\nproject: \"shop\"\nimages: web: from: \"scratch\"\n" + src + "\n"
+		f.Add([]byte(spec), []byte(fuzzEnv))
+	}
 	f.Fuzz(func(t *testing.T, src, env []byte) {
 		fsys := fstest.MapFS{
 			"spec.cue":    {Data: src},

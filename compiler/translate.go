@@ -72,6 +72,9 @@ func translate(e errors.Error, d *diags) {
 			"a spec is one package in one directory; put shared values in a file of the spec")
 	case strings.HasPrefix(format, "import %q not found"):
 		// A use of an import reported above; once is enough.
+	case strings.HasPrefix(format, "reference %q not found") && len(args) > 0:
+		d.add(d.firstUserPos(e), fmt.Sprintf("%s: reference %q not found", where, args[0]),
+			fmt.Sprintf("a bare name refers to another field; a string is written in quotes: \"%v\"", args[0]))
 	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
 		translateConflict(e, labels, d)
 	case strings.Contains(format, "errors in empty disjunction"):
