@@ -177,7 +177,8 @@ func (c *checker) image(name string, im *rawImage) {
 	}
 	for _, k := range sortedKeys(im.Env) {
 		if !envVarRE.MatchString(k) {
-			c.d.atLabel(p.field("env", k), fmt.Sprintf("image %q: env name %q is not a variable name", name, k), "")
+			c.d.atLabel(p.field("env", k), fmt.Sprintf("image %q: env name %q is not a variable name", name, k),
+				"env reaches the bake steps as environment variables: letters, digits and _")
 		}
 	}
 	if im.MaxAge != nil {
@@ -389,10 +390,24 @@ func (c *checker) endpoint(p vpath, env, role, cloud, ep string) {
 				"the local cloud listens on 127.0.0.1, ::1 or localhost only")
 		}
 	case model.CloudAWS:
-		if !strings.HasPrefix(ep, "arn:") {
-			c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is not a load balancer listener ARN", env, role, ep), "")
+		if !isListenerARN(ep) {
+			c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is not a load balancer listener ARN", env, role, ep),
+				`e.g. "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"`)
 		}
 	}
+}
+
+// isListenerARN says whether s has the shape of a load balancer listener
+// ARN: arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:listener/TYPE/
+// NAME/LB-ID/LISTENER-ID. The AWS cloud derives the load balancer from it.
+func isListenerARN(s string) bool {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "elasticloadbalancing" {
+		return false
+	}
+	res := strings.Split(parts[5], "/")
+	return parts[1] != "" && parts[3] != "" && parts[4] != "" &&
+		len(res) == 5 && res[0] == "listener" && !slices.Contains(res, "")
 }
 
 func (c *checker) secret(p vpath, name, ref string) {
