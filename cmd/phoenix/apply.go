@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -157,7 +158,7 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		show := func() *render.Doc {
 			return planDoc(ctx, f.src.Dir, desired, live, plan, render.Info{Commit: desired.Commit})
 		}
-		if err := confirm(stdin, stdout, show, f.json); err != nil {
+		if err := confirm(ctx, stdin, stdout, show, f.json); err != nil {
 			return err
 		}
 	}
@@ -219,19 +220,42 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 
 // confirm shows the plan (made by show only when there is someone to ask)
 // and asks; without a terminal to ask on it refuses.
-func confirm(stdin io.Reader, stdout io.Writer, show func() *render.Doc, asJSON bool) error {
+func confirm(ctx context.Context, stdin io.Reader, stdout io.Writer, show func() *render.Doc, asJSON bool) error {
 	if asJSON || !tty.IsTerminal(stdout) || !isTerminalReader(stdin) {
 		return errors.New("refusing to apply without --yes: there is no terminal to ask on (review with phoenix plan, then run phoenix apply --yes)")
 	}
 	if err := render.Text(stdout, show(), render.TextOptions{Color: tty.Color(stdout)}); err != nil {
 		return err
 	}
+	return ask(ctx, stdin, stdout)
+}
+
+// errNotApplied is the answer to anything but "yes" at the prompt.
+var errNotApplied = withExitCode(exitError, errors.New("apply cancelled; nothing was changed"))
+
+// ask asks whether to apply and waits for the answer or for ctx to end
+// (Ctrl-C or SIGTERM: main's context), whichever comes first: the
+// environments are locked while the question is open, so an interrupt
+// must not wait for a line that will never come. The read goes on in a
+// goroutine that an interrupt leaves blocked on stdin; the process exits
+// soon after, so it is not worth more.
+func ask(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	fmt.Fprint(stdout, "\nApply this plan? Only 'yes' is accepted: ")
-	line, _ := bufio.NewReader(stdin).ReadString('\n')
-	if strings.TrimSpace(line) != "yes" {
-		return withExitCode(exitError, errors.New("apply cancelled; nothing was changed"))
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		if strings.TrimSpace(line) != "yes" {
+			return errNotApplied
+		}
+		return nil
+	case <-ctx.Done():
+		fmt.Fprintln(stdout) // end the prompt's line before the error
+		return withExitCode(exitError, errors.New("apply cancelled by an interrupt at the prompt; nothing was changed"))
 	}
-	return nil
 }
 
 func isTerminalReader(r io.Reader) bool {
@@ -252,9 +276,9 @@ func newView(w io.Writer, asJSON bool) progress.View {
 	}
 }
 
-// execute runs the plan with the journal, the locks and Ctrl-C handling:
-// the first interrupt (or a lost lock) stops starting steps and lets those
-// in flight finish; a second interrupt aborts them too.
+// execute runs the plan with the journal, the locks and signal handling:
+// the first SIGINT or SIGTERM (or a lost lock) stops starting steps and
+// lets those in flight finish; a second signal aborts them too.
 func execute(ctx context.Context, view progress.View, held *executor.Held, owner string, d *model.Desired,
 	clouds cloud.Set, live *cloud.Live, p *planner.Plan, f applyFlags) error {
 	journal, err := executor.OpenJournal(localHome(), owner)
@@ -263,18 +287,19 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 	}
 	defer journal.Close()
 
-	// The walk's context ends on the first interrupt or a lost lock; the
-	// steps' context only on a second interrupt.
+	// The walk's context ends on the first signal or a lost lock; the
+	// steps' context only on a second signal.
 	walkCtx, stopWalk := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWalk()
 	stepCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
 	defer abort()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM) // as main's context
 	defer signal.Stop(sigs)
 	finished := make(chan struct{})
 	defer close(finished)
-	go watchInterrupts(ctx, sigs, held.Lost(), finished, view, held, stopWalk, abort)
+	w := &interruptWatch{sigs: sigs, lost: held.Lost(), lostErr: held.Err, note: view.Note, stopWalk: stopWalk, abort: abort}
+	go w.run(ctx, finished)
 
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
@@ -294,44 +319,85 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 	return nil
 }
 
-// watchInterrupts turns signals into the two stages of stopping: the first
-// interrupt (or SIGTERM, or a lost lock) stops starting steps and lets the
-// steps in flight finish; a second interrupt aborts those too. Interrupts
-// are counted on sigs alone: main's context also ends on the first one.
-func watchInterrupts(ctx context.Context, sigs <-chan os.Signal, lost, finished <-chan struct{}, view progress.View,
-	held *executor.Held, stopWalk, abort func()) {
-	stopping := false
-	stop := func(msg string) {
-		if !stopping {
-			stopping = true
-			view.Note(msg)
-			stopWalk()
-		}
-	}
-	const first = "interrupt: starting no more steps; steps in flight will finish (Ctrl-C again to abort them)"
-	done := ctx.Done()
-	interrupts := 0
+// interruptWatch turns signals into the two stages of stopping: the first
+// SIGINT or SIGTERM (or a lost lock) stops starting steps and lets the
+// steps in flight finish; a second signal aborts those too. Signals are
+// counted on sigs alone: main's context also ends on the first one.
+type interruptWatch struct {
+	sigs     <-chan os.Signal
+	lost     <-chan struct{}
+	lostErr  func() error
+	note     func(string)
+	stopWalk func() // stops starting steps
+	abort    func() // cancels the steps in flight
+	stopping bool
+}
+
+// run watches until finished is closed or the steps were aborted.
+func (w *interruptWatch) run(ctx context.Context, finished <-chan struct{}) {
+	done, lost := ctx.Done(), w.lost
+	signals := 0
 	for {
 		select {
-		case <-sigs:
-			interrupts++
-			if interrupts == 1 {
-				stop(first)
-				continue
+		case s := <-w.sigs:
+			if signals++; signals > 1 {
+				w.note(secondSignalNote(s))
+				w.abort()
+				return
 			}
-			view.Note("second interrupt: aborting the steps in flight; run phoenix apply again to converge")
-			abort()
-			return
+			w.stop(firstSignalNote(s))
 		case <-done:
 			done = nil
-			stop(first)
+			// main's context ends on the signals sigs gets too, and
+			// os/signal delivers to sigs first: name the signal if it is
+			// there, and word the note for both if not.
+			select {
+			case s := <-w.sigs:
+				signals++
+				w.stop(firstSignalNote(s))
+			default:
+				w.stop(firstSignalNote(nil))
+			}
 		case <-lost:
 			lost = nil
-			stop(fmt.Sprintf("lost the lock: %v; starting no more steps", held.Err()))
+			w.stop(fmt.Sprintf("lost the lock: %v; starting no more steps", w.lostErr()))
 		case <-finished:
 			return
 		}
 	}
+}
+
+// stop stops starting steps once, saying why.
+func (w *interruptWatch) stop(msg string) {
+	if !w.stopping {
+		w.stopping = true
+		w.note(msg)
+		w.stopWalk()
+	}
+}
+
+// firstSignalNote says what the first signal does and how to abort; it
+// names Ctrl-C only when the signal was an interrupt (a SIGTERM comes
+// from a CI runner or a process manager, where no one pressed a key).
+func firstSignalNote(s os.Signal) string {
+	const what = "starting no more steps; steps in flight will finish"
+	switch s {
+	case os.Interrupt:
+		return "interrupt: " + what + " (Ctrl-C again to abort them)"
+	case syscall.SIGTERM:
+		return "terminated (SIGTERM): " + what + " (a second SIGTERM aborts them)"
+	default:
+		return "interrupt: " + what + " (Ctrl-C or SIGTERM again to abort them)"
+	}
+}
+
+// secondSignalNote says that the steps in flight are being aborted.
+func secondSignalNote(s os.Signal) string {
+	const what = "aborting the steps in flight; run phoenix apply again to converge"
+	if s == syscall.SIGTERM {
+		return "second SIGTERM: " + what
+	}
+	return "second interrupt: " + what
 }
 
 // endpointURL is what a person opens for an endpoint: a URL for a local
