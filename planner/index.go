@@ -51,6 +51,20 @@ type index struct {
 	imageCount   int
 }
 
+// newerImage reports whether image a is newer than b: created later, or
+// at the same time with the greater build id, then the greater ref. The
+// tie-breaks keep the plan (the build a reason names, the record a pool is
+// judged against) independent of the order the cloud lists images in.
+func newerImage(a, b *cloud.Image) bool {
+	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+		return c > 0
+	}
+	if a.BuildID != b.BuildID {
+		return a.BuildID > b.BuildID
+	}
+	return a.Ref > b.Ref
+}
+
 func indexLive(l *cloud.Live) *index {
 	ix := &index{
 		slots:        map[string]map[string]map[string]*slotLive{},
@@ -65,14 +79,14 @@ func indexLive(l *cloud.Live) *index {
 			ix.images[im.Cloud] = byID
 			ix.newestByName[im.Cloud] = map[string]*cloud.Image{}
 		}
-		if old := byID[im.BuildID]; old == nil || im.CreatedAt.After(old.CreatedAt) {
+		if old := byID[im.BuildID]; old == nil || newerImage(im, old) {
 			if old == nil {
 				ix.imageCount++
 			}
 			byID[im.BuildID] = im
 		}
 		byName := ix.newestByName[im.Cloud]
-		if old := byName[im.Name]; old == nil || im.CreatedAt.After(old.CreatedAt) {
+		if old := byName[im.Name]; old == nil || newerImage(im, old) {
 			byName[im.Name] = im
 		}
 	}
