@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -81,6 +83,15 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 	ago := func(label string) time.Time {
 		return now.Add(-time.Duration(rapid.IntRange(1, 40*24).Draw(t, label)) * time.Hour)
 	}
+	// poolAgo is ago on whole days half of the time, so that pools often
+	// tie on creation or last service and the planner's tie-breaks (which
+	// keep ids and retention independent of the live state's order) run.
+	poolAgo := func(label string) time.Time {
+		if rapid.Bool().Draw(t, label+"Day") {
+			return now.Add(-time.Duration(rapid.IntRange(1, 40).Draw(t, label)) * day)
+		}
+		return ago(label)
+	}
 	builds := map[string][]string{}
 	for _, c := range cloudNames {
 		for _, name := range d.ImageNames() {
@@ -137,7 +148,7 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 			ids[s.cloud+id] = true
 			count := rapid.IntRange(1, 3).Draw(t, "count")
 			p := cloud.Pool{Cloud: s.cloud, ID: id, Env: s.env, Role: s.role, Key: key, Generation: gen,
-				Image: s.image, BuildID: build, CreatedAt: ago("poolAt"), State: cloud.PoolReady,
+				Image: s.image, BuildID: build, CreatedAt: poolAgo("poolAt"), State: cloud.PoolReady,
 				Healthy: true, Servers: count, Count: count}
 			switch rapid.IntRange(0, 9).Draw(t, "health") {
 			case 0:
@@ -152,7 +163,7 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 				p.Drift = true
 			}
 			if rapid.Bool().Draw(t, "served") {
-				p.LastServed = ago("servedAt")
+				p.LastServed = poolAgo("servedAt")
 			}
 			live.Pools = append(live.Pools, p)
 			here = append(here, id)
@@ -195,6 +206,7 @@ func TestPlanProperties(t *testing.T) {
 			t.Fatalf("Make: %v", err)
 		}
 		checkPlan(t, d, live, p)
+		checkStableIDs(t, d, live, opts, p)
 
 		clouds := cloud.Set{}
 		for _, c := range cloudNames {
@@ -217,7 +229,8 @@ func TestPlanProperties(t *testing.T) {
 		if !p2.Empty() {
 			t.Fatalf("planning again after apply is not empty:\n%s\nfirst plan:\n%s", dump(p2), dump(p))
 		}
-		checkRetention(t, d, after, opts)
+		checkRetention(t, d, live, after, p, opts)
+		checkSwaps(t, d, live, after, p, opts)
 	})
 }
 
@@ -280,26 +293,258 @@ func checkPlan(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan) 
 	}
 }
 
-// checkRetention asserts that after apply each endpoint in scope keeps at
-// most 1 + keep pools, none failed or half-made.
-func checkRetention(t *rapid.T, d *model.Desired, after *cloud.Live, opts planner.Options) {
+// slot is the live state of one desired endpoint: its pools and what its
+// endpoint routes traffic to (pools at a weight above 0).
+type slot struct {
+	pools   map[string]cloud.Pool
+	serving map[string]bool
+}
+
+func slotOf(live *cloud.Live, dp *model.Pool) slot {
+	s := slot{pools: map[string]cloud.Pool{}, serving: map[string]bool{}}
+	for _, p := range live.Pools {
+		if p.Cloud == dp.Cloud && p.Env == dp.Env && p.Role == dp.Role {
+			s.pools[p.ID] = p
+		}
+	}
+	for _, e := range live.Endpoints {
+		if e.Cloud == dp.Cloud && e.Env == dp.Env && e.Role == dp.Role {
+			for _, b := range e.Backends {
+				if b.Weight > 0 {
+					s.serving[b.Pool] = true
+				}
+			}
+		}
+	}
+	return s
+}
+
+// inScope reports whether the plan was made for dp's environment.
+func inScope(dp *model.Pool, opts planner.Options) bool {
+	return len(opts.Envs) == 0 || slices.Contains(opts.Envs, dp.Env)
+}
+
+// unusable says why pool p of desired pool dp cannot be retained or swapped
+// to, judged on the live state before the plan: failed, half-made, drifted,
+// unhealthy or short (a cold pool is fine), at or past maxAge, or running
+// an older build of its image (the image, as it is after apply or else as it
+// was before, was baked after the pool). "" if it is usable. This is the
+// property's own reading of DESIGN.md, not the planner's code.
+func unusable(p cloud.Pool, dp *model.Pool, before, after *cloud.Live) string {
+	switch {
+	case p.State != cloud.PoolReady && p.State != cloud.PoolCold:
+		return string(p.State)
+	case p.Drift:
+		return "drift"
+	case p.State == cloud.PoolReady && (!p.Healthy || p.Servers < p.Count):
+		return fmt.Sprintf("unhealthy %d/%d", p.Servers, p.Count)
+	case dp.MaxAge > 0 && !p.CreatedAt.Add(dp.MaxAge).After(now):
+		return "past maxAge"
+	}
+	im := imageOf(after, p.Cloud, p.BuildID)
+	if im == nil {
+		im = imageOf(before, p.Cloud, p.BuildID)
+	}
+	if im != nil && im.CreatedAt.After(p.CreatedAt.Add(time.Minute)) {
+		return "image baked after the pool"
+	}
+	return ""
+}
+
+func imageOf(live *cloud.Live, c, buildID string) *cloud.Image {
+	for i := range live.Images {
+		if live.Images[i].Cloud == c && live.Images[i].BuildID == buildID {
+			return &live.Images[i]
+		}
+	}
+	return nil
+}
+
+// servedAfter reports whether pool a served more recently than pool b
+// before the plan: serving then beats not serving, then the later
+// LastServed, then (both equal) the later creation.
+func servedAfter(a, b cloud.Pool, s slot) bool {
+	if s.serving[a.ID] != s.serving[b.ID] {
+		return s.serving[a.ID]
+	}
+	if !a.LastServed.Equal(b.LastServed) {
+		return a.LastServed.After(b.LastServed)
+	}
+	return a.CreatedAt.After(b.CreatedAt)
+}
+
+// swapOf returns the plan's swap of dp's endpoint, or nil.
+func swapOf(p *planner.Plan, dp *model.Pool) *planner.Step {
+	for i, s := range p.Steps {
+		if s.Kind == planner.Swap && s.Cloud == dp.Cloud && s.Env == dp.Env && s.Role == dp.Role {
+			return &p.Steps[i]
+		}
+	}
+	return nil
+}
+
+// checkRetention asserts rule 4 on every desired endpoint in scope after
+// apply (after), against the live state before (before):
+//   - no pool is failed or half-made, and every retained (non-serving) pool
+//     was usable before: failed and unhealthy pools are pruned and never
+//     retained, so they cannot count toward keep;
+//   - at most keep pools are retained, and at least min(keep, the usable
+//     pools before that do not serve after): retention never prunes below
+//     keep while usable pools are there;
+//   - no usable pool was pruned while one that served less recently was
+//     retained: the oldest-served go first;
+//   - after a swap, at most warm retained pools are warm (ready). Without a
+//     swap the plan has no step that could cool a pool, so the count is
+//     only held to what it was.
+func checkRetention(t *rapid.T, d *model.Desired, before, after *cloud.Live, p *planner.Plan, opts planner.Options) {
 	for _, dp := range d.Pools {
-		if len(opts.Envs) > 0 && !slices.Contains(opts.Envs, dp.Env) {
+		if !inScope(dp, opts) {
 			continue
 		}
-		n := 0
-		for _, p := range after.Pools {
-			if p.Cloud != dp.Cloud || p.Env != dp.Env || p.Role != dp.Role {
+		was, is := slotOf(before, dp), slotOf(after, dp)
+		keep := max(dp.Retention.Keep, 0)
+		warm := min(max(dp.Retention.Warm, 0), keep)
+		var retained []cloud.Pool
+		warmNow, warmBefore := 0, 0
+		for _, x := range is.pools {
+			if x.State == cloud.PoolFailed || x.State == cloud.PoolCreating {
+				t.Fatalf("pool %s is %s after apply", x.ID, x.State)
+			}
+			if is.serving[x.ID] {
 				continue
 			}
-			n++
-			if p.State == cloud.PoolFailed || p.State == cloud.PoolCreating {
-				t.Fatalf("pool %s is %s after apply", p.ID, p.State)
+			old, ok := was.pools[x.ID]
+			if !ok {
+				t.Fatalf("pool %s is new after apply but serves nothing", x.ID)
+			}
+			if why := unusable(old, dp, before, after); why != "" {
+				t.Fatalf("%s/%s retains pool %s, which was %s\nplan:\n%s", dp.Env, dp.Role, x.ID, why, dump(p))
+			}
+			retained = append(retained, old)
+			if x.State == cloud.PoolReady {
+				warmNow++
+			}
+			if old.State == cloud.PoolReady {
+				warmBefore++
 			}
 		}
-		if n > 1+dp.Retention.Keep {
-			t.Fatalf("%s/%s has %d pools after apply, keep is %d", dp.Env, dp.Role, n, dp.Retention.Keep)
+		var usable, pruned []cloud.Pool
+		for id, x := range was.pools {
+			if is.serving[id] || unusable(x, dp, before, after) != "" {
+				continue
+			}
+			usable = append(usable, x)
+			if _, ok := is.pools[id]; !ok {
+				pruned = append(pruned, x)
+			}
 		}
+		if len(retained) > keep || len(retained) < min(keep, len(usable)) {
+			t.Fatalf("%s/%s retains %d pools after apply; keep is %d and %d usable pools were there\nplan:\n%s",
+				dp.Env, dp.Role, len(retained), keep, len(usable), dump(p))
+		}
+		for _, q := range pruned {
+			for _, r := range retained {
+				if servedAfter(q, r, was) {
+					t.Fatalf("%s/%s pruned %s (serving %v, last served %v, created %v) but kept %s (serving %v, last served %v, created %v)\nplan:\n%s",
+						dp.Env, dp.Role, q.ID, was.serving[q.ID], q.LastServed, q.CreatedAt, r.ID, was.serving[r.ID], r.LastServed, r.CreatedAt, dump(p))
+				}
+			}
+		}
+		limit := warm
+		if swapOf(p, dp) == nil {
+			limit = max(warm, warmBefore)
+		}
+		if warmNow > limit {
+			t.Fatalf("%s/%s has %d warm retained pools after apply, warm is %d (%d before)\nplan:\n%s",
+				dp.Env, dp.Role, warmNow, warm, warmBefore, dump(p))
+		}
+	}
+}
+
+// checkSwaps asserts that a swap goes only onto the pool about to serve,
+// and that pool survives: for every desired endpoint in scope, a swap
+// names a pool with the desired key and build, which is either made by a
+// create the swap waits for or was a usable pool of that endpoint before;
+// no step prunes that pool or its image; and after apply the endpoint
+// serves that pool alone. Without a swap, the endpoint served a ready,
+// usable pool with the desired key alone, and still does.
+func checkSwaps(t *rapid.T, d *model.Desired, before, after *cloud.Live, p *planner.Plan, opts planner.Options) {
+	for _, dp := range d.Pools {
+		if !inScope(dp, opts) {
+			continue
+		}
+		was, is := slotOf(before, dp), slotOf(after, dp)
+		sw := swapOf(p, dp)
+		target := ""
+		if sw == nil {
+			if len(was.serving) != 1 {
+				t.Fatalf("%s/%s has no swap but served %d pools", dp.Env, dp.Role, len(was.serving))
+			}
+			for id := range was.serving {
+				target = id
+			}
+			x := was.pools[target]
+			if x.Key != dp.Key || x.State != cloud.PoolReady || unusable(x, dp, before, after) != "" {
+				t.Fatalf("%s/%s has no swap but serves %s (key %.8s, %s, %q)", dp.Env, dp.Role, target, x.Key, x.State, unusable(x, dp, before, after))
+			}
+		} else {
+			target = sw.Pool
+			if sw.Key != dp.Key || sw.BuildID != dp.BuildID {
+				t.Fatalf("%s swaps to key %.8s build %.8s, the spec has %.8s %.8s", sw.ID, sw.Key, sw.BuildID, dp.Key, dp.BuildID)
+			}
+			create := "create:" + sw.Pool
+			made := slices.ContainsFunc(p.Steps, func(s planner.Step) bool {
+				return s.Kind == planner.Create && s.ID == create && s.Cloud == sw.Cloud && s.Pool == sw.Pool
+			})
+			switch old, existed := was.pools[sw.Pool]; {
+			case made && !slices.Contains(sw.After, create):
+				t.Fatalf("%s does not wait for %s", sw.ID, create)
+			case made && existed:
+				t.Fatalf("%s creates pool %s, which exists", create, sw.Pool)
+			case !made && !existed:
+				t.Fatalf("%s swaps to %s, which neither exists nor is created", sw.ID, sw.Pool)
+			case !made && unusable(old, dp, before, after) != "":
+				t.Fatalf("%s swaps to %s, which is %s", sw.ID, sw.Pool, unusable(old, dp, before, after))
+			}
+		}
+		for _, s := range p.Steps {
+			if s.Kind == planner.Prune && s.Cloud == dp.Cloud && (s.Pool == target || (s.Pool == "" && s.BuildID == dp.BuildID)) {
+				t.Fatalf("%s prunes what %s/%s is about to serve (%s)\n%s", s.ID, dp.Env, dp.Role, target, dump(p))
+			}
+		}
+		if len(is.serving) != 1 || !is.serving[target] {
+			t.Fatalf("%s/%s serves %v after apply, want %s alone", dp.Env, dp.Role, slices.Sorted(maps.Keys(is.serving)), target)
+		}
+		for _, e := range after.Endpoints {
+			if e.Cloud == dp.Cloud && e.Env == dp.Env && e.Role == dp.Role && (len(e.Backends) != 1 || e.Backends[0].Weight != 100) {
+				t.Fatalf("%s/%s routes %v after apply, want %s at 100", dp.Env, dp.Role, e.Backends, target)
+			}
+		}
+	}
+}
+
+// checkStableIDs plans again from the same inputs, and from the live state
+// listed in another order (a cloud promises no order), and asserts the same
+// plan: the same steps with the same ids, in the same order.
+func checkStableIDs(t *rapid.T, d *model.Desired, live *cloud.Live, opts planner.Options, p *planner.Plan) {
+	again, err := planner.Make(d, live, opts)
+	if err != nil {
+		t.Fatalf("Make again: %v", err)
+	}
+	if !reflect.DeepEqual(p, again) {
+		t.Fatalf("planning twice differs:\n%s\nthen:\n%s", dump(p), dump(again))
+	}
+	shuffled := &cloud.Live{
+		Images:    rapid.Permutation(slices.Clone(live.Images)).Draw(t, "images order"),
+		Pools:     rapid.Permutation(slices.Clone(live.Pools)).Draw(t, "pools order"),
+		Endpoints: rapid.Permutation(slices.Clone(live.Endpoints)).Draw(t, "endpoints order"),
+	}
+	other, err := planner.Make(d, shuffled, opts)
+	if err != nil {
+		t.Fatalf("Make shuffled: %v", err)
+	}
+	if !reflect.DeepEqual(p, other) {
+		t.Fatalf("planning the live state in another order differs:\n%s\nthen:\n%s", dump(p), dump(other))
 	}
 }
 
