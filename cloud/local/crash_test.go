@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -224,6 +225,22 @@ func TestDownAndUp(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + f.spec.Endpoint + "/"); err == nil {
 		t.Fatal("the endpoint answers after down")
+	}
+	// A command other than `up` starts the supervisor but not the pools
+	// (reads stay cheap, and down is not undone behind the user's back):
+	// the serving pool is cold saying why, and the endpoint's 503 says
+	// what starts it.
+	if p := f.pool(t, a.ID); p.State != cloud.PoolCold || !strings.Contains(p.Reason, "phoenix cloud down") {
+		t.Fatalf("after down, observed serving pool %s is %s (%q), want cold because of cloud down", a.ID, p.State, p.Reason)
+	}
+	resp, err := http.Get("http://" + f.spec.Endpoint + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "phoenix cloud up starts it") {
+		t.Fatalf("endpoint of a cold serving pool answers %s %q", resp.Status, body)
 	}
 	if err := c.Up(ctx); err != nil {
 		t.Fatal(err)

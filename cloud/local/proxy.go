@@ -136,7 +136,7 @@ func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
 		set := p.set.Load()
 		pool, srv := set.pick(p.n.Add(1) - 1)
 		if srv == nil {
-			http.Error(w, "phoenix: endpoint has no backend", http.StatusServiceUnavailable)
+			http.Error(w, noBackend(pool), http.StatusServiceUnavailable)
 			return
 		}
 		pool.inflight.Add(1)
@@ -145,6 +145,16 @@ func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
 		ctx := context.WithValue(r.Context(), keyTarget, &target{set: set, pool: pool, server: srv})
 		rp.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// noBackend says why an endpoint answers 503: usually its pool was
+// stopped by `phoenix cloud down` and nothing has started it again.
+func noBackend(pool *poolRT) string {
+	if pool == nil {
+		return "phoenix: endpoint has no backend"
+	}
+	// rec.ID never changes after the pool is created: no lock needed.
+	return "phoenix: no server of pool " + pool.rec.ID + " runs (stopped by phoenix cloud down, or kept cold); phoenix cloud up starts it, phoenix cloud status shows the pools"
 }
 
 // close stops listening and lets requests in flight finish (bounded).

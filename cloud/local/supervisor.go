@@ -180,7 +180,7 @@ func (s *supervisor) watchdog(ctx context.Context) {
 		}
 		if _, err := os.Stat(filepath.Join(s.home, "supervisor.lock")); errors.Is(err, fs.ErrNotExist) {
 			s.log.Printf("home %s is gone; stopping everything", s.home)
-			s.stopAll("home removed")
+			s.stopAll("its home was removed")
 			s.quitOnce.Do(func() { close(s.quit) })
 			return
 		}
@@ -291,7 +291,7 @@ func (s *supervisor) save(rec *poolRec) error {
 
 // stopAll stops every server and proxy; pools that ran become cold (their
 // records and images stay, a swap starts them again), pools mid-create
-// fail.
+// fail. why completes "stopped by": it is the cold pool's reason.
 func (s *supervisor) stopAll(why string) {
 	s.mu.Lock()
 	pools := make([]*poolRT, 0, len(s.pools))
@@ -315,9 +315,9 @@ func (s *supervisor) stopAll(why string) {
 			defer s.mu.Unlock()
 			switch rt.rec.State {
 			case cloud.PoolReady:
-				rt.rec.State, rt.rec.Reason, rt.rec.WarmOnUp = cloud.PoolCold, "stopped ("+why+")", true
+				rt.rec.State, rt.rec.Reason, rt.rec.WarmOnUp = cloud.PoolCold, "stopped by "+why, true
 			case cloud.PoolCreating:
-				rt.rec.State, rt.rec.Reason = cloud.PoolFailed, "creation interrupted ("+why+")"
+				rt.rec.State, rt.rec.Reason = cloud.PoolFailed, "creation interrupted: stopped by "+why
 			}
 			rt.rec.Servers = nil
 			if err := s.save(&rt.rec); err != nil {

@@ -247,3 +247,109 @@ func TestKilledServerReportsUnhealthy(t *testing.T) {
 		}
 	}
 }
+
+// TestSwapKeepsRequestInFlightOnOldPool: a slow request that reached the
+// endpoint before a swap is answered by the pool it started on, although
+// the swap returns while it runs; requests sent after the swap go to the
+// new pool. Pools are told apart by the PHOENIX_POOL they answer with.
+func TestSwapKeepsRequestInFlightOnOldPool(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 1)
+	ctx := context.Background()
+	const slow = 1500 * time.Millisecond
+	create := func(v string) cloud.Pool {
+		spec := f.variant(v)
+		spec.Config["SLOW_MS"] = fmt.Sprint(slow.Milliseconds())
+		id := cloud.PoolID(spec.Env, spec.Role, spec.Key, 1)
+		p, err := c.CreatePool(ctx, cloud.CreateRequest{Project: f.project, Pool: spec, ID: id, Generation: 1, Image: f.image})
+		if err != nil {
+			t.Fatalf("creating %s: %v", id, err)
+		}
+		return p
+	}
+	oldPool, newPool := create("A"), create("B")
+	if err := f.swap(ctx, only(oldPool.ID)); err != nil {
+		t.Fatal(err)
+	}
+	served := func() uint64 {
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range st.Endpoints {
+			if e.Address == f.spec.Endpoint {
+				return e.Served
+			}
+		}
+		return 0
+	}
+	base := "http://" + f.spec.Endpoint
+	slowGet := func() <-chan sample {
+		ch := make(chan sample, 1)
+		go func() {
+			s := sample{start: time.Now()}
+			s.body, s.err = getErr(base + "/slow")
+			s.end = time.Now()
+			ch <- s
+		}()
+		return ch
+	}
+
+	before := served()
+	inFlight := slowGet()
+	// The proxy counts a request once it has picked its pool.
+	waitFor(t, 5*time.Second, func() error {
+		if n := served(); n != before+1 {
+			return fmt.Errorf("the slow request has not reached the endpoint (served %d, was %d)", n, before)
+		}
+		return nil
+	})
+	if err := f.swap(ctx, only(newPool.ID)); err != nil {
+		t.Fatal(err)
+	}
+	swapped := time.Now()
+	after := slowGet()
+	for range 10 {
+		body, err := getErr(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(body, "pool="+newPool.ID) {
+			t.Fatalf("a request sent after the swap was answered %q, want pool %s", body, newPool.ID)
+		}
+	}
+
+	old := <-inFlight
+	if old.err != nil {
+		t.Fatalf("the request in flight across the swap failed: %v", old.err)
+	}
+	if strings.TrimSpace(old.body) != "pool="+oldPool.ID {
+		t.Fatalf("the request in flight across the swap was answered %q, want the old pool %s", old.body, oldPool.ID)
+	}
+	if !old.end.After(swapped) {
+		t.Fatalf("the slow request ended (%s) before the swap returned (%s): it was not in flight across it", old.end.Format(time.StampMicro), swapped.Format(time.StampMicro))
+	}
+	if s := <-after; s.err != nil || strings.TrimSpace(s.body) != "pool="+newPool.ID {
+		t.Fatalf("a slow request sent after the swap: %q, %v; want the new pool %s", s.body, s.err, newPool.ID)
+	}
+	t.Logf("in flight across the swap: %s on %s, swap returned %s after it started; after the swap: %s",
+		old.end.Sub(old.start).Round(time.Millisecond), oldPool.ID, swapped.Sub(old.start).Round(time.Millisecond), newPool.ID)
+}
+
+// getErr GETs url and returns the body, or an error for a failure or a
+// status other than 200.
+func getErr(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("status %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return string(b), nil
+}

@@ -195,6 +195,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		_, err := fmt.Fprintln(w, "No environments in scope.")
 		return err
 	}
+	var stopped []statusPool // serving, but no server runs
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tROLE\tENDPOINT\tSERVING\tAGE\tHEALTH\tCOMMIT\tRETAINED")
 	for _, e := range doc.Endpoints {
@@ -213,6 +214,12 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 				serving = append(serving, short)
 				if age == "-" {
 					age, health, commit = humanAge(now.Sub(p.CreatedAt)), fmt.Sprintf("%d/%d", p.Servers, p.Count), shortCommit(p.Commit)
+					if p.State == string(cloud.PoolCold) {
+						health = "cold"
+					}
+				}
+				if p.State == string(cloud.PoolCold) {
+					stopped = append(stopped, p)
 				}
 				continue
 			}
@@ -232,6 +239,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeColdServing(w, stopped)
 	if len(doc.Pools) == 0 {
 		// A new user's first status: say what to do rather than only "-".
 		fmt.Fprintln(w, "\nNo pools yet: nothing is deployed in these environments. See what would be with phoenix plan; deploy with phoenix apply --yes.")
@@ -244,6 +252,30 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(slices.Compact(ims), ", "))
 	}
 	return nil
+}
+
+// writeColdServing explains serving pools whose servers are stopped (the
+// local cloud's `cloud down` leaves them so): their endpoints answer 503
+// until something starts them, which a HEALTH of 0/N alone did not say.
+func writeColdServing(w io.Writer, pools []statusPool) {
+	if len(pools) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	local := false
+	for _, p := range pools {
+		why := ""
+		if p.Reason != "" {
+			why = " (" + p.Reason + ")"
+		}
+		fmt.Fprintf(w, "%s/%s: serving pool %s is cold%s: no server runs, its endpoint answers 503.\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
+		local = local || p.Cloud == model.CloudLocal
+	}
+	if local {
+		fmt.Fprintln(w, "Start what served with phoenix cloud up (phoenix apply --yes starts it too).")
+	} else {
+		fmt.Fprintln(w, "phoenix apply --yes starts it.")
+	}
 }
 
 // retainedList renders the non-serving pools in the order a rollback

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// TestStatusTextColdServingPool: after `phoenix cloud down` the serving
+// pool of the local cloud is cold. Status says so in HEALTH (was 0/2, as
+// if its servers had crashed), says its endpoint answers 503 and why, and
+// points at phoenix cloud up.
+func TestStatusTextColdServingPool(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	key := strings.Repeat("6", 64)
+	id := cloud.PoolID("ci", "web", key, 1)
+	d := &model.Desired{Project: "demo", Pools: []*model.Pool{{Env: "ci", Role: "web", Key: key, Endpoint: "127.0.0.1:17081"}}}
+	live := &cloud.Live{
+		Pools: []cloud.Pool{{ID: id, Env: "ci", Role: "web", Key: key, Generation: 1, State: cloud.PoolCold, Count: 2,
+			Reason: "stopped by phoenix cloud down", Cloud: model.CloudLocal, Commit: "abcdef0123", CreatedAt: now.Add(-time.Hour)}},
+		Endpoints: []cloud.Endpoint{{Env: "ci", Role: "web", Address: "127.0.0.1:17081", Backends: []cloud.Backend{{Pool: id, Weight: 100}}}},
+	}
+	var b bytes.Buffer
+	if err := writeStatusText(&b, buildStatus(d, live, map[string]string{"ci": "local"}), now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"ci   web   127.0.0.1:17081  web@6666.1  1h   cold    abcdef0  -",
+		"ci/web: serving pool web@6666.1 is cold (stopped by phoenix cloud down): no server runs, its endpoint answers 503.",
+		"Start what served with phoenix cloud up (phoenix apply --yes starts it too).",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
