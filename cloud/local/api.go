@@ -212,6 +212,7 @@ type PoolStatus struct {
 	Servers int             `json:"servers"`
 	Count   int             `json:"count"`
 	PIDs    []int           `json:"pids,omitempty"`
+	Reason  string          `json:"reason,omitempty"`
 }
 
 // socketPath is where the supervisor listens. A unix socket path is

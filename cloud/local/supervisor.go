@@ -489,7 +489,7 @@ func (s *supervisor) status() Status {
 	}
 	for _, rt := range s.pools {
 		v := poolView(&rt.rec, rt, false, time.Now())
-		ps := PoolStatus{Project: rt.rec.Project, ID: rt.rec.ID, State: v.State, Healthy: v.Healthy, Servers: v.Servers, Count: v.Count}
+		ps := PoolStatus{Project: rt.rec.Project, ID: rt.rec.ID, State: v.State, Healthy: v.Healthy, Servers: v.Servers, Count: v.Count, Reason: v.Reason}
 		for _, sv := range rt.serverList() {
 			if sv.alive() {
 				ps.PIDs = append(ps.PIDs, sv.rec.PID)

@@ -244,6 +244,39 @@ func printCloudStatus(w io.Writer, st *local.Status) {
 		}
 		tw.Flush()
 	}
+	printColdServing(w, st)
+}
+
+// printColdServing names the serving pools that are cold (as `cloud down`
+// leaves them, and a supervisor started by any other command keeps them):
+// their endpoints answer 503 until `cloud up` or an apply starts them.
+func printColdServing(w io.Writer, st *local.Status) {
+	serving := map[string]bool{}
+	for _, e := range st.Endpoints {
+		for _, b := range e.Backends {
+			if b.Weight > 0 {
+				serving[e.Project+"\x00"+b.Pool] = true
+			}
+		}
+	}
+	var cold []string
+	reason := ""
+	for _, p := range st.Pools {
+		if p.State == cloud.PoolCold && serving[p.Project+"\x00"+p.ID] {
+			cold = append(cold, p.ID)
+			if reason == "" && p.Reason != "" {
+				reason = " (" + p.Reason + ")"
+			}
+		}
+	}
+	if len(cold) == 0 {
+		return
+	}
+	if len(cold) == 1 {
+		fmt.Fprintf(w, "\nServing pool %s is cold%s, so its endpoint answers 503: phoenix cloud up starts it.\n", cold[0], reason)
+		return
+	}
+	fmt.Fprintf(w, "\n%d serving pools are cold%s, so their endpoints answer 503: phoenix cloud up starts them.\n", len(cold), reason)
 }
 
 func backendsText(bs []cloud.Backend) string {

@@ -38,3 +38,22 @@ func TestPrintNotRunningOrphans(t *testing.T) {
 		t.Errorf("orphanPools: %q", got)
 	}
 }
+
+// TestPrintCloudStatusColdServing: with the supervisor running again after
+// `cloud down` (any command starts it), `cloud status` says the serving
+// pool is cold, why, and what starts it; a cold retained pool is not named.
+func TestPrintCloudStatusColdServing(t *testing.T) {
+	st := &local.Status{PID: 7, Home: "/h",
+		Endpoints: []local.EndpointStatus{{Project: "demo", Env: "ci", Role: "web", Address: "127.0.0.1:17081",
+			Backends: []cloud.Backend{{Pool: "ci.web.65c143db.2", Weight: 100}}}},
+		Pools: []local.PoolStatus{
+			{Project: "demo", ID: "ci.web.65c143db.2", State: cloud.PoolCold, Count: 2, Reason: "stopped by phoenix cloud down"},
+			{Project: "demo", ID: "ci.web.65c143db.1", State: cloud.PoolCold, Count: 2},
+		}}
+	var b strings.Builder
+	printCloudStatus(&b, st)
+	want := "\nServing pool ci.web.65c143db.2 is cold (stopped by phoenix cloud down), so its endpoint answers 503: phoenix cloud up starts it.\n"
+	if got := b.String(); !strings.HasSuffix(got, want) || strings.Count(got, "is cold") != 1 {
+		t.Errorf("cloud status lacks %q (once):\n%s", want, got)
+	}
+}
