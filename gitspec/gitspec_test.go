@@ -366,3 +366,105 @@ func TestChangesWalksOnlySpecChanges(t *testing.T) {
 		t.Fatalf("Changes = %v, want merge, change, add (first parent only): %v", got, want)
 	}
 }
+
+func TestSpecDirFromSubdirectoryFallsBackToTheRoot(t *testing.T) {
+	tr := newTestRepo(t)
+	tr.commit("one", map[string]string{"environments/a.cue": "1", "app/main.go": "package main", "app/environments/x.txt": "not a spec"})
+	tr.commit("two", map[string]string{"app/specs/b.cue": "2"})
+	r := open(t, tr.dir)
+	c := resolve(t, r, "HEAD")
+	first := resolve(t, r, "HEAD~1")
+
+	t.Chdir(filepath.Join(tr.dir, "app"))
+	for dir, want := range map[string]string{
+		".":               "app",              // relative to the current directory, as on disk
+		"environments":    "app/environments", // exists under app/ too: the current directory wins
+		"specs":           "app/specs",
+		"../environments": "environments",
+	} {
+		if got, err := r.SpecDir(dir, c); err != nil || got != want {
+			t.Errorf("SpecDir(%q) = %q, %v; want %q", dir, got, err, want)
+		}
+	}
+	// Not under app/ at the commit: the path from the repository's root.
+	os.RemoveAll(filepath.Join(tr.dir, "app", "environments"))
+	tr.git("rm", "-rq", "app/environments")
+	tr.git("commit", "-qm", "drop app/environments")
+	c = resolve(t, r, "HEAD")
+	if got, err := r.SpecDir("environments", c); err != nil || got != "environments" {
+		t.Errorf("SpecDir(environments) from app/ = %q, %v; want environments", got, err)
+	}
+	// Present in one of several commits is enough (a spec a change adds).
+	if got, err := r.SpecDir("specs", first, c); err != nil || got != "app/specs" {
+		t.Errorf("SpecDir(specs) in either commit = %q, %v", got, err)
+	}
+	_, err := r.SpecDir("nope", c)
+	if err == nil || !strings.Contains(err.Error(), "neither app/nope/ (DIR from the current directory) nor nope/ (DIR from the repository's root) exists at commit "+c.Short()) {
+		t.Errorf("a path in neither place: %v", err)
+	}
+	t.Chdir(tr.dir)
+	_, err = r.SpecDir("nope", c, first)
+	if err == nil || err.Error() != "nope/ does not exist at commits "+c.Short()+" and "+first.Short() {
+		t.Errorf("from the root, one path is tried: %v", err)
+	}
+}
+
+func TestShallowCloneSaysHowToFetchAMissingReference(t *testing.T) {
+	tr := newTestRepo(t)
+	tr.commit("one", map[string]string{"environments/a.cue": "1"})
+	tr.commit("two", map[string]string{"environments/a.cue": "2"})
+	tr.git("checkout", "-q", "-b", "pr")
+	tr.commit("three", map[string]string{"environments/a.cue": "3"})
+	clone := filepath.Join(t.TempDir(), "clone")
+	runGit(t, t.TempDir(), "clone", "-q", "--depth", "1", "--branch", "pr", "file://"+tr.dir, clone)
+	r := open(t, clone)
+
+	for rev, want := range map[string]string{
+		"origin/main":   "`git fetch origin main:refs/remotes/origin/main`",
+		"origin/main~1": "`git fetch origin main:refs/remotes/origin/main`",
+		"main":          "fetch it with `git fetch origin main:main`",
+		"v1.2":          "fetch it with `git fetch origin v1.2:v1.2`",
+		"deadbeef":      "`git fetch --unshallow`",
+	} {
+		_, err := r.Resolve(rev)
+		if err == nil || !strings.Contains(err.Error(), "in this shallow clone") || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "fetch-depth: 0") {
+			t.Errorf("Resolve(%q) = %v; want the hint %s", rev, err, want)
+		}
+	}
+	// The reference exists but its history is cut off: deepen.
+	_, err := r.Resolve("origin/pr~1")
+	checkShallow(t, err)
+}
+
+func TestMergeBaseInAShallowClone(t *testing.T) {
+	tr := newTestRepo(t)
+	tr.commit("one", map[string]string{"environments/a.cue": "1"})
+	tipOfMain := tr.commit("two", map[string]string{"environments/a.cue": "2"})
+	tr.git("checkout", "-q", "-b", "pr")
+	tr.commit("three", map[string]string{"environments/a.cue": "3"})
+	tr.commit("four", map[string]string{"environments/a.cue": "4"})
+	tr.git("checkout", "-q", "main")
+	tr.commit("five", map[string]string{"environments/b.cue": "5"})
+
+	// A pull request's CI checkout: only its head, then main fetched in
+	// full. The base lies below the head's cut: say how to deepen.
+	ci := filepath.Join(t.TempDir(), "ci")
+	runGit(t, t.TempDir(), "clone", "-q", "--depth", "1", "--branch", "pr", "file://"+tr.dir, ci)
+	runGit(t, ci, "fetch", "-q", "origin", "main:refs/remotes/origin/main")
+	r := open(t, ci)
+	_, err := r.MergeBase(context.Background(), resolve(t, r, "origin/main"), resolve(t, r, "HEAD"))
+	checkShallow(t, err)
+
+	// Cut at main's old tip, with the branch above it fetched: the base is
+	// that tip, as git says, though its parents are missing.
+	cut := filepath.Join(t.TempDir(), "cut")
+	runGit(t, t.TempDir(), "clone", "-q", "--depth", "1", "--branch", "pr", "file://"+tr.dir, cut)
+	runGit(t, cut, "fetch", "-q", "--depth", "3", "origin", "pr")
+	runGit(t, cut, "fetch", "-q", "--depth", "1", "origin", tipOfMain+":refs/remotes/origin/old-main")
+	want := runGit(t, cut, "merge-base", "origin/old-main", "HEAD")
+	r = open(t, cut)
+	mb, err := r.MergeBase(context.Background(), resolve(t, r, "origin/old-main"), resolve(t, r, "HEAD"))
+	if err != nil || mb.Hash.String() != want || want != tipOfMain {
+		t.Fatalf("merge base = %v, %v; git says %s (main's old tip %s)", mb, err, want, tipOfMain)
+	}
+}

@@ -16,6 +16,8 @@ import (
 // It paints down from both commits newest first (git's own algorithm), so
 // it visits only the commits above the merge base, not the whole history;
 // for a pull request that is a handful of commits however long the history.
+// In a shallow clone it stops at the cut as git does; when that leaves no
+// common ancestor the error wraps ErrShallow and says how to deepen.
 func (r *Repo) MergeBase(ctx context.Context, a, b *Commit) (*Commit, error) {
 	if a.Hash == b.Hash {
 		return a, nil
@@ -45,6 +47,7 @@ func (r *Repo) MergeBase(ctx context.Context, a, b *Commit) (*Commit, error) {
 	push(ca, p1)
 	push(cb, p2)
 	var results []*object.Commit
+	cut := plumbing.ZeroHash // the first shallow boundary the walk could not cross
 	for q.Len() > 0 && !allStale(q, flags, stale) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -59,7 +62,14 @@ func (r *Repo) MergeBase(ctx context.Context, a, b *Commit) (*Commit, error) {
 			f |= stale
 		}
 		if len(c.ParentHashes) > 0 && r.shallow[c.Hash] {
-			return nil, r.shallowError(c.Hash)
+			// A shallow boundary is a root here, as it is to git: a
+			// clone cut at main's old tip still finds that tip as the
+			// base of a branch on top of it. Only when no base turns up
+			// is the cut to blame.
+			if f&stale == 0 && cut == plumbing.ZeroHash {
+				cut = c.Hash
+			}
+			continue
 		}
 		for _, ph := range c.ParentHashes {
 			if flags[ph]&f == f {
@@ -89,6 +99,9 @@ func (r *Repo) MergeBase(ctx context.Context, a, b *Commit) (*Commit, error) {
 	}
 	if best == nil && len(results) > 0 {
 		best = results[0] // clock skew made every result look stale
+	}
+	if best == nil && cut != plumbing.ZeroHash {
+		return nil, r.shallowError(cut)
 	}
 	if best == nil {
 		return nil, fmt.Errorf("commits %s and %s have no common ancestor", a.Short(), b.Short())

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -143,6 +144,88 @@ func (r *Repo) RelPath(path string) (string, error) {
 	return rel, nil
 }
 
+// SpecDir returns the path inside the repository of the spec directory
+// dir as it exists in at least one of the commits at. dir is first taken
+// as a path on disk (relative to the current directory, as RelPath does),
+// so `cd environments && phoenix plan --rev v1 .` works; when that
+// directory exists in none of the commits and dir is relative, it is
+// taken from the repository's root, since the issue's contract is that DIR
+// is the spec's path inside the repository: `phoenix plan --rev v1
+// environments` run in app/ reads environments/, not app/environments/.
+// When neither exists the error names both paths tried.
+func (r *Repo) SpecDir(dir string, at ...*Commit) (string, error) {
+	fromCwd, cwdErr := r.RelPath(dir)
+	if cwdErr == nil {
+		if ok, err := r.dirInAny(fromCwd, at); err != nil || ok {
+			return fromCwd, err
+		}
+	}
+	fromRoot, rootOK := rootRelative(dir)
+	if rootOK && (cwdErr != nil || fromRoot != fromCwd) {
+		if ok, err := r.dirInAny(fromRoot, at); err != nil || ok {
+			return fromRoot, err
+		}
+	}
+	switch {
+	case cwdErr != nil && !rootOK:
+		return "", cwdErr
+	case cwdErr != nil:
+		return "", fmt.Errorf("%s does not exist at %s", displayDir(fromRoot), commitList(at))
+	case !rootOK || fromRoot == fromCwd:
+		// One path tried (run from the root, or DIR absolute): the plain
+		// message, without saying how DIR was read.
+		return "", fmt.Errorf("%s does not exist at %s", displayDir(fromCwd), commitList(at))
+	}
+	return "", fmt.Errorf("neither %s (DIR from the current directory) nor %s (DIR from the repository's root) exists at %s",
+		displayDir(fromCwd), displayDir(fromRoot), commitList(at))
+}
+
+// rootRelative reads dir as a slash path from the repository's root; an
+// absolute path or one that climbs out of the root is not one.
+func rootRelative(dir string) (string, bool) {
+	if filepath.IsAbs(dir) {
+		return "", false
+	}
+	p := filepath.ToSlash(filepath.Clean(dir))
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return "", false
+	}
+	if p == "." {
+		p = ""
+	}
+	return p, true
+}
+
+// dirInAny reports whether dir is a directory in any of the commits.
+func (r *Repo) dirInAny(dir string, at []*Commit) (bool, error) {
+	for _, c := range at {
+		if _, ok, err := r.SubtreeHash(c, dir); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// commitList names commits for an error: "commit 3f2a1c9" or "commits
+// 3f2a1c9 and 7d2e0a1".
+func commitList(cs []*Commit) string {
+	var names []string
+	seen := map[plumbing.Hash]bool{}
+	for _, c := range cs {
+		if !seen[c.Hash] {
+			seen[c.Hash] = true
+			names = append(names, c.Short())
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "any commit"
+	case 1:
+		return "commit " + names[0]
+	}
+	return "commits " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 // Resolve turns a revision (a branch, tag, remote branch, full or short
 // hash, HEAD~2, main^2, …) into its commit.
 func (r *Repo) Resolve(rev string) (*Commit, error) {
@@ -150,15 +233,86 @@ func (r *Repo) Resolve(rev string) (*Commit, error) {
 	defer r.mu.Unlock()
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
-		if r.Shallow() && strings.ContainsAny(rev, "~^") {
-			return nil, fmt.Errorf("resolving revision %q: its history is cut off (%w); %s", rev, ErrShallow, shallowHint)
-		}
-		if errors.Is(err, plumbing.ErrReferenceNotFound) {
-			return nil, fmt.Errorf("resolving revision %q: no branch, tag or commit has that name", rev)
-		}
-		return nil, fmt.Errorf("resolving revision %q: %w", rev, err)
+		return nil, r.resolveError(rev, err)
 	}
 	return r.commitLocked(*h)
+}
+
+// resolveError explains why rev did not resolve. In a shallow clone (a CI
+// checkout of depth 1 has only the commit it builds) it says how to get
+// what is missing: the history behind a commit for HEAD~2, the reference
+// itself for origin/main, which such a checkout never fetched. r.mu is
+// held.
+func (r *Repo) resolveError(rev string, err error) error {
+	notFound := errors.Is(err, plumbing.ErrReferenceNotFound) || errors.Is(err, plumbing.ErrObjectNotFound)
+	if !r.Shallow() {
+		if notFound {
+			return fmt.Errorf("resolving revision %q: no branch, tag or commit has that name", rev)
+		}
+		return fmt.Errorf("resolving revision %q: %w", rev, err)
+	}
+	name := rev
+	if i := strings.IndexAny(rev, "~^"); i >= 0 {
+		name = rev[:i]
+	}
+	if name != rev {
+		if _, err := r.repo.ResolveRevision(plumbing.Revision(name)); err == nil {
+			return fmt.Errorf("resolving revision %q: its history is cut off (%w); %s", rev, ErrShallow, shallowHint)
+		}
+	}
+	return fmt.Errorf("resolving revision %q: no branch, tag or commit has that name in this shallow clone, which holds only what was fetched; %s, or set `fetch-depth: 0` on actions/checkout",
+		rev, r.fetchHint(name))
+}
+
+// fetchHint says how to fetch the missing reference name into a shallow
+// clone: the remote-tracking branch origin/main by its full refspec (a
+// clone of one branch has no refspec that would store it), a branch or tag
+// of the same name (git picks refs/heads or refs/tags from what the remote
+// has), a commit by deepening. r.mu is held.
+func (r *Repo) fetchHint(name string) string {
+	remotes := r.remoteNames()
+	name = strings.TrimPrefix(name, "refs/remotes/")
+	for _, rm := range remotes {
+		if branch, ok := strings.CutPrefix(name, rm+"/"); ok && branch != "" {
+			return fmt.Sprintf("fetch it with `git fetch %s %s:refs/remotes/%s/%s`", rm, branch, rm, branch)
+		}
+	}
+	if isHex(name) {
+		return "fetch the history that holds it with `git fetch --unshallow`"
+	}
+	rm := "origin"
+	if len(remotes) > 0 && !slices.Contains(remotes, rm) {
+		rm = remotes[0]
+	}
+	name = strings.TrimPrefix(strings.TrimPrefix(name, "refs/heads/"), "refs/tags/")
+	return fmt.Sprintf("if it is a branch or tag of %s, fetch it with `git fetch %s %s:%s`", rm, rm, name, name)
+}
+
+// remoteNames lists the configured remotes, sorted. r.mu is held.
+func (r *Repo) remoteNames() []string {
+	cfg, err := r.repo.Config()
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for n := range cfg.Remotes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// isHex reports whether s looks like an abbreviated or full object name.
+func isHex(s string) bool {
+	if len(s) < 4 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
 }
 
 // Head returns the commit HEAD points at, or nil in a repository with no

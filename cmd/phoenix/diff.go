@@ -101,7 +101,7 @@ holds only references.`,
 // spec at the merge base and at HEAD (at once), compares them and, unless
 // offline, plans HEAD against the live state.
 func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffResult, error) {
-	repo, rel, err := openSpecRepo(o.Dir)
+	repo, err := gitspec.Open(o.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
@@ -116,6 +116,12 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	mb, err := repo.MergeBase(ctx, baseC, headC)
 	if err != nil {
 		return nil, fmt.Errorf("finding the merge base of %s and %s: %w", o.Base, o.Head, err)
+	}
+	// The spec must be at HEAD or at the base: a change may add it, or
+	// remove it (which compiling HEAD then reports).
+	rel, err := repo.SpecDir(o.Dir, headC, mb)
+	if err != nil {
+		return nil, err
 	}
 	var baseD, headD *model.Desired
 	g, gctx := errgroup.WithContext(ctx)

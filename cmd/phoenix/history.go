@@ -206,13 +206,17 @@ func reduceToEnv(d *model.Desired, env string) *model.Desired {
 
 // computeHistory lists the changes of o.Env, newest first.
 func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*History, error) {
-	repo, rel, err := openSpecRepo(o.Dir)
+	repo, err := gitspec.Open(o.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	start, err := repo.Resolve(o.Rev)
 	if err != nil {
 		return nil, err
+	}
+	rel, err := repo.SpecDir(o.Dir, start)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
 	}
 	if o.Limit <= 0 {
 		o.Limit = 20

@@ -56,11 +56,15 @@ func loadSpec(ctx context.Context, src specSource) (*model.Desired, error) {
 		src.Dir = "environments"
 	}
 	if src.Rev != "" {
-		repo, rel, err := openSpecRepo(src.Dir)
+		repo, err := gitspec.Open(src.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("reading the spec at %s: %w", src.Rev, err)
 		}
 		c, err := repo.Resolve(src.Rev)
+		if err != nil {
+			return nil, err
+		}
+		rel, err := repo.SpecDir(src.Dir, c)
 		if err != nil {
 			return nil, err
 		}
@@ -93,13 +97,19 @@ func openSpecRepo(dir string) (*gitspec.Repo, string, error) {
 }
 
 // compileAt compiles the spec at rel in commit c, read from git objects.
-// Diagnostics name files as git does, "3f2a1c9:environments/web.cue".
+// Diagnostics name files as git does, by their path inside the repository
+// whatever the current directory ("3f2a1c9:environments/web.cue", which
+// `git show` takes as it is).
 func compileAt(ctx context.Context, repo *gitspec.Repo, c *gitspec.Commit, rel, dir string) (*model.Desired, error) {
 	fsys, err := repo.FS(c, rel)
 	if err != nil {
 		return nil, err
 	}
-	d, err := compiler.Load(ctx, fsys, compiler.Options{Name: c.Short() + ":" + filepath.ToSlash(filepath.Clean(dir))})
+	name := rel
+	if name == "" {
+		name = filepath.ToSlash(filepath.Clean(dir))
+	}
+	d, err := compiler.Load(ctx, fsys, compiler.Options{Name: c.Short() + ":" + name})
 	if err != nil {
 		return nil, err
 	}
