@@ -44,9 +44,9 @@ func TestNotATerminal(t *testing.T) {
 	}
 }
 
-// On a terminal the environment decides: colour unless NO_COLOR is set or
-// TERM=dumb; a live view also needs CI unset (CI=true or CI=1 turn it off,
-// other values do not), and CI alone leaves colour on.
+// On a terminal the environment decides: colour unless NO_COLOR is set to
+// something, TERM=dumb or CI; a live view needs TERM other than dumb and
+// CI unset (CI=true or CI=1 turn both off, other values do not).
 func TestTerminal(t *testing.T) {
 	pts := openPTY(t)
 	for _, c := range []struct {
@@ -59,8 +59,8 @@ func TestTerminal(t *testing.T) {
 		{"NO_COLOR", "1", "xterm-256color", "", false, true},
 		{"TERM=dumb", "", "dumb", "", false, false},
 		{"NO_COLOR and TERM=dumb", "1", "dumb", "", false, false},
-		{"CI=true", "", "xterm-256color", "true", true, false},
-		{"CI=1", "", "xterm-256color", "1", true, false},
+		{"CI=true", "", "xterm-256color", "true", false, false},
+		{"CI=1", "", "xterm-256color", "1", false, false},
 		{"CI=true and NO_COLOR", "1", "xterm-256color", "true", false, false},
 		{"CI=false", "", "xterm-256color", "false", true, true},
 	} {
@@ -94,5 +94,16 @@ func TestPaint(t *testing.T) {
 		if got := Paint(c.on, c.code, c.s); got != c.want {
 			t.Errorf("Paint(%v, %q, %q) = %q, want %q", c.on, c.code, c.s, got, c.want)
 		}
+	}
+}
+
+// NO_COLOR set to the empty string does not turn colour off: no-color.org
+// asks for a non-empty value, so `NO_COLOR= phoenix plan` still colours.
+func TestEmptyNoColor(t *testing.T) {
+	pts := openPTY(t)
+	env(t, "", "xterm-256color", "")
+	t.Setenv("NO_COLOR", "")
+	if !Color(pts) {
+		t.Error("Color = false with NO_COLOR set but empty, want true")
 	}
 }
