@@ -468,6 +468,42 @@ func TestLocksAreRenewedWhileHeld(t *testing.T) {
 	}
 }
 
+// TestKeepReleasesOnlyTheLocksNotKept: after planning, an apply frees the
+// environments it has no step for; the locks it keeps are still renewed.
+func TestKeepReleasesOnlyTheLocksNotKept(t *testing.T) {
+	mem := memory.New()
+	set := cloud.Set{"memory": mem}
+	ctx := context.Background()
+	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1", Lease: 60 * time.Millisecond}
+	held, err := l.Acquire(ctx, map[string]string{"prod": "memory", "qa": "memory", "staging": "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	dropped, err := held.Keep(ctx, func(env string) bool { return env == "prod" })
+	if err != nil || strings.Join(dropped, ",") != "qa,staging" {
+		t.Fatalf("Keep(prod) released %v (err %v), want qa and staging", dropped, err)
+	}
+	time.Sleep(200 * time.Millisecond) // > 3 leases: only renewal keeps prod
+	other := &Locker{Clouds: set, Project: project, Owner: "bob@b:2", Lease: time.Minute}
+	h, err := other.Acquire(ctx, map[string]string{"qa": "memory", "staging": "memory"})
+	if err != nil {
+		t.Fatalf("a released environment is still locked: %v", err)
+	}
+	defer h.Release(ctx)
+	if _, err := other.Acquire(ctx, map[string]string{"prod": "memory"}); !errors.Is(err, cloud.ErrLocked) {
+		t.Fatalf("the kept lock of prod: %v, want still locked and renewed", err)
+	}
+	select {
+	case <-held.Lost():
+		t.Fatalf("lock lost: %v", held.Err())
+	default:
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatalf("releasing what was kept: %v", err)
+	}
+}
+
 // hookFunc turns a log callback into Hooks.
 type hookFunc func(s *planner.Step, line string)
 

@@ -234,12 +234,62 @@ func (h *Held) Add(ctx context.Context, envs map[string]string) error {
 		if err := h.l.take(ctx, env, envs[env]); err != nil {
 			return err
 		}
-		h.cancel() // restart renewal with the new set
-		<-h.done
+		h.pause()
 		h.envs[env] = envs[env]
-		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		h.cancel, h.done = cancel, make(chan struct{})
-		go h.renew(rctx)
+		h.resume(ctx)
+	}
+	return nil
+}
+
+// Keep releases the locks of every environment for which keep is false and
+// returns their names, sorted. An apply locks its whole scope to plan and
+// then needs only the environments its steps touch: another apply may
+// change the rest meanwhile. It stops renewing a lock it could not
+// release (the lease then ends it) and says so in the error.
+func (h *Held) Keep(ctx context.Context, keep func(env string) bool) ([]string, error) {
+	var drop []string
+	for env := range h.envs {
+		if !keep(env) {
+			drop = append(drop, env)
+		}
+	}
+	if len(drop) == 0 {
+		return nil, nil
+	}
+	sort.Strings(drop)
+	h.pause()
+	var errs []error
+	for _, env := range drop {
+		if err := h.unlock(ctx, env); err != nil {
+			errs = append(errs, err)
+		}
+		delete(h.envs, env)
+	}
+	h.resume(ctx)
+	return drop, errors.Join(errs...)
+}
+
+// pause stops renewal so that envs can change.
+func (h *Held) pause() {
+	h.cancel()
+	<-h.done
+}
+
+// resume restarts renewal with the current envs.
+func (h *Held) resume(ctx context.Context) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancel, h.done = cancel, make(chan struct{})
+	go h.renew(rctx)
+}
+
+// unlock releases the lock of env.
+func (h *Held) unlock(ctx context.Context, env string) error {
+	c, err := h.l.Clouds.Get(h.envs[env])
+	if err == nil {
+		err = c.Unlock(ctx, h.l.Project, env, h.l.Owner)
+	}
+	if err != nil {
+		return fmt.Errorf("unlocking %s: %w", env, err)
 	}
 	return nil
 }
@@ -255,13 +305,9 @@ func (h *Held) Release(ctx context.Context) error {
 
 func (h *Held) release(ctx context.Context) error {
 	var errs []error
-	for env, cn := range h.envs {
-		c, err := h.l.Clouds.Get(cn)
-		if err == nil {
-			err = c.Unlock(ctx, h.l.Project, env, h.l.Owner)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("unlocking %s: %w", env, err))
+	for env := range h.envs {
+		if err := h.unlock(ctx, env); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

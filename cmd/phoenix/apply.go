@@ -55,8 +55,9 @@ environments and roles finish. A failed create never swaps, a failed swap
 leaves the old pool serving, and a pool is pruned only if it serves nothing
 at that moment.
 
-Each environment the plan touches is locked for the duration (a lease that
-a killed apply lets expire). An interrupted apply is simply applied again:
+Every environment in scope is locked while apply plans; then only those
+the plan has steps for stay locked, until the apply ends (a lease that a
+killed apply lets expire). An interrupted apply is simply applied again:
 the next plan starts from the live state.
 
 Without --yes, apply shows the plan and asks on a terminal, and refuses
@@ -154,6 +155,9 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		}
 		return nil
 	}
+	if _, err := held.Keep(ctx, stepEnvs(plan)); err != nil {
+		view.Note(fmt.Sprintf("%v (its lease will end it)", err))
+	}
 	if !f.yes {
 		show := func() *render.Doc {
 			return planDoc(ctx, f.src.Dir, desired, live, plan, render.Info{Commit: desired.Commit})
@@ -196,6 +200,24 @@ func planEnvs(p *planner.Plan, scope map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// stepEnvs says which environments' locks the apply still needs once it
+// has a plan: those its steps touch. An environment in scope with no step
+// is released; `after` adds no need, since a swap waits only for swaps in
+// the plan, so an environment with none gives it nothing to wait for.
+// Image prunes (steps of no environment, planned only for a whole-project
+// apply) decide from the pools of every environment that no pool needs
+// the image, so a plan with one keeps every lock.
+func stepEnvs(p *planner.Plan) func(env string) bool {
+	touched := map[string]bool{}
+	for _, s := range p.Steps {
+		if s.Env == "" && s.Kind == planner.Prune {
+			return func(string) bool { return true }
+		}
+		touched[s.Env] = true
+	}
+	return func(env string) bool { return touched[env] }
 }
 
 // planApply observes the clouds under the locks and makes the plan, or

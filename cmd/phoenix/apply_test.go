@@ -3,14 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/planner"
 )
 
 func TestEndpointURL(t *testing.T) {
@@ -177,5 +183,154 @@ func TestALostLockStopsStartingSteps(t *testing.T) {
 	sigs <- os.Interrupt
 	if !wait() {
 		t.Fatal("the watch did not return after two interrupts")
+	}
+}
+
+// shopSpec is a two-environment spec (prod after staging) whose prod
+// config carries version.
+func shopSpec(version string) string {
+	return `package phoenix
+
+project: "shop"
+images: {
+	base: {from: "scratch"}
+	web: {parent: "base", steps: ["mkdir -p bin"]}
+}
+roles: web: {image: "web", command: "bin/web", count: 1}
+environments: {
+	staging: roles: web: endpoint: "127.0.0.1:18091"
+	prod: {
+		roles: web: endpoint: "127.0.0.1:18093"
+		config: VERSION: "` + version + `"
+		after: ["staging"]
+	}
+}
+`
+}
+
+// memoryCLI runs phoenix commands in this process on the in-memory test
+// cloud (PHOENIX_CLOUD_OVERRIDE=memory) with a fresh PHOENIX_HOME, and
+// returns that home.
+func memoryCLI(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv(cloudOverrideEnv, "memory")
+	t.Setenv("PHOENIX_HOME", home)
+	t.Setenv("NO_COLOR", "1")
+	t.Setenv("CI", "true")
+	return home
+}
+
+// phoenix runs one command line and fails the test unless it exits 0.
+func phoenix(t *testing.T, stdout io.Writer, args ...string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if code := run(args, stdout, &stderr); code != 0 {
+		t.Fatalf("phoenix %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+}
+
+// lockSpy is apply's stdout: at every "started" line it reads the memory
+// cloud's saved state and records which environments are locked then.
+type lockSpy struct {
+	t     *testing.T
+	state string // $PHOENIX_HOME/memory-local.json
+	mu    sync.Mutex
+	seen  []string // "prod", "prod,staging", … one per step start
+}
+
+func (s *lockSpy) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(" started")) {
+		envs := lockedEnvs(s.t, s.state)
+		s.mu.Lock()
+		s.seen = append(s.seen, envs)
+		s.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// lockedEnvs reads the memory cloud's saved state and returns the
+// environments of project shop that are locked, sorted and joined by ",".
+func lockedEnvs(t *testing.T, state string) string {
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Errorf("reading the memory cloud's state: %v", err)
+		return "?"
+	}
+	var live map[string]*cloud.Live
+	if err := json.Unmarshal(b, &live); err != nil {
+		t.Errorf("decoding the memory cloud's state: %v", err)
+		return "?"
+	}
+	var envs []string
+	if l := live["shop"]; l != nil {
+		for _, lk := range l.Locks {
+			envs = append(envs, lk.Env)
+		}
+	}
+	sort.Strings(envs)
+	return strings.Join(envs, ",")
+}
+
+// TestApplyFreesTheLockOfAnEnvironmentWithNoStep: a change to prod alone
+// keeps staging unlocked while prod's steps run, although staging is in
+// scope and prod's swaps come `after` staging's.
+func TestApplyFreesTheLockOfAnEnvironmentWithNoStep(t *testing.T) {
+	home := memoryCLI(t)
+	dir := filepath.Join(t.TempDir(), "shop")
+	write := func(version string) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "spec.cue"), []byte(shopSpec(version)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first deploy has steps in both environments: both stay locked,
+	// which also shows that the spy sees locks when they are held.
+	write("1")
+	first := &lockSpy{t: t, state: filepath.Join(home, "memory-local.json")}
+	phoenix(t, first, "apply", dir, "--yes")
+	if len(first.seen) == 0 {
+		t.Fatal("no step started in the first deploy")
+	}
+	for _, envs := range first.seen {
+		if envs != "prod,staging" {
+			t.Fatalf("during the first deploy the locked environments were %q, want prod,staging", envs)
+		}
+	}
+	// A prod-only change: staging is in scope but has no step.
+	write("2")
+	second := &lockSpy{t: t, state: first.state}
+	phoenix(t, second, "apply", dir, "--yes")
+	if len(second.seen) == 0 {
+		t.Fatal("no step started for the prod change")
+	}
+	for _, envs := range second.seen {
+		if envs != "prod" {
+			t.Fatalf("while prod's steps ran the locked environments were %q, want prod alone (staging has no step)", envs)
+		}
+	}
+	if envs := lockedEnvs(t, first.state); envs != "" {
+		t.Fatalf("locks of %s left after the apply", envs)
+	}
+}
+
+func TestStepEnvsKeepsEveryLockForAnImagePrune(t *testing.T) {
+	p := &planner.Plan{Steps: []planner.Step{
+		{ID: "bake:local:web:41aa9b3c", Kind: planner.Bake},
+		{ID: "create:prod.web.5c4d0a1b.2", Kind: planner.Create, Env: "prod"},
+		{ID: "swap:prod/web", Kind: planner.Swap, Env: "prod"},
+	}}
+	keep := stepEnvs(p)
+	if !keep("prod") || keep("staging") {
+		t.Fatalf("bake + prod steps: keep prod %v, staging %v; want prod only", keep("prod"), keep("staging"))
+	}
+	p.Steps = append(p.Steps, planner.Step{ID: "prune-image:local:0a11ff00", Kind: planner.Prune})
+	if keep := stepEnvs(p); !keep("staging") {
+		t.Fatal("with an image prune, whose reasons span every environment, staging's lock is released")
 	}
 }
