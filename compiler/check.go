@@ -156,6 +156,15 @@ func (c *checker) duration(p vpath, what, s string) time.Duration {
 	return v
 }
 
+// maxAge checks a maxAge: a duration of more than 0, since the planner
+// reads 0 as no limit at all, the opposite of what "0d" seems to say.
+func (c *checker) maxAge(p vpath, s string) {
+	if v := c.duration(p, "maxAge", s); v == 0 && c.validDuration(s) {
+		c.d.at(p, fmt.Sprintf("%s: maxAge %q must be more than 0", owner(p), s),
+			"leave maxAge out for no limit on age")
+	}
+}
+
 func (c *checker) image(name string, im *rawImage) {
 	p := pathOf("images", name)
 	c.name(p, "image", name)
@@ -182,7 +191,7 @@ func (c *checker) image(name string, im *rawImage) {
 		}
 	}
 	if im.MaxAge != nil {
-		c.duration(p.field("maxAge"), "maxAge", *im.MaxAge)
+		c.maxAge(p.field("maxAge"), *im.MaxAge)
 	}
 }
 
@@ -314,7 +323,7 @@ func (c *checker) env(name string, e *rawEnv) {
 			name, warm, keep), "warm pools are some of the kept ones")
 	}
 	if e.MaxAge != nil {
-		c.duration(p.field("maxAge"), "maxAge", *e.MaxAge)
+		c.maxAge(p.field("maxAge"), *e.MaxAge)
 	}
 	for i, a := range e.After {
 		switch {

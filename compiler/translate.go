@@ -99,9 +99,23 @@ func translate(e errors.Error, d *diags) {
 func translateConflict(e errors.Error, labels []string, d *diags) {
 	p := labelsPath(labels)
 	where := describe(labels)
+	if where == "" {
+		where = "the spec"
+	}
 	v := d.user.LookupPath(p.path())
 	if want := d.expectedKind(labels); want != cue.BottomKind && v.Exists() && v.Err() == nil {
 		if got := v.IncompleteKind(); got&want == 0 {
+			if len(labels) == 0 {
+				// The spec as a whole: the root has no position of its
+				// own, the offending value (an embedded list) has.
+				pos := d.firstUserPos(e)
+				if pos.File == "" {
+					pos = d.posOf(p)
+				}
+				d.add(pos, fmt.Sprintf("the spec must be %s, not %s", kindName(want), shortValue(v)),
+					"a spec file holds fields such as project: \"shop\" after its package clause")
+				return
+			}
 			d.at(p, fmt.Sprintf("%s must be %s, not %s", where, kindName(want), shortValue(v)), "")
 			return
 		}

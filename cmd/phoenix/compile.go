@@ -45,6 +45,7 @@ Exit 0 when the spec compiles, 1 otherwise.`,
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false) // steps hold shell: "a > b", not "a \u003e b"
 				return enc.Encode(d)
 			}
 			return writeCompiled(cmd.OutOrStdout(), d)
