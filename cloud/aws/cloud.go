@@ -50,12 +50,10 @@ type Options struct {
 	DeleteTimeout time.Duration
 	// PollMin and PollMax are the delays of the SDK waiters (15s, 2m).
 	PollMin, PollMax time.Duration
-	// Smoke runs a pool's smoke checks and warm-up requests over HTTP
-	// against its servers' private addresses. It needs a network path into
-	// the VPC (Phoenix running inside it), so it is off unless asked for;
-	// without it a pool is ready once the load balancer's health checks
-	// pass on every server.
-	Smoke bool
+	// Smoke says how a pool's smoke checks and warm-up requests reach it:
+	// through the load balancer with the pool's rule header (the zero
+	// value), directly to the servers' private addresses, or not at all.
+	Smoke SmokeMode
 	// HTTP is the client of smoke checks (http.DefaultClient).
 	HTTP *http.Client
 	// Now is the clock (time.Now).

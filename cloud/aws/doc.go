@@ -21,7 +21,8 @@ package awscloud
 //	       UpdateAutoScalingGroup, DeleteAutoScalingGroup, CreateOrUpdateTags
 //	elasticloadbalancing: CreateTargetGroup, DescribeTargetGroups,
 //	       DeleteTargetGroup, DescribeTargetHealth, DescribeTags, AddTags,
-//	       DescribeListeners, ModifyListener
+//	       DescribeListeners, ModifyListener, DescribeRules, CreateRule,
+//	       DeleteRule, DescribeLoadBalancers
 //	s3:    GetObject, PutObject, DeleteObject, ListBucket on the bucket
 //
 // Builders need no credentials: they fetch their artifact and upload their

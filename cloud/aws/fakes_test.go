@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -89,20 +90,33 @@ func (f *fakeS3) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ .
 	return out, nil
 }
 
-// fakeELB holds listeners (their default actions), target groups with
-// tags and health.
+// fakeELB holds listeners (their default actions and rules), target
+// groups with tags and health. Like a real application load balancer, it
+// health-checks only target groups that a listener's default action or a
+// rule forwards to: the targets of any other report "unused"
+// (Target.NotInUse), which moto does not model.
 type fakeELB struct {
 	ELBAPI
 	mu        sync.Mutex
 	listeners map[string][]elbtypes.Action
-	groups    map[string]string // arn -> name
+	rules     map[string][]elbtypes.Rule // listener -> its non-default rules
+	ports     map[string]int32           // listener -> port (8080 if unset)
+	groups    map[string]string          // arn -> name
 	tags      map[string][]elbtypes.Tag
 	healthy   map[string]int // arn -> healthy targets
+	nextID    int
+	// forgetRules makes CreateRule answer as if it made the rule, and
+	// make none: a load balancer on which pools are never health-checked.
+	forgetRules bool
 }
 
 func newFakeELB() *fakeELB {
-	return &fakeELB{listeners: map[string][]elbtypes.Action{}, groups: map[string]string{}, tags: map[string][]elbtypes.Tag{}, healthy: map[string]int{}}
+	return &fakeELB{listeners: map[string][]elbtypes.Action{}, rules: map[string][]elbtypes.Rule{}, ports: map[string]int32{},
+		groups: map[string]string{}, tags: map[string][]elbtypes.Tag{}, healthy: map[string]int{}}
 }
+
+// fakeDNS is the DNS name of every stand-in load balancer.
+const fakeDNS = "shop-123.us-east-1.elb.amazonaws.com"
 
 func (f *fakeELB) DescribeListeners(_ context.Context, in *elb.DescribeListenersInput, _ ...func(*elb.Options)) (*elb.DescribeListenersOutput, error) {
 	f.mu.Lock()
@@ -113,7 +127,12 @@ func (f *fakeELB) DescribeListeners(_ context.Context, in *elb.DescribeListeners
 		if !ok {
 			return nil, apiErr("ListenerNotFound")
 		}
-		out.Listeners = append(out.Listeners, elbtypes.Listener{ListenerArn: aws.String(arn), DefaultActions: a})
+		port := f.ports[arn]
+		if port == 0 {
+			port = 8080
+		}
+		out.Listeners = append(out.Listeners, elbtypes.Listener{ListenerArn: aws.String(arn), DefaultActions: a,
+			Port: aws.Int32(port), Protocol: elbtypes.ProtocolEnumHttp, LoadBalancerArn: aws.String(loadBalancerOf(arn))})
 	}
 	return out, nil
 }
@@ -128,17 +147,127 @@ func (f *fakeELB) ModifyListener(_ context.Context, in *elb.ModifyListenerInput,
 	return &elb.ModifyListenerOutput{}, nil
 }
 
+func (f *fakeELB) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadBalancersInput, _ ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
+	out := &elb.DescribeLoadBalancersOutput{}
+	for _, arn := range in.LoadBalancerArns {
+		out.LoadBalancers = append(out.LoadBalancers, elbtypes.LoadBalancer{LoadBalancerArn: aws.String(arn), DNSName: aws.String(fakeDNS)})
+	}
+	return out, nil
+}
+
+func (f *fakeELB) DescribeRules(_ context.Context, in *elb.DescribeRulesInput, _ ...func(*elb.Options)) (*elb.DescribeRulesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.listeners[aws.ToString(in.ListenerArn)]
+	if !ok {
+		return nil, apiErr("ListenerNotFound")
+	}
+	out := &elb.DescribeRulesOutput{Rules: append([]elbtypes.Rule(nil), f.rules[*in.ListenerArn]...)}
+	out.Rules = append(out.Rules, elbtypes.Rule{RuleArn: aws.String(*in.ListenerArn + "/default"), IsDefault: aws.Bool(true), Priority: aws.String("default"), Actions: a})
+	return out, nil
+}
+
+func (f *fakeELB) CreateRule(_ context.Context, in *elb.CreateRuleInput, _ ...func(*elb.Options)) (*elb.CreateRuleOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.listeners[*in.ListenerArn]; !ok {
+		return nil, apiErr("ListenerNotFound")
+	}
+	for _, r := range f.rules[*in.ListenerArn] {
+		if aws.ToString(r.Priority) == fmt.Sprint(*in.Priority) {
+			return nil, apiErr("PriorityInUse")
+		}
+	}
+	f.nextID++
+	arn := strings.Replace(*in.ListenerArn, ":listener/", ":listener-rule/", 1) + fmt.Sprintf("/r%d", f.nextID)
+	r := elbtypes.Rule{RuleArn: aws.String(arn), Priority: aws.String(fmt.Sprint(*in.Priority)), Conditions: in.Conditions, Actions: in.Actions, IsDefault: aws.Bool(false)}
+	if !f.forgetRules {
+		f.rules[*in.ListenerArn] = append(f.rules[*in.ListenerArn], r)
+		f.tags[arn] = in.Tags
+	}
+	return &elb.CreateRuleOutput{Rules: []elbtypes.Rule{r}}, nil
+}
+
+func (f *fakeELB) DeleteRule(_ context.Context, in *elb.DeleteRuleInput, _ ...func(*elb.Options)) (*elb.DeleteRuleOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for l, rs := range f.rules {
+		for i, r := range rs {
+			if *r.RuleArn == *in.RuleArn {
+				f.rules[l] = append(rs[:i:i], rs[i+1:]...)
+				delete(f.tags, *in.RuleArn)
+				return &elb.DeleteRuleOutput{}, nil
+			}
+		}
+	}
+	return nil, apiErr("RuleNotFound")
+}
+
+// poolRules returns the pool rules (header value by target group name).
+func (f *fakeELB) poolRules() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]string{}
+	for _, rs := range f.rules {
+		for _, r := range rs {
+			if v, ok := poolCondition(r.Conditions); ok {
+				for _, w := range forwardTargets(r.Actions) {
+					out[f.groups[w.tg]] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
+// inUse reports whether a default action or a rule forwards to tg.
+func (f *fakeELB) inUse(tg string) bool {
+	for l, acts := range f.listeners {
+		for _, w := range forwardTargets(acts) {
+			if w.tg == tg {
+				return true
+			}
+		}
+		for _, r := range f.rules[l] {
+			for _, w := range forwardTargets(r.Actions) {
+				if w.tg == tg {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func (f *fakeELB) DescribeTargetHealth(_ context.Context, in *elb.DescribeTargetHealthInput, _ ...func(*elb.Options)) (*elb.DescribeTargetHealthOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.groups[*in.TargetGroupArn]; !ok {
 		return nil, apiErr("TargetGroupNotFound")
 	}
+	th := elbtypes.TargetHealth{State: elbtypes.TargetHealthStateEnumHealthy}
+	if !f.inUse(*in.TargetGroupArn) {
+		th = elbtypes.TargetHealth{State: elbtypes.TargetHealthStateEnumUnused, Reason: elbtypes.TargetHealthReasonEnumNotInUse}
+	}
 	out := &elb.DescribeTargetHealthOutput{}
 	for range f.healthy[*in.TargetGroupArn] {
-		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbtypes.TargetHealthDescription{TargetHealth: &elbtypes.TargetHealth{State: elbtypes.TargetHealthStateEnumHealthy}})
+		out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, elbtypes.TargetHealthDescription{TargetHealth: &th})
 	}
 	return out, nil
+}
+
+func (f *fakeELB) CreateTargetGroup(_ context.Context, in *elb.CreateTargetGroupInput, _ ...func(*elb.Options)) (*elb.CreateTargetGroupOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.groups {
+		if n == *in.Name {
+			return nil, apiErr("DuplicateTargetGroupName")
+		}
+	}
+	arn := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/" + *in.Name + "/1"
+	f.groups[arn] = *in.Name
+	f.tags[arn] = in.Tags
+	return &elb.CreateTargetGroupOutput{TargetGroups: []elbtypes.TargetGroup{{TargetGroupArn: &arn, TargetGroupName: in.Name}}}, nil
 }
 
 func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTargetGroupsInput, _ ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error) {
@@ -171,12 +300,8 @@ func (f *fakeELB) DescribeTags(_ context.Context, in *elb.DescribeTagsInput, _ .
 func (f *fakeELB) DeleteTargetGroup(_ context.Context, in *elb.DeleteTargetGroupInput, _ ...func(*elb.Options)) (*elb.DeleteTargetGroupOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, acts := range f.listeners {
-		for _, w := range forwardTargets(acts) {
-			if w.tg == *in.TargetGroupArn {
-				return nil, apiErr("ResourceInUse")
-			}
-		}
+	if f.inUse(*in.TargetGroupArn) {
+		return nil, apiErr("ResourceInUse")
 	}
 	delete(f.groups, *in.TargetGroupArn)
 	return &elb.DeleteTargetGroupOutput{}, nil
@@ -187,9 +312,34 @@ type fakeASG struct {
 	AutoScalingAPI
 	mu     sync.Mutex
 	groups map[string]*asgtypes.AutoScalingGroup
+	elb    *fakeELB
 }
 
 func newFakeASG() *fakeASG { return &fakeASG{groups: map[string]*asgtypes.AutoScalingGroup{}} }
+
+// CreateAutoScalingGroup makes the group; its servers register with its
+// target groups at once (elb is the stand-in load balancer).
+func (f *fakeASG) CreateAutoScalingGroup(_ context.Context, in *autoscaling.CreateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.CreateAutoScalingGroupOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.groups[*in.AutoScalingGroupName]; ok {
+		return nil, apiErr("AlreadyExists")
+	}
+	var td []asgtypes.TagDescription
+	for _, t := range in.Tags {
+		td = append(td, asgtypes.TagDescription{Key: t.Key, Value: t.Value, ResourceId: in.AutoScalingGroupName})
+	}
+	f.groups[*in.AutoScalingGroupName] = &asgtypes.AutoScalingGroup{AutoScalingGroupName: in.AutoScalingGroupName, MinSize: in.MinSize,
+		MaxSize: in.MaxSize, DesiredCapacity: in.DesiredCapacity, TargetGroupARNs: in.TargetGroupARNs, Tags: td, LaunchTemplate: in.LaunchTemplate}
+	if f.elb != nil {
+		f.elb.mu.Lock()
+		for _, tg := range in.TargetGroupARNs {
+			f.elb.healthy[tg] = int(aws.ToInt32(in.DesiredCapacity))
+		}
+		f.elb.mu.Unlock()
+	}
+	return &autoscaling.CreateAutoScalingGroupOutput{}, nil
+}
 
 func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	f.mu.Lock()
@@ -325,6 +475,28 @@ func (f *fakeEC2) DescribeLaunchTemplates(_ context.Context, in *ec2.DescribeLau
 	}
 	if len(out.LaunchTemplates) == 0 {
 		return nil, apiErr("InvalidLaunchTemplateName.NotFoundException")
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) CreateLaunchTemplate(_ context.Context, in *ec2.CreateLaunchTemplateInput, _ ...func(*ec2.Options)) (*ec2.CreateLaunchTemplateOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.templates[*in.LaunchTemplateName]; ok {
+		return nil, apiErr("InvalidLaunchTemplateName.AlreadyExistsException")
+	}
+	lt := ec2types.LaunchTemplate{LaunchTemplateId: aws.String("lt-" + *in.LaunchTemplateName), LaunchTemplateName: in.LaunchTemplateName}
+	if len(in.TagSpecifications) > 0 {
+		lt.Tags = in.TagSpecifications[0].Tags
+	}
+	f.templates[*in.LaunchTemplateName] = lt
+	return &ec2.CreateLaunchTemplateOutput{LaunchTemplate: &lt}, nil
+}
+
+func (f *fakeEC2) DescribeSubnets(_ context.Context, in *ec2.DescribeSubnetsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	out := &ec2.DescribeSubnetsOutput{}
+	for _, id := range in.SubnetIds {
+		out.Subnets = append(out.Subnets, ec2types.Subnet{SubnetId: aws.String(id), VpcId: aws.String("vpc-1")})
 	}
 	return out, nil
 }

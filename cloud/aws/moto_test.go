@@ -86,6 +86,8 @@ func motoOptions() Options {
 		PollMin: 20 * time.Millisecond, PollMax: 100 * time.Millisecond,
 		BakeTimeout: 30 * time.Second, ImageTimeout: 10 * time.Second,
 		HealthTimeout: 5 * time.Second, DeleteTimeout: 10 * time.Second,
+		// moto's load balancers serve no HTTP and its servers run nothing.
+		Smoke: SmokeOff,
 	}
 }
 

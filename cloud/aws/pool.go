@@ -66,6 +66,12 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	if err != nil {
 		return cloud.Pool{}, err
 	}
+	// The rule comes before the group, so that the load balancer checks
+	// the servers from the moment they are registered.
+	rule, _, err := c.ensureRule(ctx, p.Endpoint, req.ID, tg, tags)
+	if err != nil {
+		return cloud.Pool{}, err
+	}
 	if err := c.ensureGroup(ctx, req, lt, tg, tags); err != nil {
 		return cloud.Pool{}, err
 	}
@@ -73,7 +79,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	if err := c.waitHealthy(ctx, tg, p.Count); err != nil {
 		return c.failPool(ctx, req, err)
 	}
-	if err := c.smoke(ctx, req, tg); err != nil {
+	if err := c.smoke(ctx, req, tg, rule); err != nil {
 		return c.failPool(ctx, req, err)
 	}
 	if err := c.setTags(ctx, groupName(req.Project, req.ID), tagSet{tagState: stateReady, tagReason: ""}); err != nil {
@@ -315,35 +321,59 @@ func (c *Cloud) setTags(ctx context.Context, group string, t tagSet) error {
 	return classify("tagging "+group, err)
 }
 
-// healthyTargets counts the healthy targets of a target group.
-func (c *Cloud) healthyTargets(ctx context.Context, tg string) (int, error) {
+// healthyTargets counts the healthy targets of a target group and says
+// why the others are not, if it can.
+func (c *Cloud) healthyTargets(ctx context.Context, tg string) (int, string, error) {
 	out, err := c.api.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg})
 	if hasCode(err, "TargetGroupNotFound") {
 		// Deleted behind Phoenix's back, or by a prune cut short: the pool
 		// has no healthy server; one broken pool must not stop a plan.
-		return 0, nil
+		return 0, " (its target group is gone)", nil
 	}
 	if err != nil {
-		return 0, classify("reading target health", err)
+		return 0, "", classify("reading target health", err)
 	}
-	return countHealthy(out), nil
+	n, why := countHealthy(out)
+	return n, why, nil
 }
 
-func countHealthy(out *elb.DescribeTargetHealthOutput) int {
+// countHealthy counts healthy targets. "unused" is never healthy: a target
+// group that no listener action uses is not health-checked at all
+// (Target.NotInUse), which for a pool means its listener rule is missing;
+// the second result says so, or names the other states seen.
+func countHealthy(out *elb.DescribeTargetHealthOutput) (int, string) {
 	n := 0
+	others := map[string]int{}
 	for _, d := range out.TargetHealthDescriptions {
-		if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
+		th := d.TargetHealth
+		switch {
+		case th == nil:
+			others["unknown"]++
+		case th.State == elbtypes.TargetHealthStateEnumHealthy:
 			n++
+		case th.State == elbtypes.TargetHealthStateEnumUnused && th.Reason == elbtypes.TargetHealthReasonEnumNotInUse:
+			others["unused: no listener rule routes to the target group, so the load balancer does not check it"]++
+		case th.Reason != "":
+			others[string(th.State)+": "+string(th.Reason)]++
+		default:
+			others[string(th.State)]++
 		}
 	}
-	return n
+	if len(others) == 0 {
+		return n, ""
+	}
+	var parts []string
+	for _, k := range sortedKeys(others) {
+		parts = append(parts, fmt.Sprintf("%d %s", others[k], k))
+	}
+	return n, " (" + strings.Join(parts, "; ") + ")"
 }
 
 // waitHealthy waits with the SDK's target-in-service waiter until want
 // targets are healthy. Its own acceptors would pass with no target yet
 // registered, so the waiter counts instead.
 func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
-	seen := 0
+	seen, why := 0, ""
 	w := elb.NewTargetInServiceWaiter(c.api.ELB, func(o *elb.TargetInServiceWaiterOptions) {
 		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
 		o.Retryable = func(ctx context.Context, _ *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
@@ -353,7 +383,7 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
 				}
 				return false, err
 			}
-			seen = countHealthy(out)
+			seen, why = countHealthy(out)
 			return seen < want, nil
 		}
 	})
@@ -362,26 +392,27 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%d of %d targets healthy: %w (%v)", seen, want, cloud.ErrNotReady, err)
+		return fmt.Errorf("%d of %d targets healthy%s: %w (%v)", seen, want, why, cloud.ErrNotReady, err)
 	}
 	return nil
 }
 
 // poolOf turns a tagged group into the live pool, reading its target health.
 func (c *Cloud) poolOf(ctx context.Context, g asgtypes.AutoScalingGroup) (cloud.Pool, error) {
-	healthy := 0
+	healthy, why := 0, ""
 	if len(g.TargetGroupARNs) > 0 {
-		n, err := c.healthyTargets(ctx, g.TargetGroupARNs[0])
+		n, w, err := c.healthyTargets(ctx, g.TargetGroupARNs[0])
 		if err != nil {
 			return cloud.Pool{}, err
 		}
-		healthy = n
+		healthy, why = n, w
 	}
-	return livePool(g, healthy), nil
+	return livePool(g, healthy, why), nil
 }
 
-// livePool builds the live pool from a group's tags and its healthy count.
-func livePool(g asgtypes.AutoScalingGroup, healthy int) cloud.Pool {
+// livePool builds the live pool from a group's tags, its healthy count and
+// why the others are not healthy.
+func livePool(g asgtypes.AutoScalingGroup, healthy int, why string) cloud.Pool {
 	t := asgTagSet(g.Tags)
 	count := int(aws.ToInt32(g.MaxSize))
 	desired := int(aws.ToInt32(g.DesiredCapacity))
@@ -417,7 +448,7 @@ func livePool(g asgtypes.AutoScalingGroup, healthy int) cloud.Pool {
 	// smoke check or its wait and must not take traffic.
 	p.Healthy = state != cloud.PoolCold && state != cloud.PoolFailed && desired == count && healthy >= count
 	if !p.Healthy && p.Reason == "" && state == cloud.PoolReady {
-		p.Reason = fmt.Sprintf("%d of %d servers healthy", p.Servers, count)
+		p.Reason = fmt.Sprintf("%d of %d servers healthy%s", p.Servers, count, why)
 	}
 	return p
 }

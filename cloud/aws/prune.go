@@ -12,12 +12,17 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
-// DeletePool destroys a pool: its auto scaling group (forced, so its
-// instances go with it), target group and launch template. Just before, it
-// re-reads every listener the project's pools may be behind and refuses
-// with ErrServing if one routes to the pool's target group; a target group
-// that the load balancer reports attached anywhere is refused too. Pieces
-// already gone are skipped, so a half-made pool is pruned like a whole one.
+// DeletePool destroys a pool: its listener rule, auto scaling group
+// (forced, so its instances go with it), target group and launch template.
+// Just before, it re-reads the rules of every listener the project's pools
+// may be behind and refuses with ErrServing if a default action routes to
+// the pool's target group, or a rule that is not Phoenix's does; the
+// pool's own rule does not count (it only keeps the pool health-checked)
+// and is deleted first, once the check passed, so a refused delete leaves
+// the pool whole. A target group that the load balancer reports attached
+// to a load balancer other than those of the project's listeners is
+// refused too. Pieces already gone are skipped, so a half-made pool is
+// pruned like a whole one.
 func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	g, err := c.group(ctx, project, poolID)
 	if err != nil {
@@ -33,11 +38,17 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	}
 	if tg != nil {
 		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
-		if len(tg.LoadBalancerArns) > 0 {
-			return fmt.Errorf("its target group is attached to %v: %w", tg.LoadBalancerArns, cloud.ErrServing)
+	}
+	ls, err := c.servingCheck(ctx, project, poolID, tgs, true)
+	if err != nil {
+		return err
+	}
+	if tg != nil {
+		if foreign := c.foreignBalancers(tg.LoadBalancerArns, ls); len(foreign) > 0 {
+			return fmt.Errorf("its target group is attached to %v: %w", foreign, cloud.ErrServing)
 		}
 	}
-	if err := c.servingCheck(ctx, project, poolID, tgs); err != nil {
+	if err := c.deletePoolRules(ctx, project, ls, tgs); err != nil {
 		return err
 	}
 	if g != nil {
@@ -91,4 +102,26 @@ func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error 
 		return classify("deleting launch template "+name, err)
 	}
 	return nil
+}
+
+// foreignBalancers returns the load balancers a target group is attached
+// to that none of the listeners read belongs to. Those are someone else's
+// routes, which a rule read cannot see. The project's own load balancers
+// are left to the rule read: their entry stays for a while after a pool
+// rule is deleted (and for good in moto).
+func (c *Cloud) foreignBalancers(attached []string, ls map[string]*listenerState) []string {
+	ours := map[string]bool{}
+	for arn := range ls {
+		ours[loadBalancerOf(arn)] = true
+	}
+	for _, arn := range c.specListeners() {
+		ours[loadBalancerOf(arn)] = true
+	}
+	var out []string
+	for _, lb := range attached {
+		if !ours[lb] {
+			out = append(out, lb)
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package awscloud
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,36 +12,134 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-// smoke runs a new pool's smoke checks and warm-up requests against each
-// of its servers. They need a network path to the servers' private
-// addresses, which Phoenix has only when it runs inside the VPC, so they
-// run when Options.Smoke says so; otherwise the load balancer's health
-// checks, already passed, are the pool's gate, and the log says so.
-func (c *Cloud) smoke(ctx context.Context, req cloud.CreateRequest, tg string) error {
+// SmokeMode says how a new pool's smoke checks and warm-up requests reach
+// it.
+type SmokeMode string
+
+const (
+	// SmokeBalancer sends them through the endpoint's load balancer, to
+	// its DNS name and the listener's port, with the pool's rule header
+	// (X-Phoenix-Pool), which routes them to the new pool only. It needs a
+	// network path to the load balancer (an internet-facing one, or
+	// Phoenix inside the VPC for an internal one). Each check runs once per
+	// server the pool has; the load balancer picks the server. This is
+	// the default.
+	SmokeBalancer SmokeMode = ""
+	// SmokeDirect sends them to each server's private address, which needs
+	// Phoenix to run inside the VPC.
+	SmokeDirect SmokeMode = "direct"
+	// SmokeOff skips them: the load balancer's health checks, passed on
+	// every server, are the pool's only gate.
+	SmokeOff SmokeMode = "off"
+)
+
+// ParseSmokeMode reads PHOENIX_AWS_SMOKE: "" or "balancer", "direct", "off".
+func ParseSmokeMode(s string) (SmokeMode, error) {
+	switch s {
+	case "", "balancer", "lb":
+		return SmokeBalancer, nil
+	case "direct":
+		return SmokeDirect, nil
+	case "off":
+		return SmokeOff, nil
+	}
+	return "", fmt.Errorf("smoke mode %q: want balancer (the default), direct or off", s)
+}
+
+// smoke runs a new pool's smoke checks and warm-up requests, the way
+// Options.Smoke says.
+func (c *Cloud) smoke(ctx context.Context, req cloud.CreateRequest, tg string, rule poolRule) error {
 	p := req.Pool
 	if len(p.Smoke) == 0 && len(p.Warm) == 0 {
 		return nil
 	}
-	if !c.opt.Smoke {
-		logf(req.Log, "pool %s: smoke checks skipped (no network path to private addresses; PHOENIX_AWS_SMOKE=direct runs them from inside the VPC)", req.ID)
+	switch c.opt.Smoke {
+	case SmokeOff:
+		logf(req.Log, "pool %s: smoke checks skipped (PHOENIX_AWS_SMOKE=off)", req.ID)
+		return nil
+	case SmokeDirect:
+		addrs, err := c.targetAddrs(ctx, tg, p.Port)
+		if err != nil {
+			return err
+		}
+		for _, base := range addrs {
+			if err := runSmoke(ctx, c.opt.HTTP, base, nil, p.Smoke, p.Warm); err != nil {
+				return err
+			}
+		}
+		logf(req.Log, "pool %s: %d smoke checks passed on %d servers", req.ID, len(p.Smoke), len(addrs))
 		return nil
 	}
-	addrs, err := c.targetAddrs(ctx, tg, p.Port)
+	base, https, err := c.balancerURL(ctx, p.Endpoint)
 	if err != nil {
 		return err
 	}
-	for _, base := range addrs {
-		if err := runSmoke(ctx, c.opt.HTTP, base, p.Smoke, p.Warm); err != nil {
+	hc := c.opt.HTTP
+	if https {
+		hc = insecure(hc)
+	}
+	hdr := http.Header{poolHeader: {rule.value}}
+	for range max(p.Count, 1) {
+		if err := runSmoke(ctx, hc, base, hdr, p.Smoke, p.Warm); err != nil {
 			return err
 		}
 	}
-	logf(req.Log, "pool %s: %d smoke checks passed on %d servers", req.ID, len(p.Smoke), len(addrs))
+	logf(req.Log, "pool %s: %d smoke checks passed %d times through %s", req.ID, len(p.Smoke), max(p.Count, 1), base)
 	return nil
+}
+
+// balancerURL returns the base URL of a listener: its load balancer's DNS
+// name and its port, and whether it speaks HTTPS.
+func (c *Cloud) balancerURL(ctx context.Context, listener string) (string, bool, error) {
+	lo, err := c.api.ELB.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{listener}})
+	if hasCode(err, "ListenerNotFound") || (err == nil && len(lo.Listeners) == 0) {
+		return "", false, c.missingListenerError(listener)
+	}
+	if err != nil {
+		return "", false, classify("reading listener "+listener, err)
+	}
+	l := lo.Listeners[0]
+	bo, err := c.api.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{aws.ToString(l.LoadBalancerArn)}})
+	if err != nil {
+		return "", false, classify("reading the load balancer of listener "+listener, err)
+	}
+	if len(bo.LoadBalancers) == 0 || aws.ToString(bo.LoadBalancers[0].DNSName) == "" {
+		return "", false, fmt.Errorf("the load balancer of listener %s has no DNS name", listener)
+	}
+	scheme := "http"
+	https := l.Protocol == elbtypes.ProtocolEnumHttps
+	if https {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s:%d", scheme, aws.ToString(bo.LoadBalancers[0].DNSName), aws.ToInt32(l.Port)), https, nil
+}
+
+// insecure returns hc without certificate verification: smoke requests
+// reach an HTTPS listener by its load balancer's AWS name, which the
+// listener's certificate (made for the service's own name) does not cover.
+// The request carries only the pool's rule header.
+func insecure(hc *http.Client) *http.Client {
+	t, ok := hc.Transport.(*http.Transport)
+	if hc.Transport == nil {
+		t, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok {
+		return hc // a transport of the caller's own: it knows best
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // see the doc comment
+	out := *hc
+	out.Transport = t
+	return &out
 }
 
 // targetAddrs returns http://IP:port for every target of the group.
@@ -73,11 +172,12 @@ func (c *Cloud) targetAddrs(ctx context.Context, tg string, port int) ([]string,
 	return addrs, nil
 }
 
-// runSmoke checks one server: each smoke check's status and body, then
-// each warm-up request (any answer below 500 will do).
-func runSmoke(ctx context.Context, hc *http.Client, base string, checks []model.Smoke, warm []string) error {
+// runSmoke checks one server, or the pool behind base with the header
+// hdr: each smoke check's status and body, then each warm-up request (any
+// answer below 500 will do).
+func runSmoke(ctx context.Context, hc *http.Client, base string, hdr http.Header, checks []model.Smoke, warm []string) error {
 	for _, s := range checks {
-		status, body, err := get(ctx, hc, base+s.Path)
+		status, body, err := get(ctx, hc, base+s.Path, hdr)
 		if err != nil {
 			return fmt.Errorf("smoke check %s on %s: %w", s.Path, base, err)
 		}
@@ -93,7 +193,7 @@ func runSmoke(ctx context.Context, hc *http.Client, base string, checks []model.
 		}
 	}
 	for _, w := range warm {
-		status, _, err := get(ctx, hc, base+w)
+		status, _, err := get(ctx, hc, base+w, hdr)
 		if err != nil {
 			return fmt.Errorf("warm-up %s on %s: %w", w, base, err)
 		}
@@ -104,12 +204,15 @@ func runSmoke(ctx context.Context, hc *http.Client, base string, checks []model.
 	return nil
 }
 
-func get(ctx context.Context, hc *http.Client, url string) (int, string, error) {
+func get(ctx context.Context, hc *http.Client, url string, hdr http.Header) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, "", err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -33,16 +33,19 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	var tgs []elbtypes.TargetGroupTuple
 	serving := map[string]string{} // target group -> group name
 	for _, b := range backends {
-		tg, group, err := c.readyBackend(ctx, req.Project, b.Pool)
+		tg, group, err := c.readyBackend(ctx, req.Project, b.Pool, req.Endpoint)
 		if err != nil {
 			return err
 		}
 		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: &tg, Weight: aws.Int32(int32(b.Weight))})
 		serving[tg] = group
 	}
-	before, err := c.listenerTargets(ctx, []string{req.Endpoint})
+	before, err := c.readListener(ctx, req.Endpoint)
+	if hasCode(err, "ListenerNotFound") {
+		return c.missingListenerError(req.Endpoint)
+	}
 	if err != nil {
-		return err
+		return classify("reading the rules of listener "+req.Endpoint, err)
 	}
 	action := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: tgs}}
 	if len(tgs) == 1 {
@@ -54,7 +57,7 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if _, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &req.Endpoint, DefaultActions: []elbtypes.Action{action}}); err != nil {
 		return classify("modifying listener "+req.Endpoint, err)
 	}
-	return c.markServed(ctx, req, before[req.Endpoint], serving)
+	return c.markServed(ctx, req, before.defaults, serving)
 }
 
 // detached is the default action of a listener that routes to no pool: a
@@ -65,8 +68,10 @@ var detached = elbtypes.Action{Type: elbtypes.ActionTypeEnumFixedResponse, Fixed
 }}
 
 // readyBackend returns the target group and group of a pool that may take
-// traffic now, warming it first if it is cold.
-func (c *Cloud) readyBackend(ctx context.Context, project, poolID string) (tg, group string, err error) {
+// traffic now, warming it first if it is cold. The pool's rule is made
+// again if it is missing (a pool from before pool rules, or one deleted
+// by hand): without it a pool that does not serve is not health-checked.
+func (c *Cloud) readyBackend(ctx context.Context, project, poolID, listener string) (tg, group string, err error) {
 	g, err := c.group(ctx, project, poolID)
 	if err != nil {
 		return "", "", err
@@ -82,23 +87,32 @@ func (c *Cloud) readyBackend(ctx context.Context, project, poolID string) (tg, g
 	}
 	tg = g.TargetGroupARNs[0]
 	count := int(aws.ToInt32(g.MaxSize))
-	if aws.ToInt32(g.DesiredCapacity) < int32(count) {
+	_, added, err := c.ensureRule(ctx, listener, poolID, tg, asgTagSet(g.Tags))
+	if err != nil {
+		return "", "", err
+	}
+	cold := aws.ToInt32(g.DesiredCapacity) < int32(count)
+	if cold {
 		if err := c.scale(ctx, *g, count); err != nil {
 			return "", "", err
 		}
+	}
+	if cold || added {
 		if err := c.waitHealthy(ctx, tg, count); err != nil {
-			return "", "", err
+			return "", "", fmt.Errorf("pool %s: %w", poolID, err)
 		}
+	}
+	if cold {
 		if err := c.setTags(ctx, aws.ToString(g.AutoScalingGroupName), tagSet{tagState: stateReady}); err != nil {
 			return "", "", err
 		}
 	}
-	n, err := c.healthyTargets(ctx, tg)
+	n, why, err := c.healthyTargets(ctx, tg)
 	if err != nil {
 		return "", "", err
 	}
 	if n < count {
-		return "", "", fmt.Errorf("pool %s: %d of %d servers healthy: %w", poolID, n, count, cloud.ErrNotReady)
+		return "", "", fmt.Errorf("pool %s: %d of %d servers healthy%s: %w", poolID, n, count, why, cloud.ErrNotReady)
 	}
 	return tg, aws.ToString(g.AutoScalingGroupName), nil
 }
@@ -146,30 +160,6 @@ func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before []
 type weighted struct {
 	tg     string
 	weight int
-}
-
-// listenerTargets reads the default actions of listeners (one paginated
-// call for all of them). A listener that does not exist is an error: the
-// spec names it and Phoenix does not create it.
-func (c *Cloud) listenerTargets(ctx context.Context, arns []string) (map[string][]weighted, error) {
-	out := map[string][]weighted{}
-	if len(arns) == 0 {
-		return out, nil
-	}
-	p := elb.NewDescribeListenersPaginator(c.api.ELB, &elb.DescribeListenersInput{ListenerArns: arns})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if hasCode(err, "ListenerNotFound") {
-			return nil, fmt.Errorf("reading listeners %v: %w", arns, cloud.ErrNotFound)
-		}
-		if err != nil {
-			return nil, classify("reading listeners", err)
-		}
-		for _, l := range page.Listeners {
-			out[aws.ToString(l.ListenerArn)] = forwardTargets(l.DefaultActions)
-		}
-	}
-	return out, nil
 }
 
 // forwardTargets returns the target groups a listener's default forward
@@ -221,30 +211,40 @@ func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup) []string {
 	return out
 }
 
-// servingCheck returns an error wrapping ErrServing if any listener of the
-// project routes to one of tgs, read now from the load balancer.
-func (c *Cloud) servingCheck(ctx context.Context, project, poolID string, tgs []string) error {
+// servingCheck returns an error wrapping ErrServing if the default action
+// of a listener of the project routes to one of tgs, read now from the
+// load balancer (with others, rules that are not Phoenix's count too).
+// Pool rules never count: they only keep a pool health-checked. It returns
+// what it read.
+func (c *Cloud) servingCheck(ctx context.Context, project, poolID string, tgs []string, others bool) (map[string]*listenerState, error) {
 	if len(tgs) == 0 {
-		return nil
+		return nil, nil
 	}
 	groups, err := c.projectGroups(ctx, project)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	routes, err := c.listenerTargets(ctx, c.projectListeners(groups))
+	ls, err := c.readListeners(ctx, c.projectListeners(groups))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for listener, ws := range routes {
-		for _, w := range ws {
-			for _, tg := range tgs {
-				if w.tg == tg {
-					return fmt.Errorf("pool %s is behind %s: %w", poolID, listener, cloud.ErrServing)
-				}
+	for _, arn := range sortedKeys(ls) {
+		for _, tg := range tgs {
+			if ls[arn].routesTo(tg, others) {
+				return nil, fmt.Errorf("pool %s is behind %s: %w", poolID, arn, cloud.ErrServing)
 			}
 		}
 	}
-	return nil
+	return ls, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // scale sets a group's size (min and desired; max stays the pool's count).
@@ -271,7 +271,7 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	name := aws.ToString(g.AutoScalingGroupName)
 	count := int(aws.ToInt32(g.MaxSize))
 	if !warm {
-		if err := c.servingCheck(ctx, project, poolID, g.TargetGroupARNs); err != nil {
+		if _, err := c.servingCheck(ctx, project, poolID, g.TargetGroupARNs, false); err != nil {
 			return err
 		}
 		if err := c.scale(ctx, *g, 0); err != nil {
@@ -282,16 +282,38 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 		}
 		return nil
 	}
+	if len(g.TargetGroupARNs) == 0 {
+		return fmt.Errorf("pool %s has no target group: %w", poolID, cloud.ErrNotFound)
+	}
+	tg := g.TargetGroupARNs[0]
+	if listener := c.poolListener(*g); listener != "" {
+		if _, _, err := c.ensureRule(ctx, listener, poolID, tg, asgTagSet(g.Tags)); err != nil {
+			return err
+		}
+	}
 	if err := c.scale(ctx, *g, count); err != nil {
 		return err
 	}
-	if len(g.TargetGroupARNs) > 0 {
-		if err := c.waitHealthy(ctx, g.TargetGroupARNs[0], count); err != nil {
-			return err
-		}
+	if err := c.waitHealthy(ctx, tg, count); err != nil {
+		return fmt.Errorf("warming pool %s: %w", poolID, err)
 	}
 	if asgTagSet(g.Tags)[tagState] == stateCold {
 		return c.setTags(ctx, name, tagSet{tagState: stateReady})
 	}
 	return nil
+}
+
+// poolListener is the listener a pool is behind: the endpoint it was made
+// for, else the one the spec names for its environment and role.
+func (c *Cloud) poolListener(g asgtypes.AutoScalingGroup) string {
+	t := asgTagSet(g.Tags)
+	if l := t[tagEndpoint]; l != "" {
+		return l
+	}
+	for _, arn := range c.specListeners() {
+		if ref := c.listeners[arn]; ref.env == t[tagEnv] && ref.role == t[tagRole] {
+			return arn
+		}
+	}
+	return ""
 }

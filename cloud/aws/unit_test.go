@@ -47,6 +47,7 @@ func newStandIn(t *testing.T) *standIn {
 	t.Helper()
 	s := &standIn{s3: newFakeS3(), elb: newFakeELB(), asg: newFakeASG(), ec2: &fakeEC2{templates: map[string]ec2types.LaunchTemplate{}},
 		now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	s.asg.elb = s.elb
 	s.elb.listeners[listenerARN] = []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse}}
 	d := &model.Desired{
 		Project: "shop",
@@ -537,15 +538,15 @@ func TestRunSmoke(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 	ok := []model.Smoke{{Path: "/", Contains: "v2"}, {Path: "/teapot", Status: 418}}
-	if err := runSmoke(ctx, srv.Client(), srv.URL, ok, []string{"/", "/missing"}); err != nil {
+	if err := runSmoke(ctx, srv.Client(), srv.URL, nil, ok, []string{"/", "/missing"}); err != nil {
 		t.Fatalf("passing checks failed: %v", err)
 	}
 	for _, bad := range [][]model.Smoke{{{Path: "/", Contains: "v3"}}, {{Path: "/missing"}}} {
-		if err := runSmoke(ctx, srv.Client(), srv.URL, bad, nil); err == nil {
+		if err := runSmoke(ctx, srv.Client(), srv.URL, nil, bad, nil); err == nil {
 			t.Errorf("check %+v passed", bad)
 		}
 	}
-	if err := runSmoke(ctx, srv.Client(), srv.URL, nil, []string{"/boom"}); err == nil {
+	if err := runSmoke(ctx, srv.Client(), srv.URL, nil, nil, []string{"/boom"}); err == nil {
 		t.Error("a warm-up answered 500 passed")
 	}
 }
@@ -570,7 +571,7 @@ func TestLivePoolStates(t *testing.T) {
 		{g("", 2, 2), 2, cloud.PoolCreating, true},
 	}
 	for i, c := range cases {
-		p := livePool(c.g, c.healthy)
+		p := livePool(c.g, c.healthy, "")
 		if p.State != c.state || p.Healthy != c.ok || p.Generation != 3 || p.Servers != c.healthy || p.Count != 2 {
 			t.Errorf("case %d: %+v, want state %s healthy %v", i, p, c.state, c.ok)
 		}

@@ -20,9 +20,10 @@ func init() {
 // standard credential chain and settings (AWS_PROFILE, AWS_ENDPOINT_URL,
 // ...). The region is the spec's; AWS_REGION is used only when the spec
 // names none. With an endpoint URL (an emulator, a VPC endpoint) S3 uses
-// path-style addressing. PHOENIX_AWS_SMOKE=direct runs smoke checks from
-// this machine against the servers' private addresses, which needs Phoenix
-// to run inside the VPC.
+// path-style addressing. Smoke checks go through the endpoint's load
+// balancer with the new pool's rule header; PHOENIX_AWS_SMOKE=direct sends
+// them to the servers' private addresses instead (Phoenix inside the VPC),
+// PHOENIX_AWS_SMOKE=off skips them.
 func openAWS(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
 	var opts []func(*config.LoadOptions) error
 	if r := awscloud.Region(d); r != "" {
@@ -40,5 +41,9 @@ func openAWS(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set aws.region in the spec or AWS_REGION")
 	}
-	return awscloud.NewFromConfig(cfg, d, awscloud.Options{Smoke: os.Getenv("PHOENIX_AWS_SMOKE") == "direct"})
+	smoke, err := awscloud.ParseSmokeMode(os.Getenv("PHOENIX_AWS_SMOKE"))
+	if err != nil {
+		return nil, fmt.Errorf("PHOENIX_AWS_SMOKE: %w", err)
+	}
+	return awscloud.NewFromConfig(cfg, d, awscloud.Options{Smoke: smoke})
 }

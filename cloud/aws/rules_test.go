@@ -1,0 +1,291 @@
+package awscloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// createReq is a CreatePool request for a web pool of count servers
+// behind the stand-in listener.
+func createReq(id string, count int) cloud.CreateRequest {
+	return cloud.CreateRequest{Project: "shop", ID: id, Generation: 1, Commit: "c1",
+		Image: cloud.Image{Name: "app", BuildID: "b1", Ref: "ami-1"},
+		Pool: &model.Pool{Env: "prod", Role: "web", Cloud: Name, Endpoint: listenerARN, Count: count, Port: 8080,
+			Command: "./server", Health: model.Health{Path: "/healthz"}}}
+}
+
+// The stand-in load balancer, like AWS, checks only target groups that a
+// listener routes to. A new pool is healthy only because CreatePool gives
+// it a rule of its own; without the rule (the fake forgets it) the same
+// create fails, saying why.
+func TestCreatePoolIsHealthCheckedThroughItsRule(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+
+	// A target group nothing routes to: its targets are unused.
+	out, err := s.elb.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String("loose")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loose := *out.TargetGroups[0].TargetGroupArn
+	s.elb.healthy[loose] = 2
+	n, why, err := s.healthyTargets(ctx, loose)
+	if err != nil || n != 0 || !strings.Contains(why, "unused: no listener rule") {
+		t.Fatalf("a target group nothing routes to: %d healthy, %q, %v; want 0 and unused", n, why, err)
+	}
+
+	p, err := s.CreatePool(ctx, createReq("prod.web.1111.1", 2))
+	if err != nil {
+		t.Fatalf("creating a pool: %v", err)
+	}
+	if !p.Healthy || p.State != cloud.PoolReady || p.Servers != 2 {
+		t.Fatalf("created %+v, want a ready healthy pool of 2", p)
+	}
+	tgName := targetGroupName("shop", "prod.web.1111.1")
+	value, ok := s.elb.poolRules()[tgName]
+	if !ok || !strings.HasPrefix(value, "prod.web.1111.1/") || len(value) <= len("prod.web.1111.1/") {
+		t.Fatalf("pool rules %v: want one for %s whose header value is the pool id and a token", s.elb.poolRules(), tgName)
+	}
+	if got := s.routes(); got != "" {
+		t.Fatalf("creating a pool changed the default action to %q", got)
+	}
+	ruleARN := s.elb.rules[listenerARN][0].RuleArn
+	if tags := elbTagSet(s.elb.tags[*ruleARN]); !tags.owned("shop") || tags[tagPool] != "prod.web.1111.1" || tags[tagRole] != "web" {
+		t.Fatalf("the pool rule is tagged %v", tags)
+	}
+
+	// The same create on a load balancer that forgets the rule never gets
+	// a healthy target.
+	s.elb.forgetRules = true
+	_, err = s.CreatePool(ctx, createReq("prod.web.2222.1", 2))
+	if !errors.Is(err, cloud.ErrNotReady) || !strings.Contains(err.Error(), "unused") {
+		t.Fatalf("create without a rule: %v, want ErrNotReady saying the targets are unused", err)
+	}
+	s.elb.forgetRules = false
+
+	// A rule deleted by hand: Observe says why the pool is not healthy,
+	// and warming it (or a swap to it) makes the rule again.
+	if _, err := s.elb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: ruleARN}); err != nil {
+		t.Fatal(err)
+	}
+	if got := observed(t, s, "prod.web.1111.1"); got.Healthy || !strings.Contains(got.Reason, "no listener rule") {
+		t.Fatalf("a pool without its rule is observed as %+v, want unhealthy with the reason", got)
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatalf("swap to a pool that lost its rule: %v", err)
+	}
+	if _, ok := s.elb.poolRules()[tgName]; !ok {
+		t.Fatal("the swap did not make the pool's rule again")
+	}
+	if got := observed(t, s, "prod.web.1111.1"); !got.Healthy {
+		t.Fatalf("after the swap the pool is %+v", got)
+	}
+}
+
+// observed returns the pool id as Observe reports it.
+func observed(t *testing.T, s *standIn, id string) cloud.Pool {
+	t.Helper()
+	live, err := s.Observe(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range live.Pools {
+		if p.ID == id {
+			return p
+		}
+	}
+	t.Fatalf("pool %s not observed in %+v", id, live.Pools)
+	return cloud.Pool{}
+}
+
+// A pool rule never counts as serving: the pool that lost traffic keeps
+// its rule (so it stays healthy and a rollback candidate), is cooled and
+// warmed, and its prune deletes its rule first. Only the default action,
+// or a rule that is not Phoenix's, blocks a prune.
+func TestPoolRulesThroughSwapCoolAndPrune(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.aaaa.1", "prod.web.bbbb.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.aaaa.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePool(ctx, "shop", "prod.web.aaaa.1"); !errors.Is(err, cloud.ErrServing) {
+		t.Fatalf("deleting the serving pool: %v, want ErrServing", err)
+	}
+	if len(s.elb.poolRules()) != 2 {
+		t.Fatalf("a refused delete touched the rules: %v", s.elb.poolRules())
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.bbbb.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if a := observed(t, s, "prod.web.aaaa.1"); !a.Healthy {
+		t.Fatalf("the pool that served before is %+v, want healthy (a rollback candidate)", a)
+	}
+	if err := s.SetWarm(ctx, "shop", "prod.web.aaaa.1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetWarm(ctx, "shop", "prod.web.aaaa.1", true); err != nil {
+		t.Fatalf("warming the cold pool: %v", err)
+	}
+	if a := observed(t, s, "prod.web.aaaa.1"); !a.Healthy || a.State != cloud.PoolReady {
+		t.Fatalf("the warmed pool is %+v", a)
+	}
+
+	// Someone else's rule forwarding to the pool keeps it.
+	tgA := aTG(s, targetGroupName("shop", "prod.web.aaaa.1"))
+	s.elb.rules[listenerARN] = append(s.elb.rules[listenerARN], elbtypes.Rule{RuleArn: aws.String(listenerARN + "/theirs"), Priority: aws.String("900"),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/beta/*"}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &tgA}}})
+	if err := s.DeletePool(ctx, "shop", "prod.web.aaaa.1"); !errors.Is(err, cloud.ErrServing) {
+		t.Fatalf("deleting a pool an operator's rule routes to: %v, want ErrServing", err)
+	}
+	rs := s.elb.rules[listenerARN]
+	s.elb.rules[listenerARN] = rs[:len(rs)-1]
+
+	if err := s.DeletePool(ctx, "shop", "prod.web.aaaa.1"); err != nil {
+		t.Fatalf("deleting the retired pool: %v", err)
+	}
+	if _, ok := s.elb.poolRules()[targetGroupName("shop", "prod.web.aaaa.1")]; ok || aTG(s, targetGroupName("shop", "prod.web.aaaa.1")) != "" {
+		t.Fatalf("the pruned pool left its rule or target group: %v", s.elb.poolRules())
+	}
+	if _, ok := s.elb.poolRules()[targetGroupName("shop", "prod.web.bbbb.1")]; !ok {
+		t.Fatal("pruning one pool deleted another's rule")
+	}
+}
+
+// A rule and target group left without their pool (group and template
+// gone) show as a failed pool, which a prune removes; a pool rule of
+// another project on the same listener is neither reported nor touched.
+func TestOrphanRuleIsReportedAndPruned(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	if _, err := s.CreatePool(ctx, createReq("prod.web.cccc.1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	delete(s.asg.groups, groupName("shop", "prod.web.cccc.1"))
+	delete(s.ec2.templates, templateName("shop", "prod.web.cccc.1"))
+	theirs := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/theirs/1"
+	s.elb.groups[theirs] = "theirs"
+	if _, err := s.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: aws.String(listenerARN), Priority: aws.Int32(77),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("http-header"), HttpHeaderConfig: &elbtypes.HttpHeaderConditionConfig{HttpHeaderName: aws.String(poolHeader), Values: []string{"x/y"}}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &theirs}},
+		Tags:       tagSet{tagProject: "someone-else", tagPool: "prod.web.cccc.1"}.elb()}); err != nil {
+		t.Fatal(err)
+	}
+	p := observed(t, s, "prod.web.cccc.1")
+	if p.State != cloud.PoolFailed || p.Env != "prod" || p.Role != "web" || !strings.Contains(p.Reason, "listener rule") {
+		t.Fatalf("an orphan rule is observed as %+v, want a failed half-made pool", p)
+	}
+	if err := s.DeletePool(ctx, "shop", "prod.web.cccc.1"); err != nil {
+		t.Fatal(err)
+	}
+	rules := s.elb.poolRules()
+	if _, ok := rules[targetGroupName("shop", "prod.web.cccc.1")]; ok || aTG(s, targetGroupName("shop", "prod.web.cccc.1")) != "" {
+		t.Fatalf("the prune left the orphan's rule or target group: %v", rules)
+	}
+	if _, ok := rules["theirs"]; !ok {
+		t.Fatal("the prune deleted another project's rule")
+	}
+	if live, err := s.Observe(ctx, "shop"); err != nil || len(live.Pools) != 0 {
+		t.Fatalf("after the prune: %+v, %v", live, err)
+	}
+}
+
+// A listener deleted by hand that only a pool's tag still names is left
+// out (Observe and prunes go on); a listener the spec names that is gone
+// is an error naming it.
+func TestMissingListener(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	s.addPool("prod.web.dddd.1", 1, 1)
+	gone := "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/old/9/9"
+	g := s.asg.groups[groupName("shop", "prod.web.dddd.1")]
+	g.Tags = append(g.Tags, asgtypes.TagDescription{Key: aws.String(tagEndpoint), Value: aws.String(gone)})
+	live, err := s.Observe(ctx, "shop")
+	if err != nil {
+		t.Fatalf("Observe with a pool behind a deleted listener: %v", err)
+	}
+	if len(live.Endpoints) != 1 || live.Endpoints[0].Address != listenerARN {
+		t.Fatalf("endpoints %+v, want only the spec's listener", live.Endpoints)
+	}
+	if err := s.DeletePool(ctx, "shop", "prod.web.dddd.1"); err != nil {
+		t.Fatalf("pruning a pool behind a deleted listener: %v", err)
+	}
+
+	delete(s.elb.listeners, listenerARN)
+	_, err = s.Observe(ctx, "shop")
+	if !errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), listenerARN) || !strings.Contains(err.Error(), "prod/web") {
+		t.Fatalf("Observe without the spec's listener: %v, want ErrNotFound naming %s and prod/web", err, listenerARN)
+	}
+}
+
+// Smoke checks and warm-up requests go to the load balancer's DNS name and
+// the listener's port with the pool's header, which only the new pool's
+// rule matches; each runs once per server.
+func TestSmokeThroughTheBalancer(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	tgName := targetGroupName("shop", "prod.web.eeee.1")
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Host+r.URL.Path)
+		mu.Unlock()
+		// The load balancer: the header routes to the pool whose rule
+		// carries it; anything else gets the default action's 503.
+		if v := s.elb.poolRules()[tgName]; v == "" || r.Header.Get(poolHeader) != v {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	s.opt.HTTP = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}}}
+	req := createReq("prod.web.eeee.1", 2)
+	req.Pool.Smoke = []model.Smoke{{Path: "/healthz", Contains: "ok"}}
+	req.Pool.Warm = []string{"/"}
+	var log strings.Builder
+	req.Log = &log
+	if _, err := s.CreatePool(ctx, req); err != nil {
+		t.Fatalf("create with smoke checks through the balancer: %v", err)
+	}
+	host := fakeDNS + ":8080"
+	want := []string{host + "/healthz", host + "/", host + "/healthz", host + "/"}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("requests %v, want %v", seen, want)
+	}
+	if !strings.Contains(log.String(), "passed 2 times through http://"+host) {
+		t.Errorf("log: %s", log.String())
+	}
+
+	// A check the pool fails fails the create.
+	req = createReq("prod.web.ffff.1", 1)
+	req.Pool.Smoke = []model.Smoke{{Path: "/healthz"}}
+	if _, err := s.CreatePool(ctx, req); err == nil || !strings.Contains(err.Error(), "status 503") {
+		t.Fatalf("a smoke check answered 503: %v", err)
+	}
+}
