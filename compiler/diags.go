@@ -31,6 +31,13 @@ type diags struct {
 	quiet bool
 	// schema is the compiled schema (its root, holding #Spec).
 	schema cue.Value
+	// replaced are the places of unresolved references, replaced by _
+	// after they were reported (refs.go).
+	replaced []token.Pos
+	// userErrs are the paths of the errors CUE reported for the spec on
+	// its own, before the schema; later errors at or below them are
+	// the same errors again.
+	userErrs []vpath
 }
 
 func (d *diags) add(pos diag.Pos, summary, detail string) {

@@ -45,7 +45,7 @@ func evaluate(files []*specFile, d *diags) *evaluation {
 		if all := user.Validate(); all != nil {
 			err = all
 		}
-		reportCUE(err, d)
+		reportUserCUE(err, d)
 	}
 	ev := &evaluation{user: user, spec: user.Unify(sch.LookupPath(cue.ParsePath("#Spec")))}
 	ev.raw, ev.broken = decode(ev.spec, d)
@@ -69,12 +69,12 @@ func buildUser(ctx *cue.Context, files []*specFile, d *diags) (cue.Value, bool) 
 		if len(refs) == 0 || round > 0 {
 			return user, true
 		}
-		patched, ok := withoutRefs(files, refs)
+		patched, ok := withoutRefs(files, refs, d)
 		if !ok {
 			return user, true
 		}
 		d.user = user
-		reportCUE(user.Validate(), d)
+		reportUserCUE(user.Validate(), d)
 		for _, e := range refs {
 			d.failed = append(d.failed, labelsPath(unquoteAll(e.Path())))
 		}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"strings"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/parser"
@@ -29,8 +30,10 @@ func unresolved(err error) []errors.Error {
 // withoutRefs returns the files with the innermost field holding each of
 // the errors' positions set to _, re-parsed so that the caller's syntax
 // trees are left as they were; ok is false when some error lies outside
-// any field, where there is nothing to replace.
-func withoutRefs(files []*specFile, errs []errors.Error) (out []*specFile, ok bool) {
+// any field, where there is nothing to replace. The places of the
+// replacements are kept in d.replaced: that they have no concrete value
+// is not news.
+func withoutRefs(files []*specFile, errs []errors.Error, d *diags) (out []*specFile, ok bool) {
 	at := map[string][]token.Pos{}
 	for _, e := range errs {
 		ps := errors.Positions(e)
@@ -54,7 +57,10 @@ func withoutRefs(files []*specFile, errs []errors.Error) (out []*specFile, ok bo
 			if field == nil {
 				return nil, false
 			}
-			field.Value = ast.NewIdent("_")
+			id := ast.NewIdent("_")
+			id.NamePos = field.Value.Pos()
+			field.Value = id
+			d.replaced = append(d.replaced, id.NamePos)
 		}
 		out = append(out, &specFile{name: f.name, src: f.src, ast: a})
 	}
@@ -82,4 +88,15 @@ func spans(n ast.Node, offset int) bool {
 		return true // no position (a file, a synthesized node): look inside
 	}
 	return start.Offset() <= offset && offset < end.Offset()
+}
+
+// wasReplaced says whether v is one of the _ put in place of a reference.
+func (d *diags) wasReplaced(v cue.Value) bool {
+	pos := valuePos(v)
+	for _, r := range d.replaced {
+		if pos.Filename() == r.Filename() && pos.Offset() == r.Offset() {
+			return true
+		}
+	}
+	return false
 }

@@ -22,14 +22,37 @@ func isIncompleteMsg(e errors.Error) bool {
 		strings.HasPrefix(format, "field is required but not present")
 }
 
-// reportCUE reports every error in err.
+// reportCUE reports every error in err but those at or below a value
+// CUE reported an error for already (d.userErrs): unified with the
+// schema, a conflict of the user's own comes back in more words.
 func reportCUE(err error, d *diags) {
 	if err == nil {
 		return
 	}
 	for _, e := range errors.Errors(err) {
-		translate(e, d)
+		if !d.reportedBelow(e) {
+			translate(e, d)
+		}
 	}
+}
+
+// reportUserCUE reports the errors of the spec before its unification
+// with the schema, and remembers where they are.
+func reportUserCUE(err error, d *diags) {
+	reportCUE(err, d)
+	for _, e := range errors.Errors(err) {
+		d.userErrs = append(d.userErrs, labelsPath(unquoteAll(e.Path())))
+	}
+}
+
+func (d *diags) reportedBelow(e errors.Error) bool {
+	p := labelsPath(unquoteAll(e.Path()))
+	for _, u := range d.userErrs {
+		if len(u) <= len(p) && related(u, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func translate(e errors.Error, d *diags) {
@@ -63,6 +86,9 @@ func translate(e errors.Error, d *diags) {
 		strings.HasPrefix(format, "cannot convert incomplete value"):
 		what := errorf(format, args...)
 		if v := d.user.LookupPath(p.path()); v.Exists() {
+			if d.wasReplaced(v) {
+				return // an unresolved reference, reported as such
+			}
 			what = cueText(v)
 		}
 		d.at(p, fmt.Sprintf("%s has no concrete value: %s", where, what),
