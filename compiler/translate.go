@@ -99,7 +99,11 @@ func translate(e errors.Error, d *diags) {
 	case strings.HasPrefix(format, "import %q not found"):
 		// A use of an import reported above; once is enough.
 	case strings.HasPrefix(format, "reference %q not found") && len(args) > 0:
-		d.add(d.firstUserPos(e), fmt.Sprintf("%s: reference %q not found", where, args[0]),
+		msg := fmt.Sprintf("reference %q not found", args[0])
+		if where != "" && !strings.HasPrefix(where, "let") {
+			msg = where + ": " + msg
+		}
+		d.add(d.firstUserPos(e), msg,
 			fmt.Sprintf("a bare name refers to another field; a string is written in quotes: \"%v\"", args[0]))
 	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
 		translateConflict(e, labels, d)
