@@ -77,6 +77,16 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 	if err := c.waitStopped(ctx, instance); err != nil {
 		return cloud.Image{}, fmt.Errorf("builder %s did not stop: %w", instance, err)
 	}
+	// The builder is done with its artifact and result: they go once the
+	// result is read, whatever it says (the log reaches req.Log and the
+	// error). DeleteImage removes any an interrupted bake left.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := c.deleteBakeObjects(cctx, req.Project, im.BuildID); err != nil {
+			logf(req.Log, "image %s: %v (DeleteImage tries again)", im.Name, err)
+		}
+	}()
 	if err := c.readResult(ctx, req, site.Bucket); err != nil {
 		return cloud.Image{}, err
 	}
@@ -400,3 +410,18 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 func (t *tailWriter) String() string { return strings.TrimRight(string(t.buf), "\n") }
+
+// deleteBakeObjects deletes a build's artifact and result from the bake
+// bucket; objects already gone are no error.
+func (c *Cloud) deleteBakeObjects(ctx context.Context, project, buildID string) error {
+	site, err := c.bakeSite()
+	if err != nil {
+		return err
+	}
+	for _, key := range []string{artifactKey(project, buildID), resultKey(project, buildID)} {
+		if _, err := c.api.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &site.Bucket, Key: &key}); err != nil && !hasCode(err, "NoSuchKey", "NotFound") {
+			return classify("deleting bake object "+key, err)
+		}
+	}
+	return nil
+}

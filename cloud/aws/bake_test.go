@@ -3,6 +3,7 @@ package awscloud
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -38,7 +39,7 @@ func TestBakeOnMoto(t *testing.T) {
 	defer cancel()
 	cfg := motoConfig(t)
 	s := newSite(t, cfg, 0)
-	fakeBuilders(t, cfg)
+	builders := fakeBuilders(t, cfg)
 	im := &model.Image{Name: "app", From: "ami:" + s.SourceAMI, BuildID: strings.Repeat("ab", 32),
 		Files: []model.File{{Dest: "/srv/www", Source: "www"}}, Steps: []string{"echo baked"}}
 	src := fstest.MapFS{"www/index.html": {Data: []byte("hi")}}
@@ -60,9 +61,18 @@ func TestBakeOnMoto(t *testing.T) {
 	if !strings.Contains(log.String(), "played by the test") {
 		t.Errorf("the builder's log did not reach Log:\n%s", log.String())
 	}
+	// The builder was launched to stop, not terminate, when its user data
+	// powers off (moto's default is stop too: this catches a wrong value,
+	// the stand-in of the request cannot be asked here).
+	if b := builders.behaviors(); len(b) != 1 || fmt.Sprint(b) != fmt.Sprintf("map[%s:stop]", firstKey(b)) {
+		t.Errorf("builders' shutdown behaviors %v, want one builder with stop", b)
+	}
+	// The artifact and the result are gone once the bake has read them.
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.AWS.Bucket, Key: aws.String(artifactKey("shop", im.BuildID))}); err != nil {
-		t.Errorf("the artifact is not in the bucket: %v", err)
+	for _, key := range []string{artifactKey("shop", im.BuildID), resultKey("shop", im.BuildID)} {
+		if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.AWS.Bucket, Key: &key}); err == nil {
+			t.Errorf("%s is still in the bucket after the bake", key)
+		}
 	}
 	e := ec2.NewFromConfig(cfg)
 	if n := liveBuilders(t, e); n != 0 {
@@ -90,17 +100,65 @@ func TestBakeOnMoto(t *testing.T) {
 		t.Fatalf("after a replace Observe reports %+v, want only %s", live.Images, replaced.Ref)
 	}
 
+	snaps := snapshotsOf(t, e, first.Ref, replaced.Ref)
+	if len(snaps) < 2 {
+		t.Fatalf("the two AMIs have snapshots %v, want at least one each", snaps)
+	}
+	// An interrupted bake's leftovers are DeleteImage's to remove.
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.AWS.Bucket, Key: aws.String(artifactKey("shop", im.BuildID)), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.DeleteImage(ctx, "shop", im.BuildID); err != nil {
 		t.Fatal(err)
 	}
-	out, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{first.Ref, replaced.Ref}})
-	if err == nil && len(out.Images) > 0 {
-		t.Fatalf("AMIs left after DeleteImage: %d", len(out.Images))
+	assertImagesGone(t, e, []string{first.Ref, replaced.Ref}, snaps)
+	if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.AWS.Bucket, Key: aws.String(artifactKey("shop", im.BuildID))}); err == nil {
+		t.Error("DeleteImage left the build's artifact in the bucket")
 	}
-	snaps, err := e.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"},
-		Filters: []ec2types.Filter{{Name: aws.String("tag:" + tagBuildID), Values: []string{im.BuildID}}}})
-	if err != nil || len(snaps.Snapshots) != 0 {
-		t.Fatalf("snapshots of the deleted image left: %v %v", snaps, err)
+}
+
+func firstKey(m map[string]string) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+// snapshotsOf returns the snapshot ids in the block device mappings of
+// AMIs, read from EC2 before they are deleted.
+func snapshotsOf(t testing.TB, e *ec2.Client, amis ...string) []string {
+	t.Helper()
+	out, err := e.DescribeImages(context.Background(), &ec2.DescribeImagesInput{ImageIds: amis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, im := range out.Images {
+		for _, bd := range im.BlockDeviceMappings {
+			if bd.Ebs != nil && bd.Ebs.SnapshotId != nil {
+				ids = append(ids, *bd.Ebs.SnapshotId)
+			}
+		}
+	}
+	return ids
+}
+
+// assertImagesGone checks in EC2 that the AMIs and the snapshots are gone,
+// each asked for by id.
+func assertImagesGone(t testing.TB, e *ec2.Client, amis, snaps []string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range amis {
+		out, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+		if err == nil && len(out.Images) > 0 && out.Images[0].State != ec2types.ImageStateDeregistered {
+			t.Errorf("AMI %s is still there (%s)", id, out.Images[0].State)
+		}
+	}
+	for _, id := range snaps {
+		out, err := e.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}})
+		if err == nil && len(out.Snapshots) > 0 {
+			t.Errorf("snapshot %s is still there", id)
+		}
 	}
 }
 

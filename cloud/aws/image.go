@@ -150,8 +150,9 @@ func (c *Cloud) sourceAMI(ctx context.Context, from string) (string, error) {
 }
 
 // DeleteImage deregisters the project's AMIs with buildID and deletes
-// their snapshots. It refuses while a pool of the project still uses the build.
-// An image that is gone already is not an error.
+// their snapshots, and the build's artifact and result objects if an
+// interrupted bake left them. It refuses while a pool of the project still
+// uses the build. An image that is gone already is not an error.
 func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error {
 	groups, err := c.projectGroups(ctx, project)
 	if err != nil {
@@ -171,7 +172,7 @@ func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error 
 			return err
 		}
 	}
-	return nil
+	return c.deleteBakeObjects(ctx, project, buildID)
 }
 
 // deregister removes one AMI and its snapshots; what is gone is skipped.

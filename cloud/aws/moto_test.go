@@ -148,11 +148,29 @@ func newSite(t testing.TB, cfg aws.Config, listeners int) site {
 // motoAMI is a public AMI every moto has (its EXAMPLE_AMI_ID).
 const motoAMI = "ami-12c6146b"
 
+// builderRecord is what fakeBuilders saw of the builders it played: each
+// one's InstanceInitiatedShutdownBehavior, read before stopping it.
+type builderRecord struct {
+	mu       sync.Mutex
+	shutdown map[string]string // instance id -> behavior
+}
+
+func (r *builderRecord) behaviors() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range r.shutdown {
+		out[k] = v
+	}
+	return out
+}
+
 // fakeBuilders plays the part of bake builders, which moto cannot run:
 // every running instance tagged phoenix:builder reports its result to the
 // presigned URL in its user data ("failed" when a step says exit 1, as a
 // real builder would) and is stopped. It runs until the test ends.
-func fakeBuilders(t testing.TB, cfg aws.Config) {
+func fakeBuilders(t testing.TB, cfg aws.Config) *builderRecord {
+	rec := &builderRecord{shutdown: map[string]string{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
@@ -176,11 +194,18 @@ func fakeBuilders(t testing.TB, cfg aws.Config) {
 			}
 			for _, r := range out.Reservations {
 				for _, i := range r.Instances {
+					if a, err := e.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: i.InstanceId,
+						Attribute: ec2types.InstanceAttributeNameInstanceInitiatedShutdownBehavior}); err == nil && a.InstanceInitiatedShutdownBehavior != nil {
+						rec.mu.Lock()
+						rec.shutdown[*i.InstanceId] = aws.ToString(a.InstanceInitiatedShutdownBehavior.Value)
+						rec.mu.Unlock()
+					}
 					playBuilder(ctx, t, e, *i.InstanceId)
 				}
 			}
 		}
 	}()
+	return rec
 }
 
 var resultURL = regexp.MustCompile(`-X PUT -T /var/tmp/phoenix-result '([^']+)'`)

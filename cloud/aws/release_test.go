@@ -3,6 +3,7 @@ package awscloud
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -31,7 +32,7 @@ images: {
 	app: {
 		parent: "os"
 		files: {"/opt/app/index.html": "app/index.html"}
-		steps: ["echo baked > /opt/app/BAKED"]
+		steps: ["echo baked > /opt/app/BAKED"%[10]s]
 	}
 }
 roles: {
@@ -62,8 +63,19 @@ environments: {
 // release compiles the spec at web VERSION v.
 func (s site) release(t testing.TB, v string) *model.Desired {
 	t.Helper()
+	return s.releaseBaking(t, v, "")
+}
+
+// releaseBaking compiles the spec at web VERSION v with one more step in
+// the app image when step is not "" (a rebake of app, so of every role).
+func (s site) releaseBaking(t testing.TB, v, step string) *model.Desired {
+	t.Helper()
+	extra := ""
+	if step != "" {
+		extra = fmt.Sprintf(", %q", step)
+	}
 	fsys := fstest.MapFS{
-		"spec.cue":       {Data: fmt.Appendf(nil, releaseSpec, s.SourceAMI, s.AWS.Subnets[0], s.AWS.Subnets[1], s.AWS.Bucket, s.Listeners[0], s.Listeners[1], s.Listeners[2], s.Listeners[3], v)},
+		"spec.cue":       {Data: fmt.Appendf(nil, releaseSpec, s.SourceAMI, s.AWS.Subnets[0], s.AWS.Subnets[1], s.AWS.Bucket, s.Listeners[0], s.Listeners[1], s.Listeners[2], s.Listeners[3], v, extra)},
 		"app/index.html": {Data: []byte("<h1>shop</h1>\n")},
 	}
 	d, err := compiler.Load(context.Background(), fsys, compiler.Options{})
@@ -77,9 +89,10 @@ func (s site) release(t testing.TB, v string) *model.Desired {
 
 // cycle is one test's view of the cloud across releases.
 type cycle struct {
-	t     *testing.T
-	cfg   aws.Config
-	calls *CallCounter
+	t         *testing.T
+	cfg       aws.Config
+	calls     *CallCounter
+	imageKeep int // planner.Options.ImageKeep
 }
 
 // open makes the cloud for a release (the cloud takes the spec's
@@ -99,7 +112,7 @@ func (cy *cycle) plan(ctx context.Context, c *Cloud, d *model.Desired) (*planner
 	if err != nil {
 		cy.t.Fatalf("observing: %v", err)
 	}
-	p, err := planner.Make(d, live, planner.Options{ImageKeep: -1})
+	p, err := planner.Make(d, live, planner.Options{ImageKeep: cy.imageKeep})
 	if err != nil {
 		cy.t.Fatalf("planning: %v", err)
 	}
@@ -182,7 +195,7 @@ func TestReleaseCycle(t *testing.T) {
 	needMoto(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cy := &cycle{t: t, cfg: motoConfig(t)}
+	cy := &cycle{t: t, cfg: motoConfig(t), imageKeep: -1}
 	s := newSite(t, cy.cfg, 4)
 	fakeBuilders(t, cy.cfg)
 	intact := foreignGroup(t, cy.cfg, s)
@@ -236,6 +249,41 @@ func TestReleaseCycle(t *testing.T) {
 	}
 	t.Logf("no-change plan after four releases: %d AWS calls %v in %v against moto", calls.Total(), calls.Calls(), time.Since(start).Round(time.Millisecond))
 	cy.assertPrunedGone(ctx, v4, first["staging/web"], second["staging/web"], second["prod/web"])
+	cy.assertPoolRules(ctx, v4)
+
+	// Three rebakes of app with no unused image kept: the pools on the
+	// first app AMI leave retention (prod keeps two), and the AMI and its
+	// snapshots go with the plan that prunes the last of them.
+	live, err := cy.open(v4).Observe(ctx, v4.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldApp := imageRef(live, "app")
+	e := ec2.NewFromConfig(cy.cfg)
+	oldSnaps := snapshotsOf(t, e, oldApp)
+	cy.imageKeep = 0
+	var last *model.Desired
+	for i := 5; i <= 7; i++ {
+		last = s.releaseBaking(t, fmt.Sprint(i), fmt.Sprintf("echo rebake %d", i))
+		if n := cy.apply(ctx, last); n[planner.Bake] != 1 {
+			t.Fatalf("release %d: plan has %v, want one bake (app)", i, n)
+		}
+	}
+	cy.serving(ctx, last)
+	live, err = cy.open(last).Observe(ctx, last.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range live.Images {
+		if im.Ref == oldApp {
+			t.Fatalf("the first app AMI %s survived image retention: %+v", oldApp, live.Images)
+		}
+	}
+	if imageRef(live, "os") == "" {
+		t.Fatalf("the parent image os was pruned: %+v", live.Images)
+	}
+	assertImagesGone(t, e, []string{oldApp}, oldSnaps)
+	cy.assertPoolRules(ctx, last)
 	if err := intact(t); err != nil {
 		t.Fatalf("the foreign group was touched: %v", err)
 	}
@@ -259,5 +307,61 @@ func (cy *cycle) assertPrunedGone(ctx context.Context, d *model.Desired, ids ...
 		if tg, err := lb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{targetGroupName(d.Project, id)}}); err == nil && len(tg.TargetGroups) > 0 {
 			cy.t.Errorf("pruned pool %s: target group still there", id)
 		}
+	}
+}
+
+// imageRef returns the AMI of the image called name in live, or "".
+func imageRef(live *cloud.Live, name string) string {
+	for _, im := range live.Images {
+		if im.Name == name {
+			return im.Ref
+		}
+	}
+	return ""
+}
+
+// assertPoolRules checks in moto that every live pool has its rule on its
+// listener (forwarding to its target group, with the pool header and the
+// project's tags) and that no other Phoenix rule is left.
+func (cy *cycle) assertPoolRules(ctx context.Context, d *model.Desired) {
+	cy.t.Helper()
+	live, err := cy.open(d).Observe(ctx, d.Project)
+	if err != nil {
+		cy.t.Fatal(err)
+	}
+	lb := elb.NewFromConfig(cy.cfg)
+	want := map[string]string{} // target group name -> pool id
+	for _, p := range live.Pools {
+		want[targetGroupName(d.Project, p.ID)] = p.ID
+	}
+	got := map[string]string{}
+	for _, ep := range live.Endpoints {
+		rules, err := lb.DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: &ep.Address})
+		if err != nil {
+			cy.t.Fatal(err)
+		}
+		for _, r := range rules.Rules {
+			value, ok := poolCondition(r.Conditions)
+			if !ok {
+				continue
+			}
+			tags, err := lb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{*r.RuleArn}})
+			if err != nil || len(tags.TagDescriptions) != 1 {
+				cy.t.Fatalf("tags of rule %s: %v", *r.RuleArn, err)
+			}
+			t := elbTagSet(tags.TagDescriptions[0].Tags)
+			tgs, err := lb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{aws.ToString(r.Actions[0].TargetGroupArn)}})
+			if err != nil {
+				cy.t.Fatalf("the target group of rule %s: %v", *r.RuleArn, err)
+			}
+			name := aws.ToString(tgs.TargetGroups[0].TargetGroupName)
+			if !t.owned(d.Project) || t[tagPool] != want[name] || t[tagEnv] != ep.Env || !strings.HasPrefix(value, t[tagPool]+"/") {
+				cy.t.Errorf("rule %s on %s/%s: tags %v, header %q, forwards to %s", *r.RuleArn, ep.Env, ep.Role, t, value, name)
+			}
+			got[name] = t[tagPool]
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		cy.t.Errorf("pool rules for %v, want one per live pool %v", got, want)
 	}
 }
