@@ -58,6 +58,16 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error)
 	}
 	applyDefaults(ev.raw)
 	check(ev.raw, ev.broken, fsys, d)
+	if len(d.list) == 0 && len(d.failed) > 0 {
+		// A value failed to decode and nothing said why: never compile
+		// it as if it were absent or zero.
+		p := d.failed[0]
+		what := describe(labelsOf(p))
+		if what == "" {
+			what = "the spec"
+		}
+		d.add(d.posOf(p), what+": this value cannot be read as the spec language says", "")
+	}
 	if len(d.list) > 0 {
 		return nil, d.list.Sort()
 	}
