@@ -25,6 +25,16 @@ package awscloud
 //	       DeleteRule, DescribeLoadBalancers
 //	s3:    GetObject, PutObject, DeleteObject, ListBucket on the bucket
 //
+// Every pool has a listener rule of its own on its endpoint's listener
+// (rules.go): a forward to its target group for requests with the header
+// X-Phoenix-Pool set to the pool id and a random token, tagged like the
+// pool. Without it the load balancer would not health-check a pool that
+// does not serve. The rules take the lowest free priorities, so smoke
+// checks reach the new pool even past the operator's catch-all rules;
+// they count against the load balancer's rule quota (100 by default), one
+// per live pool (serving, retained or cold). Phoenix never changes rules
+// without its tags.
+//
 // Builders need no credentials: they fetch their artifact and upload their
 // result through presigned URLs that live as long as a bake may. They do
 // need a way out to S3 (a NAT gateway or an S3 gateway endpoint in the
