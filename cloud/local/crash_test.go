@@ -455,3 +455,48 @@ func TestDownNeverSignalsARecycledPid(t *testing.T) {
 		t.Fatalf("down signalled pid %d (alive: %v) or left a supervisor (running: %v)", pid, pidAlive(pid), c.Running(ctx))
 	}
 }
+
+// TestServersGoneWithSupervisorAreColdThenUp: the supervisor and every
+// server of the serving pool die together (as in a machine restart). The
+// next supervisor reports the pool cold with the reason, not ready with
+// 0/2 healthy, and `up` starts it again and its endpoint serves.
+func TestServersGoneWithSupervisorAreColdThenUp(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 2)
+	ctx := context.Background()
+	a := f.create(t, "A")
+	if err := f.swap(ctx, only(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := append([]int{st.PID}, st.Pools[0].PIDs...)
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, func() error {
+		for _, pid := range pids {
+			if pidAlive(pid) && !isZombie(pid) {
+				return fmt.Errorf("pid %d still runs", pid)
+			}
+		}
+		return nil
+	})
+	p := f.pool(t, a.ID) // starts a new supervisor
+	if p.State != cloud.PoolCold || !strings.Contains(p.Reason, "none of its servers was running") {
+		t.Fatalf("a serving pool whose servers all died is %s (%q), want cold saying why", p.State, p.Reason)
+	}
+	if err := c.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.pool(t, a.ID); p.State != cloud.PoolReady || !p.Healthy || p.Reason != "" {
+		t.Fatalf("after up, pool %s is %s healthy=%v (%q)", a.ID, p.State, p.Healthy, p.Reason)
+	}
+	if body := getBody(t, "http://"+f.spec.Endpoint+"/"); !strings.HasPrefix(body, "version=A") {
+		t.Errorf("after up the endpoint serves %q", body)
+	}
+}

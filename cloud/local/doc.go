@@ -35,7 +35,9 @@
 //   - the CLI killed during a create: the supervisor sees its request end,
 //     stops the servers and records the pool failed;
 //   - the supervisor killed: its servers keep running (own process groups,
-//     output on files) and the next supervisor adopts those of ready pools,
+//     output on files) and the next supervisor adopts those of ready pools
+//     (a ready pool none of whose servers runs any more, as after a
+//     machine restart, becomes cold, and `phoenix cloud up` starts it),
 //     stops those of pools caught mid-create and records them failed, and
 //     reopens every endpoint; `phoenix cloud down` with no supervisor
 //     running still stops them (it starts one to adopt them and stops it

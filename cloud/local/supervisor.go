@@ -208,9 +208,10 @@ func (s *supervisor) reopenEndpoints() {
 }
 
 // recover rebuilds the runtime from the records after a start: running
-// servers of ready pools are adopted, pools caught mid-create are failed
-// (no one is creating them any more) and their processes stopped, and each
-// endpoint's proxy is opened again.
+// servers of ready pools are adopted, ready pools none of whose servers
+// runs any more are cold (what `cloud up` starts again), pools caught
+// mid-create are failed (no one is creating them any more) and their
+// processes stopped, and each endpoint's proxy is opened again.
 func (s *supervisor) recover() error {
 	var pools []poolRec
 	var eps []endpointRec
@@ -240,11 +241,19 @@ func (s *supervisor) recover() error {
 			list = append(list, sv)
 		}
 		rt.servers.Store(&list)
-		switch rec.State {
-		case cloud.PoolReady:
+		switch {
+		case rec.State == cloud.PoolReady && len(list) > 0 && noneAlive(list):
+			// Every server is gone (the machine restarted, or they were
+			// killed with the supervisor): the pool is stopped, as `cloud
+			// down` leaves it, so `cloud up` (or a swap) starts it again
+			// rather than the planner replacing it as unhealthy.
+			rt.rec.State, rt.rec.WarmOnUp, rt.rec.Servers = cloud.PoolCold, true, nil
+			rt.rec.Reason = "none of its servers was running when the supervisor started (did the machine restart?)"
+			rt.servers.Store(&[]*server{})
+		case rec.State == cloud.PoolReady:
 			checkAll(rt) // the picture is true from the first Observe
 			s.startMonitor(rt)
-		case cloud.PoolCreating:
+		case rec.State == cloud.PoolCreating:
 			stopServers(list, 2*time.Second)
 			rt.rec.State, rt.rec.Reason, rt.rec.Servers = cloud.PoolFailed, "creation was interrupted (the supervisor stopped during it)", nil
 			rt.servers.Store(&[]*server{})
@@ -270,6 +279,16 @@ func (s *supervisor) recover() error {
 		s.proxies[ep.Address] = p
 	}
 	return nil
+}
+
+// noneAlive reports whether every server of list has exited.
+func noneAlive(list []*server) bool {
+	for _, sv := range list {
+		if sv.alive() {
+			return false
+		}
+	}
+	return true
 }
 
 // projectPools maps pool ids of project to their runtimes; s.mu held or

@@ -259,24 +259,23 @@ func printColdServing(w io.Writer, st *local.Status) {
 			}
 		}
 	}
-	var cold []string
-	reason := ""
+	n := 0
 	for _, p := range st.Pools {
 		if p.State == cloud.PoolCold && serving[p.Project+"\x00"+p.ID] {
-			cold = append(cold, p.ID)
-			if reason == "" && p.Reason != "" {
-				reason = " (" + p.Reason + ")"
+			if n == 0 {
+				fmt.Fprintln(w)
 			}
+			n++
+			why := "."
+			if p.Reason != "" {
+				why = ": " + p.Reason + "."
+			}
+			fmt.Fprintf(w, "Serving pool %s is cold, so its endpoint answers 503%s\n", p.ID, why)
 		}
 	}
-	if len(cold) == 0 {
-		return
+	if n > 0 {
+		fmt.Fprintf(w, "phoenix cloud up starts %s.\n", pronoun(n))
 	}
-	if len(cold) == 1 {
-		fmt.Fprintf(w, "\nServing pool %s is cold%s, so its endpoint answers 503: phoenix cloud up starts it.\n", cold[0], reason)
-		return
-	}
-	fmt.Fprintf(w, "\n%d serving pools are cold%s, so their endpoints answer 503: phoenix cloud up starts them.\n", len(cold), reason)
 }
 
 func backendsText(bs []cloud.Backend) string {

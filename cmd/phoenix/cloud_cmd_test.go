@@ -52,7 +52,7 @@ func TestPrintCloudStatusColdServing(t *testing.T) {
 		}}
 	var b strings.Builder
 	printCloudStatus(&b, st)
-	want := "\nServing pool ci.web.65c143db.2 is cold (stopped by phoenix cloud down), so its endpoint answers 503: phoenix cloud up starts it.\n"
+	want := "\nServing pool ci.web.65c143db.2 is cold, so its endpoint answers 503: stopped by phoenix cloud down.\nphoenix cloud up starts it.\n"
 	if got := b.String(); !strings.HasSuffix(got, want) || strings.Count(got, "is cold") != 1 {
 		t.Errorf("cloud status lacks %q (once):\n%s", want, got)
 	}

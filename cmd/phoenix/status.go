@@ -264,11 +264,11 @@ func writeColdServing(w io.Writer, pools []statusPool) {
 	fmt.Fprintln(w)
 	local := false
 	for _, p := range pools {
-		why := ""
+		why := "."
 		if p.Reason != "" {
-			why = " (" + p.Reason + ")"
+			why = ": " + p.Reason + "."
 		}
-		fmt.Fprintf(w, "%s/%s: serving pool %s is cold%s: no server runs, its endpoint answers 503.\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
+		fmt.Fprintf(w, "%s/%s: serving pool %s is cold, so its endpoint answers 503%s\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
 		local = local || p.Cloud == model.CloudLocal
 	}
 	if local {

@@ -31,7 +31,7 @@ func TestStatusTextColdServingPool(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"ci   web   127.0.0.1:17081  web@6666.1  1h   cold    abcdef0  -",
-		"ci/web: serving pool web@6666.1 is cold (stopped by phoenix cloud down): no server runs, its endpoint answers 503.",
+		"ci/web: serving pool web@6666.1 is cold, so its endpoint answers 503: stopped by phoenix cloud down.",
 		"Start what served with phoenix cloud up (phoenix apply --yes starts it too).",
 	} {
 		if !strings.Contains(out, want) {
