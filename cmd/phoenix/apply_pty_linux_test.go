@@ -134,8 +134,8 @@ func exitOf(t *testing.T, cmd *exec.Cmd, out *ptyOutput) int {
 }
 
 // TestCtrlCAtThePromptOnATerminal types Ctrl-C at "Apply this plan?" on a
-// real pseudo-terminal (the line discipline sends SIGINT), then applies
-// with "yes".
+// real pseudo-terminal (the line discipline sends SIGINT), sends SIGTERM
+// at it, then applies with "yes".
 func TestCtrlCAtThePromptOnATerminal(t *testing.T) {
 	home := memoryCLI(t) // the child inherits the memory cloud and the home
 	dir := filepath.Join(t.TempDir(), "shop")
@@ -171,6 +171,19 @@ func TestCtrlCAtThePromptOnATerminal(t *testing.T) {
 	}
 	if l := live["shop"]; l != nil && len(l.Pools)+len(l.Images)+len(l.Endpoints) > 0 {
 		t.Fatalf("the cloud changed although the apply was cancelled: %+v", l)
+	}
+
+	// SIGTERM (a CI runner's cancel, a process manager) at the prompt.
+	cmd, _, out = startOnPTY(t, "apply", dir)
+	waitFor(t, out, prompt)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitOf(t, cmd, out); code != exitError || !strings.Contains(out.String(), "nothing was changed") {
+		t.Fatalf("exit %d after SIGTERM at the prompt, want 1 and nothing changed:\n%s", code, out.String())
+	}
+	if envs := lockedEnvs(t, state); envs != "" {
+		t.Fatalf("locks of %s left after SIGTERM at the prompt", envs)
 	}
 
 	cmd, term, out = startOnPTY(t, "apply", dir)
