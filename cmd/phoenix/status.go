@@ -271,10 +271,14 @@ func writeColdServing(w io.Writer, pools []statusPool) {
 		fmt.Fprintf(w, "%s/%s: serving pool %s is cold, so its endpoint answers 503%s\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
 		local = local || p.Cloud == model.CloudLocal
 	}
+	it := "it"
+	if len(pools) > 1 {
+		it = "them"
+	}
 	if local {
-		fmt.Fprintln(w, "Start what served with phoenix cloud up (phoenix apply --yes starts it too).")
+		fmt.Fprintf(w, "Start what served with phoenix cloud up (phoenix apply --yes starts %s too).\n", it)
 	} else {
-		fmt.Fprintln(w, "phoenix apply --yes starts it.")
+		fmt.Fprintf(w, "phoenix apply --yes starts %s.\n", it)
 	}
 }
 
