@@ -122,7 +122,15 @@ func (f *fakeELB) DescribeListeners(_ context.Context, in *elb.DescribeListeners
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &elb.DescribeListenersOutput{}
-	for _, arn := range in.ListenerArns {
+	arns := in.ListenerArns
+	if in.LoadBalancerArn != nil {
+		for arn := range f.listeners {
+			if loadBalancerOf(arn) == *in.LoadBalancerArn {
+				arns = append(arns, arn)
+			}
+		}
+	}
+	for _, arn := range arns {
 		a, ok := f.listeners[arn]
 		if !ok {
 			return nil, apiErr("ListenerNotFound")
@@ -220,6 +228,23 @@ func (f *fakeELB) poolRules() map[string]string {
 	return out
 }
 
+// balancersOf returns the load balancers whose listeners forward to tg.
+func (f *fakeELB) balancersOf(tg string) []string {
+	set := map[string]bool{}
+	for l, acts := range f.listeners {
+		ws := forwardTargets(acts)
+		for _, r := range f.rules[l] {
+			ws = append(ws, forwardTargets(r.Actions)...)
+		}
+		for _, w := range ws {
+			if w.tg == tg {
+				set[loadBalancerOf(l)] = true
+			}
+		}
+	}
+	return sortedKeys(set)
+}
+
 // inUse reports whether a default action or a rule forwards to tg.
 func (f *fakeELB) inUse(tg string) bool {
 	for l, acts := range f.listeners {
@@ -277,7 +302,8 @@ func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTarget
 	for arn, name := range f.groups {
 		for _, n := range in.Names {
 			if n == name {
-				out.TargetGroups = append(out.TargetGroups, elbtypes.TargetGroup{TargetGroupArn: aws.String(arn), TargetGroupName: aws.String(name)})
+				out.TargetGroups = append(out.TargetGroups, elbtypes.TargetGroup{TargetGroupArn: aws.String(arn), TargetGroupName: aws.String(name),
+					LoadBalancerArns: f.balancersOf(arn)})
 			}
 		}
 	}
@@ -519,4 +545,14 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// loadBalancerOf returns the load balancer ARN a listener ARN belongs to
+// (arn:…:listener/app/NAME/LB-ID/LISTENER-ID → arn:…:loadbalancer/app/NAME/LB-ID).
+func loadBalancerOf(listener string) string {
+	i := strings.LastIndex(listener, "/")
+	if i < 0 {
+		return ""
+	}
+	return strings.Replace(listener[:i], ":listener/", ":loadbalancer/", 1)
 }

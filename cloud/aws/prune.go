@@ -14,15 +14,14 @@ import (
 
 // DeletePool destroys a pool: its listener rule, auto scaling group
 // (forced, so its instances go with it), target group and launch template.
-// Just before, it re-reads the rules of every listener the project's pools
-// may be behind and refuses with ErrServing if a default action routes to
-// the pool's target group, or a rule that is not Phoenix's does; the
-// pool's own rule does not count (it only keeps the pool health-checked)
-// and is deleted first, once the check passed, so a refused delete leaves
-// the pool whole. A target group that the load balancer reports attached
-// to a load balancer other than those of the project's listeners is
-// refused too. Pieces already gone are skipped, so a half-made pool is
-// pruned like a whole one.
+// Just before, it re-reads the rules of every listener the pool may be
+// behind (those of the project's endpoints, and every listener of the load
+// balancers its target group is attached to) and refuses with ErrServing
+// if a default action routes to the pool's target group, or a rule that
+// is not Phoenix's does. The pool's own rule does not count (it only keeps
+// the pool health-checked) and is deleted first, once the check passed, so
+// a refused delete leaves the pool whole. Pieces already gone are skipped,
+// so a half-made pool is pruned like a whole one.
 func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	g, err := c.group(ctx, project, poolID)
 	if err != nil {
@@ -36,17 +35,22 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	if g != nil {
 		tgs = append(tgs, g.TargetGroupARNs...)
 	}
-	if tg != nil {
-		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
-	}
-	ls, err := c.servingCheck(ctx, project, poolID, tgs, true)
+	groups, err := c.projectGroups(ctx, project)
 	if err != nil {
 		return err
 	}
+	listeners := c.projectListeners(groups)
 	if tg != nil {
-		if foreign := c.foreignBalancers(tg.LoadBalancerArns, ls); len(foreign) > 0 {
-			return fmt.Errorf("its target group is attached to %v: %w", foreign, cloud.ErrServing)
+		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
+		more, err := c.balancerListeners(ctx, tg.LoadBalancerArns)
+		if err != nil {
+			return err
 		}
+		listeners = union(listeners, more)
+	}
+	ls, err := c.servingCheck(ctx, poolID, tgs, listeners, true)
+	if err != nil {
+		return err
 	}
 	if err := c.deletePoolRules(ctx, project, ls, tgs); err != nil {
 		return err
@@ -104,24 +108,33 @@ func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error 
 	return nil
 }
 
-// foreignBalancers returns the load balancers a target group is attached
-// to that none of the listeners read belongs to. Those are someone else's
-// routes, which a rule read cannot see. The project's own load balancers
-// are left to the rule read: their entry stays for a while after a pool
-// rule is deleted (and for good in moto).
-func (c *Cloud) foreignBalancers(attached []string, ls map[string]*listenerState) []string {
-	ours := map[string]bool{}
-	for arn := range ls {
-		ours[loadBalancerOf(arn)] = true
-	}
-	for _, arn := range c.specListeners() {
-		ours[loadBalancerOf(arn)] = true
-	}
+// balancerListeners lists the listeners of load balancers (paginated).
+// A load balancer that is gone has none.
+func (c *Cloud) balancerListeners(ctx context.Context, lbs []string) ([]string, error) {
 	var out []string
-	for _, lb := range attached {
-		if !ours[lb] {
-			out = append(out, lb)
+	for _, lb := range lbs {
+		p := elb.NewDescribeListenersPaginator(c.api.ELB, &elb.DescribeListenersInput{LoadBalancerArn: &lb})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if hasCode(err, "LoadBalancerNotFound") {
+				break
+			}
+			if err != nil {
+				return nil, classify("listing the listeners of "+lb, err)
+			}
+			for _, l := range page.Listeners {
+				out = append(out, aws.ToString(l.ListenerArn))
+			}
 		}
 	}
-	return out
+	return out, nil
+}
+
+// union returns the strings of a and b, once each, sorted.
+func union(a, b []string) []string {
+	set := map[string]bool{}
+	for _, s := range append(append([]string(nil), a...), b...) {
+		set[s] = true
+	}
+	return sortedKeys(set)
 }

@@ -124,6 +124,9 @@ func (c *Cloud) readListeners(ctx context.Context, arns []string) (map[string]*l
 	return out, g.Wait()
 }
 
+// readListener reads one listener's rules: the default rule's action is
+// what serves, rules with the pool header are pool rules, the rest are the
+// operator's.
 func (c *Cloud) readListener(ctx context.Context, arn string) (*listenerState, error) {
 	l := &listenerState{arn: arn, used: map[int]bool{}}
 	p := elb.NewDescribeRulesPaginator(c.api.ELB, &elb.DescribeRulesInput{ListenerArn: &arn, PageSize: aws.Int32(100)})
@@ -296,14 +299,4 @@ func (c *Cloud) ownedRules(ctx context.Context, project string, arns []string) (
 		}
 	}
 	return out, nil
-}
-
-// loadBalancerOf returns the load balancer ARN a listener ARN belongs to
-// (arn:…:listener/app/NAME/LB-ID/LISTENER-ID → arn:…:loadbalancer/app/NAME/LB-ID).
-func loadBalancerOf(listener string) string {
-	i := strings.LastIndex(listener, "/")
-	if i < 0 {
-		return ""
-	}
-	return strings.Replace(listener[:i], ":listener/", ":loadbalancer/", 1)
 }

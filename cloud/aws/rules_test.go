@@ -289,3 +289,31 @@ func TestSmokeThroughTheBalancer(t *testing.T) {
 		t.Fatalf("a smoke check answered 503: %v", err)
 	}
 }
+
+// A pool's rule on a listener that neither the spec nor the pool's tags
+// name any more (the role moved to another listener) is still found,
+// through the load balancers its target group is attached to, and deleted
+// with the pool.
+func TestPruneFindsRuleOnAForgottenListener(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	if _, err := s.CreatePool(ctx, createReq("prod.web.abcd.1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.TrimSuffix(listenerARN, "/2") + "/3" // same load balancer
+	s.elb.listeners[moved] = []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse}}
+	delete(s.listeners, listenerARN)
+	s.listeners[moved] = endpointRef{env: "prod", role: "web"}
+	g := s.asg.groups[groupName("shop", "prod.web.abcd.1")]
+	for i := range g.Tags {
+		if *g.Tags[i].Key == tagEndpoint {
+			g.Tags[i].Value = aws.String(moved)
+		}
+	}
+	if err := s.DeletePool(ctx, "shop", "prod.web.abcd.1"); err != nil {
+		t.Fatalf("pruning a pool whose rule is on a forgotten listener: %v", err)
+	}
+	if len(s.elb.rules[listenerARN]) != 0 || aTG(s, targetGroupName("shop", "prod.web.abcd.1")) != "" {
+		t.Fatalf("the prune left rules %v or the target group", s.elb.rules[listenerARN])
+	}
+}

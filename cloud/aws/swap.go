@@ -211,27 +211,25 @@ func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup) []string {
 	return out
 }
 
-// servingCheck returns an error wrapping ErrServing if the default action
-// of a listener of the project routes to one of tgs, read now from the
-// load balancer (with others, rules that are not Phoenix's count too).
-// Pool rules never count: they only keep a pool health-checked. It returns
-// what it read.
-func (c *Cloud) servingCheck(ctx context.Context, project, poolID string, tgs []string, others bool) (map[string]*listenerState, error) {
+// servingCheck reads the rules of listeners and returns an error
+// wrapping ErrServing if a default action routes to one of tgs (with
+// others, a rule that is not Phoenix's too). Pool rules never count: they
+// only keep a pool health-checked. It returns what it read.
+func (c *Cloud) servingCheck(ctx context.Context, poolID string, tgs, listeners []string, others bool) (map[string]*listenerState, error) {
 	if len(tgs) == 0 {
 		return nil, nil
 	}
-	groups, err := c.projectGroups(ctx, project)
-	if err != nil {
-		return nil, err
-	}
-	ls, err := c.readListeners(ctx, c.projectListeners(groups))
+	ls, err := c.readListeners(ctx, listeners)
 	if err != nil {
 		return nil, err
 	}
 	for _, arn := range sortedKeys(ls) {
 		for _, tg := range tgs {
-			if ls[arn].routesTo(tg, others) {
+			if ls[arn].routesTo(tg, false) {
 				return nil, fmt.Errorf("pool %s is behind %s: %w", poolID, arn, cloud.ErrServing)
+			}
+			if others && ls[arn].routesTo(tg, true) {
+				return nil, fmt.Errorf("a rule of listener %s that is not Phoenix's routes to pool %s: %w", arn, poolID, cloud.ErrServing)
 			}
 		}
 	}
@@ -271,7 +269,11 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	name := aws.ToString(g.AutoScalingGroupName)
 	count := int(aws.ToInt32(g.MaxSize))
 	if !warm {
-		if _, err := c.servingCheck(ctx, project, poolID, g.TargetGroupARNs, false); err != nil {
+		groups, err := c.projectGroups(ctx, project)
+		if err != nil {
+			return err
+		}
+		if _, err := c.servingCheck(ctx, poolID, g.TargetGroupARNs, c.projectListeners(groups), false); err != nil {
 			return err
 		}
 		if err := c.scale(ctx, *g, 0); err != nil {
