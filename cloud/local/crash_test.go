@@ -154,15 +154,7 @@ func TestSupervisorKilledMidCreate(t *testing.T) {
 func TestSupervisorRestartAdopts(t *testing.T) {
 	c := newTestCloud(t)
 	f := newFixture(t, c, 2)
-	ctx := context.Background()
-	a := f.create(t, "A")
-	if err := f.swap(ctx, only(a.ID)); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, st := f.serve(t, "A")
 	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -301,15 +293,7 @@ func TestManyClientsOneSupervisor(t *testing.T) {
 func TestHomeRemovedStopsEverything(t *testing.T) {
 	c := newTestCloud(t)
 	f := newFixture(t, c, 2)
-	ctx := context.Background()
-	a := f.create(t, "A")
-	if err := f.swap(ctx, only(a.ID)); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := f.serve(t, "A")
 	if err := removeTree(c.Home()); err != nil {
 		t.Fatal(err)
 	}
@@ -464,14 +448,7 @@ func TestServersGoneWithSupervisorAreColdThenUp(t *testing.T) {
 	c := newTestCloud(t)
 	f := newFixture(t, c, 2)
 	ctx := context.Background()
-	a := f.create(t, "A")
-	if err := f.swap(ctx, only(a.ID)); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, st := f.serve(t, "A")
 	pids := append([]int{st.PID}, st.Pools[0].PIDs...)
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {

@@ -204,6 +204,23 @@ func (f *fixture) create(t testing.TB, v string) cloud.Pool {
 	return p
 }
 
+// serve creates pool variant v, puts it alone behind the endpoint and
+// returns it with the supervisor's status of that moment (its pid and the
+// pool's server pids), which the tests that kill processes start from.
+func (f *fixture) serve(t testing.TB, v string) (cloud.Pool, *Status) {
+	t.Helper()
+	ctx := context.Background()
+	p := f.create(t, v)
+	if err := f.swap(ctx, only(p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, st
+}
+
 func (f *fixture) swap(ctx context.Context, backends ...cloud.Backend) error {
 	return f.c.Swap(ctx, cloud.SwapRequest{Project: f.project, Env: f.spec.Env, Role: f.spec.Role, Endpoint: f.spec.Endpoint, Backends: backends})
 }

@@ -216,15 +216,7 @@ func TestCanaryWeights(t *testing.T) {
 func TestKilledServerReportsUnhealthy(t *testing.T) {
 	c := newTestCloud(t)
 	f := newFixture(t, c, 2)
-	ctx := context.Background()
-	a := f.create(t, "A")
-	if err := f.swap(ctx, only(a.ID)); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, st := f.serve(t, "A")
 	var pid int
 	for _, p := range st.Pools {
 		if p.ID == a.ID {
