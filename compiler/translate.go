@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/errors"
 )
 
@@ -105,6 +106,8 @@ func translate(e errors.Error, d *diags) {
 		}
 		d.add(d.firstUserPos(e), msg,
 			fmt.Sprintf("a bare name refers to another field; a string is written in quotes: \"%v\"", args[0]))
+	case strings.HasPrefix(format, "structural cycle"):
+		translateCycle(e, labels, d)
 	case strings.HasPrefix(format, "conflicting values") || strings.HasPrefix(format, "conflicting value "):
 		translateConflict(e, labels, d)
 	case strings.Contains(format, "errors in empty disjunction"):
@@ -122,6 +125,39 @@ func translate(e errors.Error, d *diags) {
 		}
 		d.add(pos, msg, "")
 	}
+}
+
+// translateCycle reports a value that contains itself. In a spec this is
+// almost always a name meant as a string that happens to name the field
+// around it (roles: api: image: api), so the bare name is said, with the
+// quotes it needs.
+func translateCycle(e errors.Error, labels []string, d *diags) {
+	where := describe(labels)
+	if where == "" {
+		where = "the spec"
+	}
+	pos := d.firstUserPos(e)
+	if pos.File == "" {
+		pos = d.posOf(labelsPath(labels))
+	}
+	v := d.user.LookupPath(labelsPath(labels).path())
+	if id, ok := bareName(v.Source()); ok {
+		d.add(pos, fmt.Sprintf("%s: %s refers to the field %q that holds this value, which then contains itself", where, id.Name, id.Name),
+			fmt.Sprintf("a bare name refers to a field; a string is written in quotes: \"%s\"", id.Name))
+		return
+	}
+	d.add(pos, where+": the value contains itself (a structural cycle)",
+		"a field may not be defined in terms of a struct that holds it")
+}
+
+// bareName returns the identifier a value is written as, whether the
+// source is the field (image: api) or the expression alone.
+func bareName(n ast.Node) (*ast.Ident, bool) {
+	if f, ok := n.(*ast.Field); ok {
+		n = f.Value
+	}
+	id, ok := n.(*ast.Ident)
+	return id, ok
 }
 
 // translateConflict reports a value that does not fit: either the wrong
