@@ -108,6 +108,7 @@ func historyReasons(ctx context.Context, dir string, d *model.Desired, live *clo
 	if repo.Shallow() {
 		return nil
 	}
+	rel = specRel(repo, dir, rel, d.Commit)
 	diffs := map[string]*specdiff.Diff{}
 	for _, commit := range orderedCommits(from) {
 		if len(diffs) == maxHistoryCommits {
@@ -121,6 +122,21 @@ func historyReasons(ctx context.Context, dir string, d *model.Desired, live *clo
 		}
 		return ""
 	}
+}
+
+// specRel is where the spec lives in the repository: DIR is read as the
+// spec was (gitspec.Repo.SpecDir), from the current directory or else from
+// the root, at the commit the spec came from; rel (from the current
+// directory) when that commit is unknown.
+func specRel(repo *gitspec.Repo, dir, rel, commit string) string {
+	c, err := repo.Resolve(strings.TrimSuffix(commit, dirtySuffix))
+	if commit == "" || err != nil {
+		return rel
+	}
+	if at, err := repo.SpecDir(dir, c); err == nil {
+		return at
+	}
+	return rel
 }
 
 // servingCommits returns, for each (environment, role) with a create or a
