@@ -58,6 +58,16 @@ type Cloud interface {
 	Unlock(ctx context.Context, project, env, owner string) error
 }
 
+// Preflighter is implemented by clouds that can tell, before anything is
+// changed, that a pool of the spec cannot be started on them: a secret
+// reference this machine cannot resolve, say. Apply asks before its first
+// step, so that such input is refused whole and changes nothing, rather
+// than failing after bakes and other environments' swaps. It must not
+// keep or print secret values.
+type Preflighter interface {
+	Preflight(ctx context.Context, pool *model.Pool) error
+}
+
 // Errors every implementation wraps so callers can tell cases apart with
 // errors.Is.
 var (

@@ -131,8 +131,11 @@ func (r *run) create(ctx context.Context, c cloud.Cloud, s *planner.Step) error 
 	return nil
 }
 
-func (r *run) desiredPool(env, role string) *model.Pool {
-	for _, p := range r.exec.Desired.Pools {
+func (r *run) desiredPool(env, role string) *model.Pool { return r.exec.desiredPool(env, role) }
+
+// desiredPool returns the spec's pool of (env, role), or nil.
+func (e *Executor) desiredPool(env, role string) *model.Pool {
+	for _, p := range e.Desired.Pools {
 		if p.Env == env && p.Role == role {
 			return p
 		}

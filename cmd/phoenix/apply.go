@@ -60,6 +60,10 @@ the plan has steps for stay locked, until the apply ends (a lease that a
 killed apply lets expire). An interrupted apply is simply applied again:
 the next plan starts from the live state.
 
+Before its first step, apply checks that each pool it starts can resolve
+its secret references where it runs (local cloud: env: and file:); if one
+cannot, it names them all and changes nothing.
+
 Without --yes, apply shows the plan and asks on a terminal, and refuses
 when there is no terminal to ask on.
 
@@ -158,6 +162,9 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	if _, err := held.Keep(ctx, stepEnvs(plan)); err != nil {
 		view.Note(fmt.Sprintf("%v (its lease will end it)", err))
 	}
+	if err := preflight(ctx, desired, clouds, plan); err != nil {
+		return err
+	}
 	if !f.yes {
 		show := func() *render.Doc {
 			return planDoc(ctx, f.src.Dir, desired, live, plan, render.Info{Commit: desired.Commit})
@@ -167,6 +174,19 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		}
 	}
 	return execute(ctx, view, held, owner, desired, clouds, live, plan, f)
+}
+
+// preflight refuses, before the prompt and before any step, a plan whose
+// pools cannot start where they go (a secret this machine cannot
+// resolve), naming every one, so that apply changes nothing rather than
+// failing halfway.
+func preflight(ctx context.Context, d *model.Desired, clouds cloud.Set, p *planner.Plan) error {
+	err := (&executor.Executor{Clouds: clouds, Desired: d}).Preflight(ctx, p)
+	if err == nil {
+		return nil
+	}
+	lines := strings.Split(err.Error(), "\n")
+	return fmt.Errorf("the plan's pools cannot start, so nothing was changed:\n  %s", strings.Join(lines, "\n  "))
 }
 
 // envScope maps the environments to apply to their clouds, checking that
