@@ -28,6 +28,7 @@ pools: pruned pools' output stays in PHOENIX_HOME/logs/ENV/ROLE.
 Exit 1 when there are no logs for ENV and ROLE (without --follow).`,
 		Example: `  phoenix logs prod web
   phoenix logs prod web --follow       keep printing until Ctrl-C
+  phoenix logs prod web --pool web@7d2e.1      as status and plan name pools
   phoenix logs prod web --pool prod.web.7d2e1a3b.1`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,7 +47,7 @@ Exit 1 when there are no logs for ENV and ROLE (without --follow).`,
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until interrupted")
-	cmd.Flags().StringVar(&pool, "pool", "", "only the servers of this pool id")
+	cmd.Flags().StringVar(&pool, "pool", "", "only the servers of this pool: its id or its short name (web@7d2e.1)")
 	return cmd
 }
 
@@ -65,7 +66,7 @@ func logFiles(dir, pool string) ([]string, error) {
 	}
 	var fs []file
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".log") || (pool != "" && !strings.HasPrefix(e.Name(), pool+"-")) {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".log") || (pool != "" && !logOfPool(e.Name(), pool)) {
 			continue
 		}
 		info, err := e.Info()
@@ -85,6 +86,29 @@ func logFiles(dir, pool string) ([]string, error) {
 		out[i] = f.path
 	}
 	return out, nil
+}
+
+// logOfPool reports whether the log file name ("prod.web.7d2e1a3b.1-0.log")
+// is a server's of pool, given as its id ("prod.web.7d2e1a3b.1") or as the
+// short name that status, plan and apply print ("web@7d2e.1"); only the
+// id was accepted, so the name on the screen found no logs.
+func logOfPool(name, pool string) bool {
+	server := strings.TrimSuffix(name, ".log")
+	id := server
+	if i := strings.LastIndexByte(server, '-'); i >= 0 {
+		id = server[:i]
+	}
+	role, rest, short := strings.Cut(pool, "@")
+	if !short {
+		return id == pool
+	}
+	prefix, gen, ok := strings.Cut(rest, ".")
+	parts := strings.Split(id, ".")
+	if !ok || prefix == "" || len(parts) < 4 {
+		return false
+	}
+	n := len(parts)
+	return parts[n-3] == role && strings.HasPrefix(parts[n-2], prefix) && parts[n-1] == gen
 }
 
 // printLogs prints every log in dir, then with follow polls for new lines
