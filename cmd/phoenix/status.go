@@ -196,6 +196,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		return err
 	}
 	var stopped []statusPool // serving, but no server runs
+	var failed []statusPool  // retained in the table as "(failed)"
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tROLE\tENDPOINT\tSERVING\tAGE\tHEALTH\tCOMMIT\tRETAINED")
 	for _, e := range doc.Endpoints {
@@ -223,6 +224,9 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 				}
 				continue
 			}
+			if p.State == string(cloud.PoolFailed) {
+				failed = append(failed, p)
+			}
 			retained = append(retained, p)
 		}
 		role := e.Role
@@ -240,6 +244,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		return err
 	}
 	writeColdServing(w, stopped)
+	writeFailed(w, failed)
 	if len(doc.Pools) == 0 {
 		// A new user's first status: say what to do rather than only "-".
 		fmt.Fprintln(w, "\nNo pools yet: nothing is deployed in these environments. See what would be with phoenix plan; deploy with phoenix apply --yes.")
@@ -279,6 +284,27 @@ func writeColdServing(w io.Writer, pools []statusPool) {
 		fmt.Fprintf(w, "Start what served with phoenix cloud up (phoenix apply --yes starts %s too).\n", it)
 	} else {
 		fmt.Fprintf(w, "phoenix apply --yes starts %s.\n", it)
+	}
+}
+
+// writeFailed says why each failed pool failed (a smoke check's status,
+// a server that did not turn healthy): the table's "(failed)" alone sent
+// the user to --format json or the apply's output to find out.
+func writeFailed(w io.Writer, pools []statusPool) {
+	if len(pools) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, p := range pools {
+		why := ""
+		if p.Reason != "" {
+			why = ": " + p.Reason
+		}
+		fmt.Fprintf(w, "%s/%s: pool %s failed%s.\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
+	}
+	fmt.Fprintln(w, "Failed pools never serve and do not count toward retention; phoenix plan shows them pruned.")
+	if p := pools[0]; p.Cloud == model.CloudLocal {
+		fmt.Fprintf(w, "What their servers wrote: phoenix logs %s %s --pool %s\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation))
 	}
 }
 

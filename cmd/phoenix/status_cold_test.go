@@ -39,3 +39,37 @@ func TestStatusTextColdServingPool(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusTextFailedPoolSaysWhy: a pool whose smoke check failed is
+// listed as "(failed)" among the retained pools; status also says why it
+// failed and where its servers' output is (was: only "(failed)", the
+// reason was in --format json alone).
+func TestStatusTextFailedPoolSaysWhy(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	serving, bad := strings.Repeat("1", 64), strings.Repeat("a", 64)
+	d := &model.Desired{Project: "demo", Pools: []*model.Pool{{Env: "staging", Role: "api", Key: bad, Endpoint: "127.0.0.1:17084"}}}
+	live := &cloud.Live{
+		Pools: []cloud.Pool{
+			{ID: cloud.PoolID("staging", "api", serving, 1), Env: "staging", Role: "api", Key: serving, Generation: 1, State: cloud.PoolReady,
+				Healthy: true, Servers: 1, Count: 1, Cloud: model.CloudLocal, Commit: "abcdef0123", CreatedAt: now.Add(-time.Hour)},
+			{ID: cloud.PoolID("staging", "api", bad, 2), Env: "staging", Role: "api", Key: bad, Generation: 2, State: cloud.PoolFailed, Count: 1,
+				Reason: "smoke check GET /version on server 0: status 404, want 200", Cloud: model.CloudLocal, Commit: "bcdef01234", CreatedAt: now.Add(-time.Minute)},
+		},
+		Endpoints: []cloud.Endpoint{{Env: "staging", Role: "api", Address: "127.0.0.1:17084",
+			Backends: []cloud.Backend{{Pool: cloud.PoolID("staging", "api", serving, 1), Weight: 100}}}},
+	}
+	var b bytes.Buffer
+	if err := writeStatusText(&b, buildStatus(d, live, map[string]string{"staging": "local"}), now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"api@1111.1  1h   1/1     abcdef0  api@aaaa.2 (failed)",
+		"staging/api: pool api@aaaa.2 failed: smoke check GET /version on server 0: status 404, want 200.",
+		"What their servers wrote: phoenix logs staging api --pool api@aaaa.2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
