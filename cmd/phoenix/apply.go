@@ -41,6 +41,9 @@ type applyFlags struct {
 	canaryHold  time.Duration
 	maxBakes    int
 	maxCreates  int
+	// withYes is the user's own command line with --yes added, which the
+	// refusal without a terminal tells them to run.
+	withYes string
 }
 
 func newApplyCmd() *cobra.Command {
@@ -77,6 +80,7 @@ failed, the plan was refused or cancelled, or the spec has errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.src.Dir = specDir(args)
 			f.src.RequireClean = true
+			f.withYes = f.commandWithYes(args)
 			return runApply(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), f)
 		},
 	}
@@ -169,11 +173,47 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		show := func() *render.Doc {
 			return planDoc(ctx, f.src.Dir, desired, live, plan, render.Info{Commit: desired.Commit})
 		}
-		if err := confirm(ctx, stdin, stdout, show, f.json); err != nil {
+		if err := confirm(ctx, stdin, stdout, show, f.json, f.withYes); err != nil {
 			return err
 		}
 	}
 	return execute(ctx, view, held, owner, desired, clouds, live, plan, f)
+}
+
+// commandWithYes rebuilds the command line of apply with --yes added,
+// keeping what chooses what is applied (DIR, --env, --plan, --destroy,
+// --rev, --allow-dirty), so that `apply --env staging` is told to run
+// `apply --env staging --yes`: the refusal said `phoenix apply --yes`,
+// which applies every environment, or drops --plan FILE.
+func (f applyFlags) commandWithYes(args []string) string {
+	parts := []string{"phoenix", "apply"}
+	for _, a := range args {
+		parts = append(parts, shellQuote(a))
+	}
+	for _, e := range f.envs {
+		parts = append(parts, "--env", shellQuote(e))
+	}
+	if f.planFile != "" {
+		parts = append(parts, "--plan", shellQuote(f.planFile))
+	}
+	if f.src.Rev != "" {
+		parts = append(parts, "--rev", shellQuote(f.src.Rev))
+	}
+	if f.destroy {
+		parts = append(parts, "--destroy")
+	}
+	if f.src.AllowDirty {
+		parts = append(parts, "--allow-dirty")
+	}
+	return strings.Join(append(parts, "--yes"), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // preflight refuses, before the prompt and before any step, a plan whose
@@ -261,10 +301,14 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 }
 
 // confirm shows the plan (made by show only when there is someone to ask)
-// and asks; without a terminal to ask on it refuses.
-func confirm(ctx context.Context, stdin io.Reader, stdout io.Writer, show func() *render.Doc, asJSON bool) error {
+// and asks; without a terminal to ask on it refuses, naming the command
+// to run instead (withYes).
+func confirm(ctx context.Context, stdin io.Reader, stdout io.Writer, show func() *render.Doc, asJSON bool, withYes string) error {
 	if asJSON || !tty.IsTerminal(stdout) || !isTerminalReader(stdin) {
-		return errors.New("refusing to apply without --yes: there is no terminal to ask on (review with phoenix plan, then run phoenix apply --yes)")
+		if withYes == "" {
+			withYes = "phoenix apply --yes"
+		}
+		return fmt.Errorf("refusing to apply without --yes: there is no terminal to ask on (review with phoenix plan, then run %s)", withYes)
 	}
 	if err := render.Text(stdout, show(), render.TextOptions{Color: tty.Color(stdout)}); err != nil {
 		return err
