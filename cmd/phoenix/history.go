@@ -99,7 +99,7 @@ deepen it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Env == "" {
-				return errors.New("history needs --env NAME")
+				return errors.New("history needs --env NAME" + envChoices(cmd.Context(), specSource{Dir: specDir(args), Rev: o.Rev}))
 			}
 			if format != "text" && format != "json" {
 				return fmt.Errorf("unknown --format %q: use text, json", format)
@@ -124,6 +124,17 @@ deepen it.`,
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "do not read the live cloud (pool states unknown)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// envChoices names the environments of the spec at src, to follow "needs
+// --env NAME" (": one of ci, prod, staging"); "" when the spec does not
+// compile there, as the bare message is still right.
+func envChoices(ctx context.Context, src specSource) string {
+	d, err := loadSpec(ctx, src)
+	if err != nil || len(d.EnvNames()) == 0 {
+		return ""
+	}
+	return ": one of " + strings.Join(d.EnvNames(), ", ")
 }
 
 // envSpec is the part of a compiled spec that history keeps: the desired
