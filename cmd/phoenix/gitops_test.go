@@ -469,10 +469,17 @@ func TestHistoryFooterSaysOnlyWhatIsTrue(t *testing.T) {
 		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older state is retained: going back to any of these commits rebuilds.\n"},
 		"serving over a retained release": {[]string{"current", "swap"}, "\nRollback is a swap (instant) to: c1. Revert the commits after it; the plan shows swaps only.\n"},
 		"only the serving release":        {[]string{"current"}, "\n"},
+		// c0 was applied and its pool failed its smoke check: it is not
+		// "not applied yet".
+		"release 2 failed over a serving release 1": {[]string{"rebuild", "current"},
+			"\nc0 is not serving: its apply failed (api@abb8.1 failed; phoenix status says why); applying it again creates new pools (baking only images whose inputs changed).\n"},
 	} {
 		var changes []HistoryChange
 		for i, b := range tc.backs {
 			changes = append(changes, HistoryChange{Commit: fmt.Sprintf("c%d", i), Back: b})
+		}
+		if strings.Contains(name, "failed") {
+			changes[0].Roles = []HistoryRole{{Role: "api", Changed: true, Pool: "staging.api.abb84dd0.1", State: "failed"}}
 		}
 		var out strings.Builder
 		writeHistoryFooter(&out, changes)

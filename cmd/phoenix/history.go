@@ -528,7 +528,12 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 		if newest.Back == "swap" {
 			how = "is a swap (instant)"
 		}
-		fmt.Fprintf(w, "%s is not applied yet: applying it %s.\n", shortID(newest.Commit), how)
+		if failed := failedPools(newest); len(failed) > 0 { // so a rebuild, never a swap
+			fmt.Fprintf(w, "%s is not serving: its apply failed (%s; phoenix status says why); applying it again %s.\n",
+				shortID(newest.Commit), strings.Join(failed, ", "), how)
+		} else {
+			fmt.Fprintf(w, "%s is not applied yet: applying it %s.\n", shortID(newest.Commit), how)
+		}
 		older = changes[1:]
 	}
 	var swaps []string
@@ -546,6 +551,19 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 	} else if rebuilds > 0 {
 		fmt.Fprintln(w, "No older state is retained: going back to any of these commits rebuilds.")
 	}
+}
+
+// failedPools names the failed pools of a change: a commit whose pools
+// failed was applied, so "not applied yet" would send the user to apply
+// it again unaware that it fails.
+func failedPools(c HistoryChange) []string {
+	var out []string
+	for _, r := range c.Roles {
+		if r.State == "failed" && r.Pool != "" {
+			out = append(out, render.Short(r.Pool)+" failed")
+		}
+	}
+	return out
 }
 
 func rolePool(r HistoryRole) string {
