@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -18,7 +19,7 @@ func classify(doing string, err error) error {
 	if err == nil {
 		return nil
 	}
-	wrapped := fmt.Errorf("%s: %w", doing, err)
+	wrapped := fmt.Errorf("%s: %w", doing, concise(err))
 	if isTransient(err) {
 		return &cloud.TransientError{Err: wrapped}
 	}
@@ -60,4 +61,38 @@ func hasCode(err error, codes ...string) bool {
 		}
 	}
 	return false
+}
+
+// apiError is an AWS API error as an operator reads it: service,
+// operation, AWS's error code and message, e.g. "S3 ListObjectsV2:
+// NoSuchBucket: The specified bucket does not exist". The SDK's own text
+// puts the HTTP status, request id and host id between them; the request
+// id is kept only for AWS's own faults, where support asks for it. It
+// unwraps to the SDK's error, so codes and retries read it as before.
+type apiError struct {
+	err  error
+	text string
+}
+
+func (e *apiError) Error() string { return e.text }
+func (e *apiError) Unwrap() error { return e.err }
+
+// concise returns err as an apiError when it is an SDK operation error
+// carrying an AWS error code, and err unchanged otherwise (a network error,
+// missing credentials, a waiter's timeout).
+func concise(err error) error {
+	oe, ok := err.(*smithy.OperationError)
+	var ae smithy.APIError
+	if !ok || !errors.As(err, &ae) {
+		return err
+	}
+	text := fmt.Sprintf("%s %s: %s", oe.Service(), oe.Operation(), ae.ErrorCode())
+	if m := ae.ErrorMessage(); m != "" {
+		text += ": " + m
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && (ae.ErrorFault() == smithy.FaultServer || re.HTTPStatusCode() >= 500) && re.ServiceRequestID() != "" {
+		text += " (request id " + re.ServiceRequestID() + ")"
+	}
+	return &apiError{err: err, text: text}
 }
