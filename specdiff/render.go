@@ -6,21 +6,31 @@ import (
 	"strings"
 )
 
-// Text writes the diff for a terminal, one line per change.
+// Text writes the diff for a terminal, one line per change. The keys and
+// build ids of images and pools start in one column, however long the
+// names (were padded to fixed widths that differed by kind, so images and
+// pools did not line up, and a long name pushed its line out).
 func (d *Diff) Text(w io.Writer) {
 	if d.Empty() {
 		fmt.Fprintln(w, "Desired state: no changes")
 		return
 	}
 	fmt.Fprintf(w, "Desired state%s\n", commits(d.Base, d.Head))
+	width := 0
 	for _, im := range d.Images {
-		fmt.Fprintf(w, "  %s image %-12s %s\n", mark(im.Status), im.Name, im.describe())
+		width = max(width, len("image "+im.Name))
+	}
+	for _, p := range d.Pools {
+		width = max(width, len("pool "+p.Env+"/"+p.Role))
+	}
+	for _, im := range d.Images {
+		fmt.Fprintf(w, "  %s %-*s  %s\n", mark(im.Status), width, "image "+im.Name, im.describe())
 	}
 	for _, e := range d.Envs {
 		fmt.Fprintf(w, "  %s environment %s%s\n", mark(e.Status), e.Name, settingsSuffix(e.Settings, ": "))
 	}
 	for _, p := range d.Pools {
-		fmt.Fprintf(w, "  %s pool %-16s %s\n", mark(p.Status), p.Env+"/"+p.Role, p.describe())
+		fmt.Fprintf(w, "  %s %-*s  %s\n", mark(p.Status), width, "pool "+p.Env+"/"+p.Role, p.describe())
 	}
 }
 

@@ -160,3 +160,36 @@ func TestMissingSpecOnOneSide(t *testing.T) {
 		t.Fatalf("everything should be removed: %+v", d)
 	}
 }
+
+// TestTextAlignsImagesAndPools: the build ids of images and the keys of
+// pools start in one column, also with a role name longer than the old
+// fixed width.
+func TestTextAlignsImagesAndPools(t *testing.T) {
+	base, head := spec(), spec()
+	head.Images["web"].Steps = []string{"go build -v"}
+	head.Images["web"].BuildID = "w2"
+	for _, p := range head.Pools {
+		p.BuildID, p.Key = "w2", p.Env+"-k2"
+	}
+	long := &model.Pool{Env: "staging", Role: "notifications-worker", Cloud: "local", Image: "web", Key: "n1"}
+	base.Pools = append(base.Pools, long)
+	head.Pools = append(head.Pools, &model.Pool{Env: "staging", Role: "notifications-worker", Cloud: "local", Image: "web", Key: "n2"})
+	var text bytes.Buffer
+	Compare(base, head).Text(&text)
+	col := -1
+	for _, line := range strings.Split(strings.TrimSpace(text.String()), "\n")[1:] {
+		i := 4 + strings.Index(line[4:], "  ") // the gap after the name
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		if col == -1 {
+			col = i
+		}
+		if i != col {
+			t.Errorf("column %d, want %d: %q\n%s", i, col, line, text.String())
+		}
+	}
+	if col == -1 {
+		t.Fatal("no lines")
+	}
+}
