@@ -135,7 +135,7 @@ func (c *Cloud) prepareBuilder(ctx context.Context, req cloud.BakeRequest, bucke
 		}
 		key := artifactKey(req.Project, im.BuildID)
 		if _, err := c.api.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data)}); err != nil {
-			return "", classify("uploading the artifact", err)
+			return "", c.bucketError("uploading the artifact", bucket, err)
 		}
 		u, err := c.api.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key}, s3.WithPresignExpires(ttl))
 		if err != nil {
@@ -145,7 +145,7 @@ func (c *Cloud) prepareBuilder(ctx context.Context, req cloud.BakeRequest, bucke
 	}
 	rkey := resultKey(req.Project, im.BuildID)
 	if _, err := c.api.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &rkey}); err != nil && !hasCode(err, "NoSuchKey", "NotFound") {
-		return "", classify("clearing an old bake result", err)
+		return "", c.bucketError("clearing an old bake result", bucket, err)
 	}
 	u, err := c.api.Presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &rkey}, s3.WithPresignExpires(ttl))
 	if err != nil {

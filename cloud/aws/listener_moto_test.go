@@ -73,3 +73,27 @@ func TestDeletedListenerOnMoto(t *testing.T) {
 		t.Fatalf("Observe with the spec's listener deleted: %v, want ErrNotFound naming %s", err, old)
 	}
 }
+
+// On moto: a spec whose bucket does not exist is told so by plan (Observe)
+// and apply (Lock), naming the bucket and the environments that name it,
+// not with S3's bare NoSuchBucket.
+func TestMissingBucketOnMoto(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := motoConfig(t)
+	s := newSite(t, cfg, 1)
+	s.AWS.Bucket = "phoenix-nope"
+	c, err := NewFromConfig(cfg, webSpec(s, s.Listeners[0]), motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, oerr := c.Observe(ctx, "shop")
+	lerr := c.Lock(ctx, cloud.LockRequest{Project: "shop", Env: "prod", Owner: "me", Lease: time.Minute})
+	for _, err := range []error{oerr, lerr} {
+		if err == nil || !strings.Contains(err.Error(), "bucket phoenix-nope (aws.bucket of prod) does not exist in us-east-1: create it") ||
+			strings.Contains(err.Error(), "RequestID") || !hasCode(err, "NoSuchBucket") {
+			t.Errorf("got %v, want the missing bucket named, with its environment and what to do", err)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func (c *Cloud) Lock(ctx context.Context, req cloud.LockRequest) error {
 		return nil
 	}
 	if !conflict(err) {
-		return classify("locking "+req.Env, err)
+		return c.bucketError("locking "+req.Env, env.Bucket, err)
 	}
 	held, etag, err := c.readLease(ctx, env.Bucket, key)
 	if err != nil {
@@ -132,7 +132,7 @@ func (c *Cloud) readLease(ctx context.Context, bucket, key string) (*lease, stri
 		return nil, "", nil
 	}
 	if err != nil {
-		return nil, "", classify("reading lock "+key, err)
+		return nil, "", c.bucketError("reading lock "+key, bucket, err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(out.Body, 64<<10))
@@ -167,7 +167,7 @@ func (c *Cloud) locks(ctx context.Context, project string) ([]cloud.LockInfo, er
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, classify("listing locks in "+b, err)
+				return nil, c.bucketError("listing locks", b, err)
 			}
 			for _, o := range page.Contents {
 				key := aws.ToString(o.Key)
@@ -191,4 +191,31 @@ func (c *Cloud) locks(ctx context.Context, project string) ([]cloud.LockInfo, er
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Env < out[j].Env })
 	return out, nil
+}
+
+// bucketError is classify, except that a bucket that does not exist is
+// said plainly, with the environments that name it: it is the operator's
+// to create (Phoenix never creates the identity layer), and S3's own
+// NoSuchBucket does not say which bucket it means.
+func (c *Cloud) bucketError(doing, bucket string, err error) error {
+	if !hasCode(err, "NoSuchBucket") {
+		return classify(doing, err)
+	}
+	var envs []string
+	region := ""
+	for name, e := range c.envs {
+		if e.Bucket == bucket {
+			envs = append(envs, name)
+			if e.Region != "" {
+				region = " in " + e.Region
+			}
+		}
+	}
+	sort.Strings(envs)
+	named := ""
+	if len(envs) > 0 {
+		named = " (aws.bucket of " + strings.Join(envs, ", ") + ")"
+	}
+	return fmt.Errorf("%s: bucket %s%s does not exist%s: create it, or name an existing bucket; Phoenix never creates it: %w",
+		doing, bucket, named, region, concise(err))
 }
