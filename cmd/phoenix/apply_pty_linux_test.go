@@ -54,6 +54,9 @@ func ioctl(f *os.File, req, arg uintptr) error {
 type ptyOutput struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	// drained is closed once the terminal is gone (read fails with EIO):
+	// all the program wrote has been read.
+	drained chan struct{}
 }
 
 func (o *ptyOutput) String() string { o.mu.Lock(); defer o.mu.Unlock(); return o.buf.String() }
@@ -78,8 +81,9 @@ func startOnPTY(t *testing.T, args ...string) (*exec.Cmd, *os.File, *ptyOutput) 
 		t.Fatal(err)
 	}
 	slave.Close()
-	out := &ptyOutput{}
+	out := &ptyOutput{drained: make(chan struct{})}
 	go func() {
+		defer close(out.drained)
 		b := make([]byte, 4096)
 		for {
 			n, err := master.Read(b)
@@ -112,13 +116,20 @@ func waitFor(t *testing.T, out *ptyOutput, s string) {
 	t.Fatalf("the terminal never showed %q:\n%s", s, out.String())
 }
 
-// exitOf waits for cmd and returns its exit code.
+// exitOf waits for cmd and for the last of its output, and returns its
+// exit code. (Without waiting for the output, a loaded machine let the
+// test read the terminal before the program's last line reached it.)
 func exitOf(t *testing.T, cmd *exec.Cmd, out *ptyOutput) int {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
+		select {
+		case <-out.drained:
+		case <-time.After(10 * time.Second):
+			t.Errorf("the terminal stayed open 10s after phoenix exited")
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return ee.ExitCode()
