@@ -220,11 +220,14 @@ func (c *Cloud) vpcOf(ctx context.Context, subnet string) (string, error) {
 		return v, nil
 	}
 	out, err := c.api.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
+	if hasCode(err, "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed") {
+		return "", fmt.Errorf("subnet %s does not exist in this region: %w", subnet, cloud.ErrNotFound)
+	}
 	if err != nil {
 		return "", classify("describing subnet "+subnet, err)
 	}
 	if len(out.Subnets) == 0 || out.Subnets[0].VpcId == nil {
-		return "", fmt.Errorf("subnet %s: %w", subnet, cloud.ErrNotFound)
+		return "", fmt.Errorf("subnet %s does not exist in this region: %w", subnet, cloud.ErrNotFound)
 	}
 	v = *out.Subnets[0].VpcId
 	c.vpcMu.Lock()

@@ -1,0 +1,59 @@
+package awscloud
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
+)
+
+// On moto: apply's preflight refuses an environment whose subnets do not
+// exist or span two VPCs, naming them, and passes the site's own subnets.
+func TestPreflightChecksSubnetsOnMoto(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := motoConfig(t)
+	s := newSite(t, cfg, 1)
+	pool := &model.Pool{Env: "prod", Role: "web", Cloud: Name, Endpoint: s.Listeners[0]}
+	preflight := func(subnets ...string) error {
+		t.Helper()
+		site := s
+		site.AWS.Subnets = subnets
+		c, err := NewFromConfig(cfg, webSpec(site, s.Listeners[0]), motoOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Preflight(ctx, pool)
+	}
+
+	if err := preflight(s.AWS.Subnets...); err != nil {
+		t.Errorf("the site's subnets: %v", err)
+	}
+	err := preflight(s.AWS.Subnets[0], "subnet-0000000000000dead")
+	if !errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), "aws.subnets of prod: subnet subnet-0000000000000dead does not exist in us-east-1") ||
+		strings.Contains(err.Error(), s.AWS.Subnets[0]) {
+		t.Errorf("a subnet that does not exist: %v", err)
+	}
+
+	e := ec2.NewFromConfig(cfg)
+	vpc, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.1.1.0/24"), AvailabilityZone: aws.String("us-east-1c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = preflight(s.AWS.Subnets[0], *other.Subnet.SubnetId)
+	if err == nil || !strings.Contains(err.Error(), "span several VPCs") || !strings.Contains(err.Error(), *vpc.Vpc.VpcId) {
+		t.Errorf("subnets of two VPCs: %v", err)
+	}
+}
