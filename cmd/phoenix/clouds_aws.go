@@ -41,6 +41,9 @@ func openAWS(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("no AWS region: set aws.region in the spec or AWS_REGION")
 	}
+	if err := awscloud.CheckCredentials(ctx, cfg); err != nil {
+		return nil, err
+	}
 	smoke, err := awscloud.ParseSmokeMode(os.Getenv("PHOENIX_AWS_SMOKE"))
 	if err != nil {
 		return nil, fmt.Errorf("PHOENIX_AWS_SMOKE: %w", err)
