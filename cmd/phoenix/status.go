@@ -115,6 +115,9 @@ func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, 
 	if err != nil {
 		return err
 	}
+	if len(envs) == 0 {
+		addLeftEnvs(scope, live)
+	}
 	doc := buildStatus(desired, live, scope)
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -122,6 +125,22 @@ func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, 
 		return enc.Encode(doc)
 	}
 	return writeStatusText(w, doc, time.Now())
+}
+
+// addLeftEnvs adds to scope the environments that left the spec but still
+// have endpoints or pools in the live cloud: their servers run and serve
+// until phoenix apply --destroy, and status showed nothing of them.
+func addLeftEnvs(scope map[string]string, live *cloud.Live) {
+	for _, e := range live.Endpoints {
+		if _, ok := scope[e.Env]; !ok {
+			scope[e.Env] = e.Cloud
+		}
+	}
+	for _, p := range live.Pools {
+		if _, ok := scope[p.Env]; !ok {
+			scope[p.Env] = p.Cloud
+		}
+	}
 }
 
 // buildStatus joins the live state with the spec for the environments in
@@ -219,7 +238,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 						health = "cold"
 					}
 				}
-				if p.State == string(cloud.PoolCold) {
+				if p.State == string(cloud.PoolCold) && e.InSpec { // apply starts only what is in the spec
 					stopped = append(stopped, p)
 				}
 				continue
@@ -245,6 +264,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	}
 	writeColdServing(w, stopped)
 	writeFailed(w, failed)
+	writeLeftSpec(w, doc.Endpoints)
 	if len(doc.Pools) == 0 {
 		// A new user's first status: say what to do rather than only "-".
 		fmt.Fprintln(w, "\nNo pools yet: nothing is deployed in these environments. See what would be with phoenix plan; deploy with phoenix apply --yes.")
@@ -285,6 +305,22 @@ func writeColdServing(w io.Writer, pools []statusPool) {
 	} else {
 		fmt.Fprintf(w, "phoenix apply --yes starts %s.\n", it)
 	}
+}
+
+// writeLeftSpec names the endpoints that remain (serving, or cold after
+// cloud down) although their role or environment left the spec, and the
+// flag that removes them.
+func writeLeftSpec(w io.Writer, eps []statusEndpoint) {
+	var left []string
+	for _, e := range eps {
+		if !e.InSpec && len(e.Backends) > 0 {
+			left = append(left, e.Env+"/"+e.Role)
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nLeft the spec, but their endpoints and pools remain: %s. phoenix plan --destroy shows what destroying them takes.\n", strings.Join(left, ", "))
 }
 
 // writeFailed says why each failed pool failed (a smoke check's status,

@@ -73,3 +73,32 @@ func TestStatusTextFailedPoolSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusTextColdPoolOfALeftEnvironment: a cold pool whose environment
+// left the spec is not one that "phoenix apply --yes starts" (apply plans
+// only the spec); status names its endpoint as left the spec instead.
+func TestStatusTextColdPoolOfALeftEnvironment(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	key := strings.Repeat("7", 64)
+	id := cloud.PoolID("ci", "web", key, 1)
+	d := &model.Desired{Project: "demo", Environments: map[string]*model.Environment{"prod": {Name: "prod", Cloud: model.CloudLocal}}}
+	live := &cloud.Live{
+		Pools: []cloud.Pool{{ID: id, Env: "ci", Role: "web", Key: key, Generation: 1, State: cloud.PoolCold, Count: 1,
+			Reason: "stopped by phoenix cloud down", Cloud: model.CloudLocal, CreatedAt: now.Add(-time.Hour)}},
+		Endpoints: []cloud.Endpoint{{Env: "ci", Role: "web", Cloud: model.CloudLocal, Address: "127.0.0.1:17081", Backends: []cloud.Backend{{Pool: id, Weight: 100}}}},
+	}
+	scope := map[string]string{"prod": model.CloudLocal}
+	addLeftEnvs(scope, live)
+	var b bytes.Buffer
+	if err := writeStatusText(&b, buildStatus(d, live, scope), now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "ci   web (not in spec)  127.0.0.1:17081  web@7777.1  1h   cold") ||
+		!strings.Contains(out, "Left the spec, but their endpoints and pools remain: ci/web.") {
+		t.Errorf("status does not show ci/web as left the spec:\n%s", out)
+	}
+	if strings.Contains(out, "starts it") {
+		t.Errorf("status says apply starts a pool that left the spec:\n%s", out)
+	}
+}
