@@ -317,3 +317,34 @@ func TestPruneFindsRuleOnAForgottenListener(t *testing.T) {
 		t.Fatalf("the prune left rules %v or the target group", s.elb.rules[listenerARN])
 	}
 }
+
+// A smoke check that gets no answer (the balancer's name does not resolve
+// here, or nothing listens) says that this machine cannot reach the load
+// balancer and which PHOENIX_AWS_SMOKE modes help; an answer the pool
+// gave gets no such hint.
+func TestSmokeUnreachableSaysWhatToDo(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	s.opt.HTTP = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}}
+	}}}
+	req := createReq("prod.web.eeee.1", 1)
+	req.Pool.Smoke = []model.Smoke{{Path: "/healthz"}}
+	_, err := s.CreatePool(ctx, req)
+	if err == nil || !strings.Contains(err.Error(), "no such host") ||
+		!strings.Contains(err.Error(), "the load balancer is not reachable from here") || !strings.Contains(err.Error(), "PHOENIX_AWS_SMOKE=direct") {
+		t.Fatalf("smoke with no route to the balancer: %v", err)
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer srv.Close()
+	s.opt.HTTP = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}}}
+	req = createReq("prod.web.ffff.1", 1)
+	req.Pool.Smoke = []model.Smoke{{Path: "/healthz"}}
+	_, err = s.CreatePool(ctx, req)
+	if err == nil || !strings.Contains(err.Error(), "status 503") || strings.Contains(err.Error(), "not reachable") {
+		t.Fatalf("smoke answered 503: %v", err)
+	}
+}

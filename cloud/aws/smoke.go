@@ -3,8 +3,10 @@ package awscloud
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -70,7 +72,7 @@ func (c *Cloud) smoke(ctx context.Context, req cloud.CreateRequest, tg string, r
 		}
 		for _, base := range addrs {
 			if err := runSmoke(ctx, c.opt.HTTP, base, nil, p.Smoke, p.Warm); err != nil {
-				return err
+				return unreachable(err, SmokeDirect)
 			}
 		}
 		logf(req.Log, "pool %s: %d smoke checks passed on %d servers", req.ID, len(p.Smoke), len(addrs))
@@ -87,11 +89,30 @@ func (c *Cloud) smoke(ctx context.Context, req cloud.CreateRequest, tg string, r
 	hdr := http.Header{poolHeader: {rule.value}}
 	for range max(p.Count, 1) {
 		if err := runSmoke(ctx, hc, base, hdr, p.Smoke, p.Warm); err != nil {
-			return err
+			return unreachable(err, SmokeBalancer)
 		}
 	}
 	logf(req.Log, "pool %s: %d smoke checks passed %d times through %s", req.ID, len(p.Smoke), max(p.Count, 1), base)
 	return nil
+}
+
+// unreachable adds what to do to a smoke error that is no answer at all
+// (a name that does not resolve, a connection refused or timed out): the
+// pool may be fine, and this machine has no network path to it. An answer
+// the pool gave (a wrong status or body) is returned as it is.
+func unreachable(err error, mode SmokeMode) error {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	if !errors.As(err, &dnsErr) && !errors.As(err, &opErr) {
+		return err
+	}
+	if mode == SmokeDirect {
+		return fmt.Errorf("%w\n  the servers' private addresses are not reachable from here: run Phoenix inside the VPC, "+
+			"or set PHOENIX_AWS_SMOKE=off to rely on the load balancer's health checks alone", err)
+	}
+	return fmt.Errorf("%w\n  the load balancer is not reachable from here (an internal load balancer, or a security group "+
+		"that does not admit this machine): run Phoenix where it is, set PHOENIX_AWS_SMOKE=direct to check the servers "+
+		"from inside the VPC, or PHOENIX_AWS_SMOKE=off to rely on health checks alone", err)
 }
 
 // balancerURL returns the base URL of a listener: its load balancer's DNS
