@@ -323,6 +323,12 @@ func (c *Cloud) readResult(ctx context.Context, req cloud.BakeRequest, bucket st
 		return nil
 	case "failed":
 		return fmt.Errorf("a step failed; last lines of the bake log:\n%s", tail.String())
+	case "":
+		if tail.String() == "" {
+			// The object exists, so the builder got as far as its upload.
+			return errors.New("the builder's result is empty: its upload sent no body (see its console output)")
+		}
+		fallthrough
 	default:
 		return fmt.Errorf("the builder's report starts with %q, not ok or failed; last lines:\n%s", status, tail.String())
 	}

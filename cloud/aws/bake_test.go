@@ -205,3 +205,20 @@ func liveBuilders(t *testing.T, e *ec2.Client) int {
 	}
 	return n
 }
+
+// A result object with nothing in it is said to be empty (was: 'the
+// builder's report starts with "", not ok or failed; last lines:' and
+// nothing after it).
+func TestEmptyBakeResult(t *testing.T) {
+	s := newStandIn(t)
+	req := cloud.BakeRequest{Project: "shop", Image: &model.Image{Name: "base", BuildID: "b1"}}
+	s.s3.objects["locks/"+resultKey("shop", "b1")] = nil
+	err := s.readResult(context.Background(), req, "locks")
+	if err == nil || err.Error() != "the builder's result is empty: its upload sent no body (see its console output)" {
+		t.Fatalf("empty result: %v", err)
+	}
+	s.s3.objects["locks/"+resultKey("shop", "b1")] = []byte("\nsome log\n")
+	if err := s.readResult(context.Background(), req, "locks"); err == nil || !strings.Contains(err.Error(), `starts with ""`) || !strings.Contains(err.Error(), "some log") {
+		t.Fatalf("a result with a log and no status: %v", err)
+	}
+}
