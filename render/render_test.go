@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
@@ -219,5 +220,25 @@ func TestShort(t *testing.T) {
 		if got := Short(id); got != want {
 			t.Errorf("Short(%q) = %q, want %q", id, got, want)
 		}
+	}
+}
+
+// TestSwapOntoTheServingPoolNamesItOnce: the swap that starts a cold
+// serving pool keeps the same pool; the text names it once (was
+// "web@7d2e.1 → web@7d2e.1", a swap that seemed to do nothing).
+func TestSwapOntoTheServingPoolNamesItOnce(t *testing.T) {
+	key := strings.Repeat("7d2e", 16)
+	id := "prod.web." + key[:8] + ".1"
+	p := &planner.Plan{Project: "shop", Envs: []string{"prod"}, Steps: []planner.Step{{
+		ID: "swap:prod/web", Kind: planner.Swap, Cloud: "local", Env: "prod", Role: "web", Pool: id, Key: key, Generation: 1,
+		From: []cloud.Backend{{Pool: id, Weight: 100}}, Reason: "serving pool web@7d2e.1 is cold: start it", After: []string{},
+	}}}
+	var b bytes.Buffer
+	if err := Text(&b, FromPlan(p, Info{}), TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "web@7d2e.1 → web@7d2e.1") || !strings.Contains(out, "~ swap    web@7d2e.1    serving pool web@7d2e.1 is cold: start it") {
+		t.Errorf("swap onto the serving pool:\n%s", out)
 	}
 }

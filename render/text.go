@@ -288,9 +288,13 @@ func stepRow(s Step) []cell {
 			return []cell{{verb, code}, {strings.Join(from, ", ") + " → nothing", code}, {"", ""}, {s.Reason, code}}
 		}
 		target := poolName(s)
-		if len(from) > 0 {
+		switch {
+		case len(s.From) == 1 && s.From[0].Pool == s.Pool:
+			// The serving pool stays (a cold one is started): "X → X"
+			// read as a swap that does nothing.
+		case len(from) > 0:
 			target = strings.Join(from, ", ") + " → " + target
-		} else {
+		default:
 			target = "→ " + target
 		}
 		var detail []string
