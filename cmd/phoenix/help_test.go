@@ -61,3 +61,22 @@ func TestWrongArgumentCountShowsUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowDirtyIsListedOnlyWhereItDoesSomething: only apply refuses a
+// spec with uncommitted changes, so only apply's --help offers
+// --allow-dirty; the others still accept it.
+func TestAllowDirtyIsListedOnlyWhereItDoesSomething(t *testing.T) {
+	for _, name := range []string{"apply", "plan", "validate", "compile", "status", "graph", "unlock"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{name, "--help"}, &stdout, &stderr); code != 0 {
+			t.Fatalf("phoenix %s --help: exit %d: %s", name, code, stderr.String())
+		}
+		if listed := strings.Contains(stdout.String(), "--allow-dirty"); listed != (name == "apply") {
+			t.Errorf("phoenix %s --help lists --allow-dirty: %v", name, listed)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", "--allow-dirty", t.TempDir() + "/none"}, &stdout, &stderr); strings.Contains(stderr.String(), "unknown flag") {
+		t.Errorf("validate --allow-dirty: exit %d, %s", code, stderr.String())
+	}
+}

@@ -36,6 +36,12 @@ func addSpecFlags(cmd *cobra.Command, src *specSource) {
 		"read the spec at a git revision (branch, tag, commit, HEAD~1) from the repository's objects, without a checkout")
 	cmd.Flags().BoolVar(&src.AllowDirty, "allow-dirty", false,
 		"accept a spec with uncommitted changes (pools record HEAD's commit marked -dirty)")
+	if cmd.Name() != "apply" {
+		// Only apply refuses a dirty spec; elsewhere the flag does nothing,
+		// and listed in --help it said that plan or validate refuse one.
+		// Hidden, not removed, so scripts that pass it everywhere still run.
+		_ = cmd.Flags().MarkHidden("allow-dirty")
+	}
 }
 
 // specDir returns the spec directory from the positional arguments.
