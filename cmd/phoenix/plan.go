@@ -107,10 +107,24 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 	if f.out != "" {
 		fmt.Fprintf(stderr, "Saved the plan to %s. Apply exactly it with: phoenix apply --plan %s\n", f.out, f.out)
 	}
+	noteLocks(stderr, r.live, r.plan.Envs)
 	if r.plan.Empty() {
 		return nil
 	}
 	return withExitCode(exitChanges, nil)
+}
+
+// noteLocks says which environments of the plan an apply holds now: the
+// live state is moving under the plan, which nothing else said (the plan
+// looked final, and apply then waited for the lock or saw another plan).
+// It goes to stderr, so JSON and Markdown on stdout stay clean.
+func noteLocks(w io.Writer, live *cloud.Live, envs []string) {
+	for _, l := range live.Locks {
+		if slices.Contains(envs, l.Env) {
+			fmt.Fprintf(w, "note: %s is locked by %s (an apply in progress; lease until %s): this plan may be out of date when it ends.\n",
+				l.Env, l.Owner, l.Expires.Local().Format("15:04:05"))
+		}
+	}
 }
 
 // planned is a plan with what it was made from.
