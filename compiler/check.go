@@ -100,16 +100,23 @@ func (c *checker) definedNames(section string) string {
 // one is a likely typo, and the list of defined names.
 func (c *checker) hint(section, name string) string {
 	defined := c.definedNames(section)
-	best, bestDist := "", 3
-	for _, n := range strings.Split(strings.TrimPrefix(defined, "defined "+section+": "), ", ") {
-		if d := editDistance(name, n); d < bestDist && d < len(name) {
-			best, bestDist = n, d
-		}
-	}
+	best := closest(name, strings.Split(strings.TrimPrefix(defined, "defined "+section+": "), ", "))
 	if best == "" {
 		return defined
 	}
 	return fmt.Sprintf("did you mean %q?\n%s", best, defined)
+}
+
+// closest is the name of names within two edits of name (a likely typo:
+// "cuont" for "count"), or "" when none is.
+func closest(name string, names []string) string {
+	best, bestDist := "", 3
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestDist && d < len(name) {
+			best, bestDist = n, d
+		}
+	}
+	return best
 }
 
 // editDistance is the Levenshtein distance of two short names.
