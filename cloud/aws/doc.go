@@ -15,8 +15,9 @@ package awscloud
 //	ec2:   RunInstances, DescribeInstances, TerminateInstances, CreateImage,
 //	       DescribeImages, DeregisterImage, DeleteSnapshot, CreateTags,
 //	       CreateLaunchTemplate, DescribeLaunchTemplates,
-//	       DeleteLaunchTemplate, DescribeSubnets (and iam:PassRole for an
-//	       instance profile)
+//	       DeleteLaunchTemplate, DescribeSubnets, DescribeSecurityGroups
+//	       (apply's preflight; skipped without it), and iam:PassRole for an
+//	       instance profile
 //	autoscaling: CreateAutoScalingGroup, DescribeAutoScalingGroups,
 //	       UpdateAutoScalingGroup, DeleteAutoScalingGroup, CreateOrUpdateTags
 //	elasticloadbalancing: CreateTargetGroup, DescribeTargetGroups,

@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
 )
@@ -16,7 +19,8 @@ var _ cloud.Preflighter = (*Cloud)(nil)
 // Preflight implements cloud.Preflighter: before apply changes anything,
 // it checks that the subnets of the pool's environment exist in the region
 // and lie in one VPC (the pool's target group is made in the first one's
-// VPC and its auto scaling group spans them all). Without it a mistyped
+// VPC and its auto scaling group spans them all), and that its security
+// groups exist in that VPC. Without it a mistyped
 // subnet surfaced as a failed create after the bakes, with other
 // environments already swapped. Each subnet is looked up once per run.
 func (c *Cloud) Preflight(ctx context.Context, pool *model.Pool) error {
@@ -57,7 +61,62 @@ func (c *Cloud) Preflight(ctx context.Context, pool *model.Pool) error {
 		}
 		return fmt.Errorf("aws.subnets of %s span several VPCs (%s); a pool's servers and its load balancer target group need one", pool.Env, strings.Join(parts, "; "))
 	}
+	vpc := ""
+	for v := range vpcs {
+		vpc = v
+	}
+	return c.checkSecurityGroups(ctx, pool.Env, env, where, vpc)
+}
+
+// checkSecurityGroups says which of env's security groups do not exist or
+// lie outside the VPC of its subnets: either fails every create of the
+// environment at its auto scaling group, after the bakes. Credentials not
+// allowed ec2:DescribeSecurityGroups skip the check.
+func (c *Cloud) checkSecurityGroups(ctx context.Context, envName string, env *model.AWS, where, vpc string) error {
+	var missing, elsewhere []string
+	for _, sg := range env.SecurityGroups {
+		v, err := c.groupVPC(ctx, sg)
+		switch {
+		case errors.Is(err, cloud.ErrNotFound):
+			missing = append(missing, sg)
+		case hasCode(err, "UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
+			return nil
+		case err != nil:
+			return err
+		case vpc != "" && v != "" && v != vpc:
+			elsewhere = append(elsewhere, sg+" is in "+v)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("aws.securityGroups of %s: %s %s %s not exist in %s (security groups are named by id, sg-…): %w",
+			envName, plural(len(missing), "security group", "security groups"), strings.Join(missing, ", "), doesOrDo(len(missing)), where, cloud.ErrNotFound)
+	}
+	if len(elsewhere) > 0 {
+		return fmt.Errorf("aws.securityGroups of %s: %s, not in %s, the VPC of its subnets", envName, strings.Join(elsewhere, ", "), vpc)
+	}
 	return nil
+}
+
+// groupVPC returns the VPC of a security group, looked up once.
+func (c *Cloud) groupVPC(ctx context.Context, sg string) (string, error) {
+	c.vpcMu.Lock()
+	v, ok := c.vpcs[sg]
+	c.vpcMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	out, err := c.api.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sg}})
+	if hasCode(err, "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound") || (err == nil && len(out.SecurityGroups) == 0) {
+		return "", fmt.Errorf("security group %s: %w", sg, cloud.ErrNotFound)
+	}
+	if err != nil {
+		return "", classify("describing security group "+sg, err)
+	}
+	v = aws.ToString(out.SecurityGroups[0].VpcId)
+	c.vpcMu.Lock()
+	c.vpcs[sg] = v
+	c.vpcMu.Unlock()
+	return v, nil
 }
 
 func plural(n int, one, many string) string {

@@ -57,3 +57,52 @@ func TestPreflightChecksSubnetsOnMoto(t *testing.T) {
 		t.Errorf("subnets of two VPCs: %v", err)
 	}
 }
+
+// On moto: apply's preflight refuses security groups that do not exist or
+// lie in another VPC than the environment's subnets, naming them.
+func TestPreflightChecksSecurityGroupsOnMoto(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := motoConfig(t)
+	s := newSite(t, cfg, 1)
+	e := ec2.NewFromConfig(cfg)
+	sub, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: s.AWS.Subnets[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := e.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("web"), Description: aws.String("web"), VpcId: sub.Subnets[0].VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpc, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := e.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("web"), Description: aws.String("web"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := &model.Pool{Env: "prod", Role: "web", Cloud: Name, Endpoint: s.Listeners[0]}
+	preflight := func(groups ...string) error {
+		t.Helper()
+		site := s
+		site.AWS.SecurityGroups = groups
+		c, err := NewFromConfig(cfg, webSpec(site, s.Listeners[0]), motoOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Preflight(ctx, pool)
+	}
+	if err := preflight(*mine.GroupId); err != nil {
+		t.Errorf("the subnets' VPC's group: %v", err)
+	}
+	err = preflight(*mine.GroupId, "sg-0123456789abcdef0")
+	if !errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), "aws.securityGroups of prod: security group sg-0123456789abcdef0 does not exist in us-east-1") {
+		t.Errorf("a group that does not exist: %v", err)
+	}
+	err = preflight(*theirs.GroupId)
+	if err == nil || !strings.Contains(err.Error(), *theirs.GroupId+" is in "+*vpc.Vpc.VpcId) {
+		t.Errorf("a group of another VPC: %v", err)
+	}
+}
