@@ -16,7 +16,10 @@ import (
 // by when they last served (the pools serving now count as serving until
 // the swap), then by creation, newest first: the first `keep` stay, and of
 // those the ones past `warm` are listed in the swap's Cool. With no swap,
-// every backend of the endpoint is protected, whatever its weight.
+// every backend of the endpoint is protected, whatever its weight. Prunes
+// past retention wait for the swap (until it is done, the old pools are
+// the rollback); prunes of unusable pools wait only if the endpoint routes
+// to them.
 func retention(d *model.Pool, live []livePool, ep *cloud.Endpoint, swap *Step, target string) ([]Step, []*cloud.Pool) {
 	var eb []cloud.Backend
 	if ep != nil {
@@ -30,7 +33,16 @@ func retention(d *model.Pool, live []livePool, ep *cloud.Endpoint, swap *Step, t
 			continue
 		}
 		if lp.prob != "" {
-			prunes = append(prunes, pruneStep(lp.Pool, swap, lp.prob))
+			// An unusable pool that serves nothing is no rollback
+			// candidate and waits for nothing: pruning it at once keeps
+			// failed pools from piling up while a release keeps failing
+			// (its swap never runs). One the endpoint still routes to
+			// waits for the swap that takes it out of service.
+			after := swap
+			if backendOf(eb, lp.ID) < 0 {
+				after = nil
+			}
+			prunes = append(prunes, pruneStep(lp.Pool, after, lp.prob))
 			pruned = append(pruned, lp.Pool)
 			continue
 		}
