@@ -353,7 +353,15 @@ func startServer(home string, rec *poolRec, dir string, index int, secrets map[s
 	}
 	sr := serverRec{Index: index, PID: cmd.Process.Pid, StartTime: processStartTime(cmd.Process.Pid), Port: port, Log: logPath}
 	s := newServer(sr, true)
-	go func() { s.markExited(cmd.Wait()) }()
+	go func() {
+		err := cmd.Wait()
+		// The server is its whole process group: when the leader exits
+		// (crashed, or its sh killed alone), what it started goes too, so
+		// no child keeps running unseen on the server's port. The group's
+		// id cannot be taken by another process while a member remains.
+		_ = syscall.Kill(-sr.PID, syscall.SIGKILL)
+		s.markExited(err)
+	}()
 	return s, nil
 }
 

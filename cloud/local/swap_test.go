@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -344,4 +347,41 @@ func getErr(url string) (string, error) {
 		return string(b), fmt.Errorf("status %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return string(b), nil
+}
+
+// TestServerGroupEndsWithItsLeader: a role command that starts a child in
+// the background (`sleep … &`) and whose server then dies: the child is
+// stopped with it instead of running on unseen (it could hold the
+// server's port, or its work, with no pool to show for it).
+func TestServerGroupEndsWithItsLeader(t *testing.T) {
+	c := newTestCloud(t)
+	f := newFixture(t, c, 1)
+	f.spec.Command = `sleep 300 & echo "phoenix-test-child=$!"; ` + serverCommand(t)
+	a, st := f.serve(t, "A")
+	logPath := filepath.Join(c.Home(), "logs", f.spec.Env, f.spec.Role, a.ID+"-0.log")
+	var child int
+	waitFor(t, 5*time.Second, func() error {
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			return err
+		}
+		_, after, ok := strings.Cut(string(b), "phoenix-test-child=")
+		if !ok {
+			return fmt.Errorf("no child pid in %s yet", logPath)
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]))
+		return err
+	})
+	if !pidAlive(child) {
+		t.Fatalf("child %d is not running before its server dies", child)
+	}
+	if err := syscall.Kill(st.Pools[0].PIDs[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		if pidAlive(child) && !isZombie(child) {
+			return fmt.Errorf("child %d of the dead server still runs", child)
+		}
+		return nil
+	})
 }
