@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,10 +164,25 @@ func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
 	}
 	for _, p := range d.Pools {
 		if p.Cloud == Name && p.Endpoint != "" {
+			if err := sameRegion(p, c.envs[p.Env]); err != nil {
+				return nil, err
+			}
 			c.listeners[p.Endpoint] = endpointRef{env: p.Env, role: p.Role}
 		}
 	}
 	return c, nil
+}
+
+// sameRegion refuses a listener ARN of another region than the
+// environment's: the cloud talks to one region, where such a listener
+// "does not exist", which sends the user looking for a deleted listener.
+func sameRegion(p *model.Pool, env *model.AWS) error {
+	parts := strings.SplitN(p.Endpoint, ":", 6) // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE
+	if env == nil || env.Region == "" || len(parts) < 6 || parts[3] == "" || parts[3] == env.Region {
+		return nil
+	}
+	return fmt.Errorf("environment %s, role %s: endpoint %s is a listener in %s, but aws.region of %s is %s; a listener of another region cannot serve it",
+		p.Env, p.Role, p.Endpoint, parts[3], p.Env, env.Region)
 }
 
 // Region returns the single region of the spec's AWS environments, or "" if

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // s3Answering is an S3 client whose every call gets status and an S3 error
@@ -55,5 +57,25 @@ func TestClassifySaysServiceOperationCodeAndMessage(t *testing.T) {
 	}
 	if strings.Contains(got.Error(), "HOST456") || strings.Contains(got.Error(), "StatusCode") {
 		t.Errorf("server fault keeps transport noise: %q", got)
+	}
+}
+
+// A listener ARN of another region than its environment's is refused when
+// the cloud is opened, saying so (was: plan said the listener does not
+// exist).
+func TestListenerOfAnotherRegion(t *testing.T) {
+	d := &model.Desired{Project: "shop",
+		Environments: map[string]*model.Environment{"prod": {Name: "prod", Cloud: Name,
+			AWS: &model.AWS{Region: "us-east-1", Subnets: []string{"subnet-1"}, Bucket: "b"}}},
+		Pools: []*model.Pool{{Env: "prod", Role: "web", Cloud: Name,
+			Endpoint: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/1/2"}}}
+	_, err := New(Clients{}, d, Options{})
+	if err == nil || !strings.Contains(err.Error(), "environment prod, role web: endpoint") ||
+		!strings.Contains(err.Error(), "is a listener in eu-west-1, but aws.region of prod is us-east-1") {
+		t.Fatalf("New = %v", err)
+	}
+	d.Pools[0].Endpoint = listenerARN
+	if _, err := New(Clients{}, d, Options{}); err != nil {
+		t.Fatalf("a listener of the environment's region: %v", err)
 	}
 }
