@@ -52,7 +52,7 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 		return got, nil
 	}
 	if !errors.Is(err, cloud.ErrNotFound) {
-		return cloud.Image{}, fmt.Errorf("baking image %s: %w", im.Name, err)
+		return cloud.Image{}, fmt.Errorf("looking up build %s: %w", short(im.BuildID), err)
 	}
 	return c.build(ctx, req)
 }
@@ -60,8 +60,10 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 // build makes the tree of a missing image and commits it.
 func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
 	im := req.Image
+	// The executor names the image ("baking app: …"); the build id is
+	// what it does not say.
 	fail := func(err error) (cloud.Image, error) {
-		return cloud.Image{}, fmt.Errorf("baking image %s %s: %w", im.Name, short(im.BuildID), err)
+		return cloud.Image{}, fmt.Errorf("build %s: %w", short(im.BuildID), err)
 	}
 	var parentDir string
 	switch {
@@ -225,6 +227,9 @@ func runStep(ctx context.Context, dir, step string, imageEnv map[string]string, 
 	select {
 	case err := <-done:
 		if err != nil {
+			if tail.String() == "" {
+				return fmt.Errorf("%v (the step printed nothing)", err)
+			}
 			return fmt.Errorf("%v; output:\n%s", err, tail.String())
 		}
 		return nil
