@@ -237,13 +237,13 @@ func (c *Cloud) vpcOf(ctx context.Context, subnet string) (string, error) {
 	}
 	out, err := c.api.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
 	if hasCode(err, "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed") {
-		return "", fmt.Errorf("subnet %s does not exist in this region: %w", subnet, cloud.ErrNotFound)
+		return "", notFound("subnet %s does not exist in this region", subnet)
 	}
 	if err != nil {
 		return "", classify("describing subnet "+subnet, err)
 	}
 	if len(out.Subnets) == 0 || out.Subnets[0].VpcId == nil {
-		return "", fmt.Errorf("subnet %s does not exist in this region: %w", subnet, cloud.ErrNotFound)
+		return "", notFound("subnet %s does not exist in this region", subnet)
 	}
 	v = *out.Subnets[0].VpcId
 	c.vpcMu.Lock()

@@ -96,3 +96,15 @@ func concise(err error) error {
 	}
 	return &apiError{err: err, text: text}
 }
+
+// notFoundError is a message that already says what does not exist and
+// what to do; it is cloud.ErrNotFound for errors.Is without the ": not
+// found" that wrapping the sentinel would append.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string        { return e.msg }
+func (e *notFoundError) Is(target error) bool { return target == cloud.ErrNotFound }
+
+func notFound(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
+}

@@ -46,8 +46,8 @@ func (c *Cloud) Preflight(ctx context.Context, pool *model.Pool) error {
 		where = env.Region
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("aws.subnets of %s: %s %s %s not exist in %s (a typo, or an id from another region or account): %w",
-			pool.Env, plural(len(missing), "subnet", "subnets"), strings.Join(missing, ", "), doesOrDo(len(missing)), where, cloud.ErrNotFound)
+		return notFound("aws.subnets of %s: %s %s %s not exist in %s (a typo, or an id from another region or account)",
+			pool.Env, plural(len(missing), "subnet", "subnets"), strings.Join(missing, ", "), doesOrDo(len(missing)), where)
 	}
 	vpcs := map[string][]string{}
 	for sn, vpc := range bySubnet {
@@ -88,8 +88,8 @@ func (c *Cloud) checkSecurityGroups(ctx context.Context, envName string, env *mo
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("aws.securityGroups of %s: %s %s %s not exist in %s (security groups are named by id, sg-…): %w",
-			envName, plural(len(missing), "security group", "security groups"), strings.Join(missing, ", "), doesOrDo(len(missing)), where, cloud.ErrNotFound)
+		return notFound("aws.securityGroups of %s: %s %s %s not exist in %s (security groups are named by id, sg-…)",
+			envName, plural(len(missing), "security group", "security groups"), strings.Join(missing, ", "), doesOrDo(len(missing)), where)
 	}
 	if len(elsewhere) > 0 {
 		return fmt.Errorf("aws.securityGroups of %s: %s, not in %s, the VPC of its subnets", envName, strings.Join(elsewhere, ", "), vpc)

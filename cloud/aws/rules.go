@@ -13,8 +13,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
 // Pool rules
@@ -90,8 +88,8 @@ func (l *listenerState) routesTo(tg string, others bool) bool {
 // missingListenerError says that a listener the spec names is gone.
 func (c *Cloud) missingListenerError(arn string) error {
 	ref := c.listeners[arn]
-	return fmt.Errorf("listener %s, the endpoint of %s/%s in the spec, does not exist (Phoenix never creates listeners: create it or fix the spec): %w",
-		arn, ref.env, ref.role, cloud.ErrNotFound)
+	return notFound("listener %s, the endpoint of %s/%s in the spec, does not exist (Phoenix never creates listeners: create it or fix the spec)",
+		arn, ref.env, ref.role)
 }
 
 // readListeners reads the rules of listeners, one paginated DescribeRules

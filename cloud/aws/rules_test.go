@@ -236,6 +236,9 @@ func TestMissingListener(t *testing.T) {
 	if !errors.Is(err, cloud.ErrNotFound) || !strings.Contains(err.Error(), listenerARN) || !strings.Contains(err.Error(), "prod/web") {
 		t.Fatalf("Observe without the spec's listener: %v, want ErrNotFound naming %s and prod/web", err, listenerARN)
 	}
+	if strings.HasSuffix(err.Error(), ": not found") {
+		t.Errorf("a message that says what does not exist ends with the sentinel's text: %v", err)
+	}
 }
 
 // Smoke checks and warm-up requests go to the load balancer's DNS name and
