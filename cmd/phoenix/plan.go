@@ -105,7 +105,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 		return fmt.Errorf("writing the plan: %w", err)
 	}
 	if f.out != "" {
-		fmt.Fprintf(stderr, "Saved the plan to %s. Apply exactly it with: phoenix apply --plan %s\n", f.out, f.out)
+		fmt.Fprintf(stderr, "Saved the plan to %s. Apply exactly it with: %s\n", f.out, applySavedCommand(f.src, f.out, r.desired.Commit))
 	}
 	noteLocks(stderr, r.live, r.plan.Envs)
 	if r.plan.Empty() {
@@ -171,4 +171,22 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 // must agree on them or the plan shown is not the plan applied.
 func planOptions(envs []string, destroy bool) planner.Options {
 	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1}
+}
+
+// applySavedCommand is the apply command that carries out a plan saved to
+// file: with the spec's DIR and --rev when they are not the defaults (the
+// saved plan is checked against the spec read the same way), and
+// --allow-dirty when the spec had uncommitted changes.
+func applySavedCommand(src specSource, file, commit string) string {
+	parts := []string{"phoenix", "apply"}
+	if src.Dir != "environments" {
+		parts = append(parts, shellQuote(src.Dir))
+	}
+	if src.Rev != "" {
+		parts = append(parts, "--rev", shellQuote(src.Rev))
+	}
+	if strings.HasSuffix(commit, dirtySuffix) {
+		parts = append(parts, "--allow-dirty")
+	}
+	return strings.Join(append(parts, "--plan", shellQuote(file)), " ")
 }
