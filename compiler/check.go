@@ -307,7 +307,7 @@ func (c *checker) env(name string, e *rawEnv) {
 	switch *e.Cloud {
 	case model.CloudLocal:
 	case model.CloudAWS:
-		if e.AWS == nil {
+		if e.AWS == nil && !c.d.hasFailed(p.field("aws")) { // an aws block with errors is reported as such
 			c.d.at(p.field("cloud"), fmt.Sprintf("environment %q runs on aws but has no aws settings", name),
 				"add aws: {region, subnets, bucket}")
 		}

@@ -50,12 +50,21 @@ func (d *diags) at(p vpath, summary, detail string) {
 		d.add(diag.Pos{}, summary, detail)
 		return
 	}
-	for _, f := range d.failed {
-		if related(p, f) {
-			return
-		}
+	if d.hasFailed(p) {
+		return
 	}
 	d.add(d.posOf(p), summary, detail)
+}
+
+// hasFailed reports whether CUE already reported a problem at or around p
+// (so a check that reads p as absent would only repeat it).
+func (d *diags) hasFailed(p vpath) bool {
+	for _, f := range d.failed {
+		if related(p, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // atLabel reports a problem with the name (label) of the field at p.
