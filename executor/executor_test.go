@@ -287,8 +287,9 @@ func TestCanaryWalksTheWeightsThenCoolsTheOldPool(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("%v %v", err, rep.Details())
 	}
-	if len(seen) != 2 || seen[0][0].Weight != 10 || seen[1][0].Weight != 50 || seen[1][1].Weight != 50 {
-		t.Fatalf("canary steps seen: %v, want 10%% then 50%% on the new pool", seen)
+	if len(seen) != 3 || seen[0][0].Weight != 10 || seen[1][0].Weight != 50 || seen[1][1].Weight != 50 ||
+		len(seen[2]) != 1 || seen[2][0].Pool != next || seen[2][0].Weight != 100 {
+		t.Fatalf("canary steps seen: %v, want 10%%, 50%% then 100%% on the new pool, each said as it is reached", seen)
 	}
 	l := f.live(t)
 	if got := servingOf(l, "staging"); len(got) != 1 || got[0].Pool != next {

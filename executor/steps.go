@@ -181,6 +181,9 @@ func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 			return r.undo(ctx, c, s, old, err)
 		}
 		if w >= 100 {
+			if i > 0 {
+				r.logf(s, "canary: 100%% of traffic on %s", shortPool(s))
+			}
 			break
 		}
 		r.logf(s, "canary: %d%% of traffic on %s", w, shortPool(s))
