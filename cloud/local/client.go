@@ -254,6 +254,25 @@ func (c *Cloud) ensure(ctx context.Context) error {
 	if err := os.MkdirAll(c.home, 0o700); err != nil {
 		return fmt.Errorf("creating PHOENIX_HOME: %w", err)
 	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := c.startSupervisor(ctx, deadline)
+		if !errors.Is(err, errLockHeld) || time.Now().After(deadline) {
+			return err
+		}
+		// The supervisor holding the home's lock does not answer: it is
+		// dying (a killed process keeps its lock until its last thread
+		// is gone), so start another once it has let go.
+	}
+}
+
+// errLockHeld: the supervisor started exited because another holds the
+// home's lock, and that one does not answer.
+var errLockHeld = errors.New("another supervisor holds this PHOENIX_HOME but does not answer")
+
+// startSupervisor starts one supervisor and waits until the home's
+// supervisor answers, that one exits, or deadline passes.
+func (c *Cloud) startSupervisor(ctx context.Context, deadline time.Time) error {
 	cmd, err := c.opts.SupervisorCommand(c.home)
 	if err != nil {
 		return fmt.Errorf("starting the local cloud's supervisor: %w", err)
@@ -275,7 +294,7 @@ func (c *Cloud) ensure(ctx context.Context) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
+	logPath := filepath.Join(c.home, "supervisor.log")
 	wait := 5 * time.Millisecond
 	for {
 		if c.ping(ctx) == nil {
@@ -285,16 +304,19 @@ func (c *Cloud) ensure(ctx context.Context) error {
 		case err := <-exited:
 			// It lost the race to another supervisor, which answers soon,
 			// or it failed: its log says why.
-			if c.waitPing(ctx, 5*time.Second) == nil {
+			if c.waitPing(ctx, 2*time.Second) == nil {
 				return nil
 			}
-			return fmt.Errorf("the local cloud's supervisor exited (%v); see %s", err, filepath.Join(c.home, "supervisor.log"))
+			if err == nil {
+				return fmt.Errorf("%w; see %s", errLockHeld, logPath)
+			}
+			return fmt.Errorf("the local cloud's supervisor exited (%v); see %s", err, logPath)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(wait):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the local cloud's supervisor did not answer within 20s; see %s", filepath.Join(c.home, "supervisor.log"))
+			return fmt.Errorf("the local cloud's supervisor did not answer within 20s; see %s", logPath)
 		}
 		wait = min(wait*2, 100*time.Millisecond)
 	}
