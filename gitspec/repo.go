@@ -134,14 +134,24 @@ func (r *Repo) RelPath(path string) (string, error) {
 		return "", err
 	}
 	rel, err := filepath.Rel(r.root, realPath(abs))
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	p, ok := inRepo(rel)
+	if err != nil || !ok {
 		return "", fmt.Errorf("%s is outside the repository at %s", path, r.root)
 	}
-	rel = filepath.ToSlash(rel)
-	if rel == "." {
-		rel = ""
+	return p, nil
+}
+
+// inRepo turns rel, a clean path relative to the repository's root, into
+// the slash path inside it ("" for the root); false when rel climbs out.
+func inRepo(rel string) (string, bool) {
+	p := filepath.ToSlash(rel)
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return "", false
 	}
-	return rel, nil
+	if p == "." {
+		p = ""
+	}
+	return p, true
 }
 
 // SpecDir returns the path inside the repository of the spec directory
@@ -186,14 +196,7 @@ func rootRelative(dir string) (string, bool) {
 	if filepath.IsAbs(dir) {
 		return "", false
 	}
-	p := filepath.ToSlash(filepath.Clean(dir))
-	if p == ".." || strings.HasPrefix(p, "../") {
-		return "", false
-	}
-	if p == "." {
-		p = ""
-	}
-	return p, true
+	return inRepo(filepath.Clean(dir))
 }
 
 // dirInAny reports whether dir is a directory in any of the commits.
