@@ -551,14 +551,7 @@ func owner(p vpath) string {
 		}
 		labels = append(labels, s.Unquoted())
 	}
-	var who []string
-	for i := 0; i+1 < len(labels); i += 2 {
-		kind := entityKind(labels[i])
-		if kind == "" {
-			break
-		}
-		who = append(who, fmt.Sprintf("%s %q", kind, labels[i+1]))
-	}
+	who, _ := entities(labels)
 	if len(who) == 0 {
 		return "spec"
 	}

@@ -62,11 +62,7 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error)
 		// A value failed to decode and nothing said why: never compile
 		// it as if it were absent or zero.
 		p := d.failed[0]
-		what := describe(labelsOf(p))
-		if what == "" {
-			what = "the spec"
-		}
-		d.add(d.posOf(p), what+": this value cannot be read as the spec language says", "")
+		d.add(d.posOf(p), place(labelsOf(p))+": this value cannot be read as the spec language says", "")
 	}
 	if len(d.list) > 0 {
 		return nil, d.list.Sort()

@@ -76,7 +76,7 @@ func buildUser(ctx *cue.Context, files []*specFile, d *diags) (cue.Value, bool) 
 		d.user = user
 		reportUserCUE(user.Validate(), d)
 		for _, e := range refs {
-			d.failed = append(d.failed, labelsPath(unquoteAll(e.Path())))
+			d.failed = append(d.failed, errPath(e))
 		}
 		files = patched
 	}

@@ -42,12 +42,12 @@ func reportCUE(err error, d *diags) {
 func reportUserCUE(err error, d *diags) {
 	reportCUE(err, d)
 	for _, e := range errors.Errors(err) {
-		d.userErrs = append(d.userErrs, labelsPath(unquoteAll(e.Path())))
+		d.userErrs = append(d.userErrs, errPath(e))
 	}
 }
 
 func (d *diags) reportedBelow(e errors.Error) bool {
-	p := labelsPath(unquoteAll(e.Path()))
+	p := errPath(e)
 	for _, u := range d.userErrs {
 		if len(u) <= len(p) && related(u, p) {
 			return true
@@ -130,15 +130,15 @@ func translate(e errors.Error, d *diags) {
 	}
 }
 
+// errPath is the value path of a CUE error.
+func errPath(e errors.Error) vpath { return labelsPath(unquoteAll(e.Path())) }
+
 // translateCycle reports a value that contains itself. In a spec this is
 // almost always a name meant as a string that happens to name the field
 // around it (roles: api: image: api), so the bare name is said, with the
 // quotes it needs.
 func translateCycle(e errors.Error, labels []string, d *diags) {
-	where := describe(labels)
-	if where == "" {
-		where = "the spec"
-	}
+	where := place(labels)
 	pos := d.firstUserPos(e)
 	if pos.File == "" {
 		pos = d.posOf(labelsPath(labels))
@@ -167,10 +167,7 @@ func bareName(n ast.Node) (*ast.Ident, bool) {
 // kind of value for the schema, or two values of the user's that differ.
 func translateConflict(e errors.Error, labels []string, d *diags) {
 	p := labelsPath(labels)
-	where := describe(labels)
-	if where == "" {
-		where = "the spec"
-	}
+	where := place(labels)
 	v := d.user.LookupPath(p.path())
 	if want := d.expectedKind(labels); want != cue.BottomKind && v.Exists() && v.Err() == nil {
 		if got := v.IncompleteKind(); got&want == 0 {
@@ -352,16 +349,7 @@ func labelsPath(labels []string) vpath {
 // ["environments","prod","roles","api","count"] is
 // `environment "prod", role "api": count`.
 func describe(labels []string) string {
-	var who []string
-	i := 0
-	for i+1 < len(labels) {
-		kind := entityKind(labels[i])
-		if kind == "" {
-			break
-		}
-		who = append(who, fmt.Sprintf("%s %q", kind, labels[i+1]))
-		i += 2
-	}
+	who, i := entities(labels)
 	var rest strings.Builder
 	for _, l := range labels[i:] {
 		switch {
@@ -380,6 +368,28 @@ func describe(labels []string) string {
 		return strings.Join(who, ", ")
 	}
 	return strings.Join(who, ", ") + ": " + rest.String()
+}
+
+// place is describe(labels), or "the spec" for the spec as a whole.
+func place(labels []string) string {
+	if where := describe(labels); where != "" {
+		return where
+	}
+	return "the spec"
+}
+
+// entities names the images, roles and environments that labels lead
+// through (`environment "prod"`, `role "api"`) and returns the index of
+// the first label below them.
+func entities(labels []string) (who []string, i int) {
+	for ; i+1 < len(labels); i += 2 {
+		kind := entityKind(labels[i])
+		if kind == "" {
+			break
+		}
+		who = append(who, fmt.Sprintf("%s %q", kind, labels[i+1]))
+	}
+	return who, i
 }
 
 // parentName names the struct that holds the last label.
