@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
-	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
@@ -15,19 +14,19 @@ import (
 // can run there, once per environment and role. It returns every problem
 // at once, each naming its environment and role, and changes nothing.
 func (e *Executor) Preflight(ctx context.Context, p *planner.Plan) error {
-	want := make(map[[2]string]*model.Pool, len(e.Desired.Pools))
-	for _, pl := range e.Desired.Pools {
-		want[[2]string{pl.Env, pl.Role}] = pl
-	}
+	asked := map[[2]string]bool{}
 	var errs []error
 	for i := range p.Steps {
 		s := &p.Steps[i]
-		k := [2]string{s.Env, s.Role}
-		pool := want[k]
-		if (s.Kind != planner.Create && s.Kind != planner.Swap) || pool == nil || pool.Cloud != s.Cloud {
-			continue // starts nothing, or a swap of what left the spec
+		if s.Kind != planner.Create && s.Kind != planner.Swap {
+			continue // starts nothing
 		}
-		delete(want, k) // once per environment and role
+		k := [2]string{s.Env, s.Role}
+		pool := e.desiredPool(s.Env, s.Role)
+		if asked[k] || pool == nil || pool.Cloud != s.Cloud {
+			continue // asked already, or a swap of what left the spec
+		}
+		asked[k] = true
 		c, err := e.Clouds.Get(s.Cloud)
 		if err != nil {
 			errs = append(errs, err)

@@ -104,7 +104,7 @@ func (r *run) observe(ctx context.Context, c cloud.Cloud) (*cloud.Live, error) {
 // create makes a new pool off traffic; the cloud waits for health, smoke
 // checks and warm-up before it returns.
 func (r *run) create(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
-	want := r.desiredPool(s.Env, s.Role)
+	want := r.exec.desiredPool(s.Env, s.Role)
 	if want == nil {
 		return fmt.Errorf("creating pool %s: %s/%s is not in the spec", s.Pool, s.Env, s.Role)
 	}
@@ -130,8 +130,6 @@ func (r *run) create(ctx context.Context, c cloud.Cloud, s *planner.Step) error 
 	}
 	return nil
 }
-
-func (r *run) desiredPool(env, role string) *model.Pool { return r.exec.desiredPool(env, role) }
 
 // desiredPool returns the spec's pool of (env, role), or nil.
 func (e *Executor) desiredPool(env, role string) *model.Pool {
