@@ -14,7 +14,6 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/phoenix-gitops/phoenix/diag"
-	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // Golden tests: each testdata/*.txtar holds a spec (its .cue files and any
@@ -108,15 +107,4 @@ func writeGolden(t *testing.T, path string, ar *txtar.Archive, name string, data
 	if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// loadArchive compiles one golden archive's spec (for other tests).
-func loadArchive(t testing.TB, path string) (*model.Desired, error) {
-	t.Helper()
-	ar, err := txtar.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, _, _ := specOf(ar)
-	return Load(context.Background(), fsys, Options{Name: goldenSpecName})
 }

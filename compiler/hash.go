@@ -34,11 +34,6 @@ func (h *hasher) str(s string) {
 	h.h.Write([]byte(s))
 }
 
-func (h *hasher) bytes(b []byte) {
-	h.uint(uint64(len(b)))
-	h.h.Write(b)
-}
-
 func (h *hasher) strs(ss []string) {
 	h.uint(uint64(len(ss)))
 	for _, s := range ss {

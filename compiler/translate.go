@@ -253,11 +253,8 @@ func kindName(k cue.Kind) string {
 }
 
 // mapFields are the schema's fields whose labels are free names (a
-// pattern constraint), and listFields those that hold lists.
-var (
-	mapFields  = map[string]bool{"images": true, "roles": true, "environments": true, "files": true, "env": true, "config": true, "secrets": true}
-	listFields = map[string]bool{"steps": true, "smoke": true, "warm": true, "after": true, "subnets": true, "securityGroups": true}
-)
+// pattern constraint).
+var mapFields = map[string]bool{"images": true, "roles": true, "environments": true, "files": true, "env": true, "config": true, "secrets": true}
 
 // schemaAt finds the schema of the value at a path in the spec: free
 // names are pattern constraints, list elements any index, and fields may

@@ -19,21 +19,6 @@ type slotLive struct {
 	n       int // pools counted while indexing
 }
 
-// pool returns the pool of the slot with id, or nil. A pool id starts with
-// its environment and role, so a backend is looked for in its own slot
-// only; slots hold a handful of pools, so a scan beats a map.
-func (s *slotLive) pool(id string) *cloud.Pool {
-	if s == nil {
-		return nil
-	}
-	for _, p := range s.pools {
-		if p.ID == id {
-			return p
-		}
-	}
-	return nil
-}
-
 // index is the live state indexed once, so every rule is a lookup and a
 // plan stays linear in the size of the live state. Maps are nested by
 // string (cloud, then environment, then role or build id) rather than keyed
