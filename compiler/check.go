@@ -76,7 +76,9 @@ func (c *checker) defined(section, name string) bool {
 	return c.broken[section][name]
 }
 
-func (c *checker) definedNames(section string) string {
+// definedNames lists the names section defines, sorted, with those whose
+// own errors were reported already.
+func (c *checker) definedNames(section string) []string {
 	var names []string
 	switch section {
 	case "images":
@@ -90,21 +92,26 @@ func (c *checker) definedNames(section string) string {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if len(names) == 0 {
-		return "none are defined"
-	}
-	return "defined " + section + ": " + strings.Join(names, ", ")
+	return names
 }
 
 // hint is the detail for an unknown name: the closest defined name when
 // one is a likely typo, and the list of defined names.
 func (c *checker) hint(section, name string) string {
-	defined := c.definedNames(section)
-	best := closest(name, strings.Split(strings.TrimPrefix(defined, "defined "+section+": "), ", "))
-	if best == "" {
-		return defined
+	names := c.definedNames(section)
+	if len(names) == 0 {
+		return "none are defined"
 	}
-	return fmt.Sprintf("did you mean %q?\n%s", best, defined)
+	return didYouMean(name, names, "defined "+section+": "+strings.Join(names, ", "))
+}
+
+// didYouMean is detail, led by the closest of names to name when one is
+// a likely typo.
+func didYouMean(name string, names []string, detail string) string {
+	if best := closest(name, names); best != "" {
+		return fmt.Sprintf("did you mean %q?\n%s", best, detail)
+	}
+	return detail
 }
 
 // closest is the name of names within two edits of name (a likely typo:

@@ -56,30 +56,41 @@ func evaluate(files []*specFile, d *diags) *evaluation {
 // make CUE reject the whole package, are reported and replaced (see
 // refs.go) so that the rest of the spec is still evaluated.
 func buildUser(ctx *cue.Context, files []*specFile, d *diags) (cue.Value, bool) {
-	for round := 0; ; round++ {
-		inst := build.NewContext().NewInstance("", nil)
-		for _, f := range files {
-			if err := inst.AddSyntax(f.ast); err != nil {
-				d.addCUE(err, "")
-				return cue.Value{}, false
-			}
-		}
-		user := ctx.BuildInstance(inst)
-		refs := unresolved(user.Err())
-		if len(refs) == 0 || round > 0 {
-			return user, true
-		}
-		patched, ok := withoutRefs(files, refs, d)
-		if !ok {
-			return user, true
-		}
-		d.user = user
-		reportUserCUE(user.Validate(), d)
-		for _, e := range refs {
-			d.failed = append(d.failed, errPath(e))
-		}
-		files = patched
+	user, err := buildPackage(ctx, files)
+	if err != nil {
+		d.addCUE(err, "")
+		return cue.Value{}, false
 	}
+	refs := unresolved(user.Err())
+	if len(refs) == 0 {
+		return user, true
+	}
+	patched, ok := withoutRefs(files, refs, d)
+	if !ok {
+		return user, true
+	}
+	d.user = user
+	reportUserCUE(user.Validate(), d)
+	for _, e := range refs {
+		d.failed = append(d.failed, errPath(e))
+	}
+	if user, err = buildPackage(ctx, patched); err != nil {
+		d.addCUE(err, "")
+		return cue.Value{}, false
+	}
+	return user, true
+}
+
+// buildPackage builds the files as one package; the error is that of a
+// file that does not fit in it (a different package clause).
+func buildPackage(ctx *cue.Context, files []*specFile) (cue.Value, errors.Error) {
+	inst := build.NewContext().NewInstance("", nil)
+	for _, f := range files {
+		if err := inst.AddSyntax(f.ast); err != nil {
+			return cue.Value{}, err
+		}
+	}
+	return ctx.BuildInstance(inst), nil
 }
 
 // isIncomplete says whether err only says that values are not concrete

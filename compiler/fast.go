@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/parser"
 )
@@ -230,14 +229,8 @@ func evalTogether(infos []*fileInfo) ([]piece, bool) {
 }
 
 func buildFiles(ctx *cue.Context, files []*specFile) (cue.Value, bool) {
-	inst := build.NewContext().NewInstance("", nil)
-	for _, f := range files {
-		if err := inst.AddSyntax(f.ast); err != nil {
-			return cue.Value{}, false
-		}
-	}
-	v := ctx.BuildInstance(inst)
-	return v, v.Err() == nil
+	v, err := buildPackage(ctx, files)
+	return v, err == nil && v.Err() == nil
 }
 
 // assemble decodes the pieces (checked against the schema's shape

@@ -80,10 +80,7 @@ func translate(e errors.Error, d *diags) {
 		}
 		detail := ""
 		if len(allowed) > 0 {
-			detail = "allowed fields: " + strings.Join(allowed, ", ")
-			if best := closest(field, allowed); best != "" {
-				detail = fmt.Sprintf("did you mean %q?\n%s", best, detail)
-			}
+			detail = didYouMean(field, allowed, "allowed fields: "+strings.Join(allowed, ", "))
 		}
 		d.atLabel(p, fmt.Sprintf("%s: unknown field %q", parentName(labels), field), detail)
 	case strings.HasPrefix(format, "incomplete value") || strings.HasPrefix(format, "non-concrete value") ||
