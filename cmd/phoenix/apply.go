@@ -186,26 +186,35 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 // `apply --env staging --yes`: the refusal said `phoenix apply --yes`,
 // which applies every environment, or drops --plan FILE.
 func (f applyFlags) commandWithYes(args []string) string {
-	parts := []string{"phoenix", "apply"}
-	for _, a := range args {
-		parts = append(parts, shellQuote(a))
-	}
+	words := append([]string{"phoenix", "apply"}, args...)
 	for _, e := range f.envs {
-		parts = append(parts, "--env", shellQuote(e))
+		words = append(words, "--env", e)
 	}
 	if f.planFile != "" {
-		parts = append(parts, "--plan", shellQuote(f.planFile))
+		words = append(words, "--plan", f.planFile)
 	}
 	if f.src.Rev != "" {
-		parts = append(parts, "--rev", shellQuote(f.src.Rev))
+		words = append(words, "--rev", f.src.Rev)
 	}
 	if f.destroy {
-		parts = append(parts, "--destroy")
+		words = append(words, "--destroy")
 	}
 	if f.src.AllowDirty {
-		parts = append(parts, "--allow-dirty")
+		words = append(words, "--allow-dirty")
 	}
-	return strings.Join(append(parts, "--yes"), " ")
+	return shellJoin(append(words, "--yes"))
+}
+
+// shellJoin writes words as a command line for the user to paste into a
+// POSIX shell, quoting each word that needs it. Every command line the
+// CLI suggests is built with it, so that a DIR or a --rev with a space or
+// a quote is pasted back as it was given.
+func shellJoin(words []string) string {
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = shellQuote(w)
+	}
+	return strings.Join(quoted, " ")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

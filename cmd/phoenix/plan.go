@@ -178,15 +178,15 @@ func planOptions(envs []string, destroy bool) planner.Options {
 // saved plan is checked against the spec read the same way), and
 // --allow-dirty when the spec had uncommitted changes.
 func applySavedCommand(src specSource, file, commit string) string {
-	parts := []string{"phoenix", "apply"}
+	words := []string{"phoenix", "apply"}
 	if src.Dir != "environments" {
-		parts = append(parts, shellQuote(src.Dir))
+		words = append(words, src.Dir)
 	}
 	if src.Rev != "" {
-		parts = append(parts, "--rev", shellQuote(src.Rev))
+		words = append(words, "--rev", src.Rev)
 	}
 	if strings.HasSuffix(commit, dirtySuffix) {
-		parts = append(parts, "--allow-dirty")
+		words = append(words, "--allow-dirty")
 	}
-	return strings.Join(append(parts, "--plan", shellQuote(file)), " ")
+	return shellJoin(append(words, "--plan", file))
 }
