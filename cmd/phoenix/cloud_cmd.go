@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -102,8 +103,9 @@ func downOrphans(ctx context.Context, w io.Writer, c *local.Cloud) error {
 	if err := c.Down(ctx); err != nil {
 		return fmt.Errorf("stopping the servers the local cloud left running: %w", err)
 	}
+	n := orphanServers(orphans)
 	fmt.Fprintf(w, "local cloud down: its supervisor was not running, but %s it started still ran; stopped %s (%s)\n",
-		countOf(orphanServers(orphans), "server"), pronoun(orphanServers(orphans)), orphanPools(orphans))
+		countOf(n, "server"), plural(n, "it", "them"), orphanPools(orphans))
 	return nil
 }
 
@@ -120,24 +122,18 @@ func orphanServers(orphans []local.PoolStatus) int {
 func orphanPools(orphans []local.PoolStatus) string {
 	parts := make([]string, len(orphans))
 	for i, p := range orphans {
-		pids := make([]string, len(p.PIDs))
-		for j, pid := range p.PIDs {
-			pids[j] = fmt.Sprint(pid)
-		}
-		word := "pids"
-		if len(pids) == 1 {
-			word = "pid"
-		}
-		parts[i] = fmt.Sprintf("pool %s %s %s", p.ID, word, strings.Join(pids, ", "))
+		parts[i] = fmt.Sprintf("pool %s %s %s", p.ID, plural(len(p.PIDs), "pid", "pids"), pidList(p.PIDs, ", "))
 	}
 	return strings.Join(parts, "; ")
 }
 
-func pronoun(n int) string {
-	if n == 1 {
-		return "it"
+// pidList writes pids separated by sep.
+func pidList(pids []int, sep string) string {
+	s := make([]string, len(pids))
+	for i, pid := range pids {
+		s[i] = strconv.Itoa(pid)
 	}
-	return "them"
+	return strings.Join(s, sep)
 }
 
 func newCloudStatusCmd() *cobra.Command {
@@ -201,19 +197,11 @@ func printNotRunning(w io.Writer, home string, orphans []local.PoolStatus) {
 		return
 	}
 	n := orphanServers(orphans)
-	verb := "run"
-	if n == 1 {
-		verb = "runs"
-	}
-	fmt.Fprintf(w, "\nbut %s it started still %s without it (its supervisor was killed or stopped by a signal):\n\n", countOf(n, "server"), verb)
+	fmt.Fprintf(w, "\nbut %s it started still %s without it (its supervisor was killed or stopped by a signal):\n\n", countOf(n, "server"), plural(n, "runs", "run"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROJECT\tPOOL\tSTATE\tRUNNING\tPIDS")
 	for _, p := range orphans {
-		pids := make([]string, len(p.PIDs))
-		for i, pid := range p.PIDs {
-			pids[i] = fmt.Sprint(pid)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", p.Project, p.ID, p.State, len(p.PIDs), p.Count, strings.Join(pids, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", p.Project, p.ID, p.State, len(p.PIDs), p.Count, pidList(p.PIDs, ","))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nphoenix cloud down stops them; phoenix cloud up adopts them and opens their endpoints again.")
@@ -236,11 +224,7 @@ func printCloudStatus(w io.Writer, st *local.Status) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "PROJECT\tPOOL\tSTATE\tHEALTH\tPIDS")
 		for _, p := range st.Pools {
-			pids := make([]string, len(p.PIDs))
-			for i, pid := range p.PIDs {
-				pids[i] = fmt.Sprint(pid)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", p.Project, p.ID, p.State, p.Servers, p.Count, strings.Join(pids, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", p.Project, p.ID, p.State, p.Servers, p.Count, pidList(p.PIDs, ","))
 		}
 		tw.Flush()
 	}
@@ -266,15 +250,11 @@ func printColdServing(w io.Writer, st *local.Status) {
 				fmt.Fprintln(w)
 			}
 			n++
-			why := "."
-			if p.Reason != "" {
-				why = ": " + p.Reason + "."
-			}
-			fmt.Fprintf(w, "Serving pool %s is cold, so its endpoint answers 503%s\n", p.ID, why)
+			fmt.Fprintf(w, "Serving pool %s is cold, so its endpoint answers 503%s.\n", p.ID, because(p.Reason))
 		}
 	}
 	if n > 0 {
-		fmt.Fprintf(w, "phoenix cloud up starts %s.\n", pronoun(n))
+		fmt.Fprintf(w, "phoenix cloud up starts %s.\n", plural(n, "it", "them"))
 	}
 }
 

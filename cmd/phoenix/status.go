@@ -289,17 +289,10 @@ func writeColdServing(w io.Writer, pools []statusPool) {
 	fmt.Fprintln(w)
 	local := false
 	for _, p := range pools {
-		why := "."
-		if p.Reason != "" {
-			why = ": " + p.Reason + "."
-		}
-		fmt.Fprintf(w, "%s/%s: serving pool %s is cold, so its endpoint answers 503%s\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
+		fmt.Fprintf(w, "%s/%s: serving pool %s is cold, so its endpoint answers 503%s.\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), because(p.Reason))
 		local = local || p.Cloud == model.CloudLocal
 	}
-	it := "it"
-	if len(pools) > 1 {
-		it = "them"
-	}
+	it := plural(len(pools), "it", "them")
 	if local {
 		fmt.Fprintf(w, "Start what served with phoenix cloud up (phoenix apply --yes starts %s too).\n", it)
 	} else {
@@ -332,16 +325,21 @@ func writeFailed(w io.Writer, pools []statusPool) {
 	}
 	fmt.Fprintln(w)
 	for _, p := range pools {
-		why := ""
-		if p.Reason != "" {
-			why = ": " + p.Reason
-		}
-		fmt.Fprintf(w, "%s/%s: pool %s failed%s.\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), why)
+		fmt.Fprintf(w, "%s/%s: pool %s failed%s.\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), because(p.Reason))
 	}
 	fmt.Fprintln(w, "Failed pools never serve and do not count toward retention; phoenix plan shows them pruned.")
 	if p := pools[0]; p.Cloud == model.CloudLocal {
 		fmt.Fprintf(w, "What their servers wrote: phoenix logs %s %s --pool %s\n", p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation))
 	}
+}
+
+// because completes a sentence about a pool with its reason (": why"),
+// or with nothing when it has none.
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
 }
 
 // retainedList renders the non-serving pools in the order a rollback

@@ -46,8 +46,14 @@ func compiledSummary(d *model.Desired) string {
 
 // countOf writes n words, in the plural unless n is 1.
 func countOf(n int, word string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, word, word+"s"))
+}
+
+// plural picks the word (or verb form) that agrees with n: one when n is
+// 1, else many.
+func plural(n int, one, many string) string {
 	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
+		return one
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	return many
 }
