@@ -252,6 +252,22 @@ func (s *lockSpy) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// applyWatchingLocks runs `phoenix apply DIR --yes` and fails unless it
+// started steps, each while exactly want ("prod,staging") was locked.
+func applyWatchingLocks(t *testing.T, state, dir, want string) {
+	t.Helper()
+	spy := &lockSpy{t: t, state: state}
+	phoenix(t, spy, "apply", dir, "--yes")
+	if len(spy.seen) == 0 {
+		t.Fatal("no step started")
+	}
+	for _, envs := range spy.seen {
+		if envs != want {
+			t.Fatalf("while a step started the locked environments were %q, want %q", envs, want)
+		}
+	}
+}
+
 // lockedEnvs reads the memory cloud's saved state and returns the
 // environments of project shop that are locked, sorted and joined by ",".
 func lockedEnvs(t *testing.T, state string) string {
@@ -292,29 +308,12 @@ func TestApplyFreesTheLockOfAnEnvironmentWithNoStep(t *testing.T) {
 	// The first deploy has steps in both environments: both stay locked,
 	// which also shows that the spy sees locks when they are held.
 	write("1")
-	first := &lockSpy{t: t, state: filepath.Join(home, "memory-local.json")}
-	phoenix(t, first, "apply", dir, "--yes")
-	if len(first.seen) == 0 {
-		t.Fatal("no step started in the first deploy")
-	}
-	for _, envs := range first.seen {
-		if envs != "prod,staging" {
-			t.Fatalf("during the first deploy the locked environments were %q, want prod,staging", envs)
-		}
-	}
+	state := filepath.Join(home, "memory-local.json")
+	applyWatchingLocks(t, state, dir, "prod,staging")
 	// A prod-only change: staging is in scope but has no step.
 	write("2")
-	second := &lockSpy{t: t, state: first.state}
-	phoenix(t, second, "apply", dir, "--yes")
-	if len(second.seen) == 0 {
-		t.Fatal("no step started for the prod change")
-	}
-	for _, envs := range second.seen {
-		if envs != "prod" {
-			t.Fatalf("while prod's steps ran the locked environments were %q, want prod alone (staging has no step)", envs)
-		}
-	}
-	if envs := lockedEnvs(t, first.state); envs != "" {
+	applyWatchingLocks(t, state, dir, "prod")
+	if envs := lockedEnvs(t, state); envs != "" {
 		t.Fatalf("locks of %s left after the apply", envs)
 	}
 }

@@ -24,20 +24,12 @@ func TestStatusTextColdServingPool(t *testing.T) {
 			Reason: "stopped by phoenix cloud down", Cloud: model.CloudLocal, Commit: "abcdef0123", CreatedAt: now.Add(-time.Hour)}},
 		Endpoints: []cloud.Endpoint{{Env: "ci", Role: "web", Address: "127.0.0.1:17081", Backends: []cloud.Backend{{Pool: id, Weight: 100}}}},
 	}
-	var b bytes.Buffer
-	if err := writeStatusText(&b, buildStatus(d, live, map[string]string{"ci": "local"}), now); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, want := range []string{
+	out := statusText(t, d, live, map[string]string{"ci": "local"}, now)
+	wantInStatus(t, out,
 		"ci   web   127.0.0.1:17081  web@6666.1  1h   cold    abcdef0  -",
 		"ci/web: serving pool web@6666.1 is cold, so its endpoint answers 503: stopped by phoenix cloud down.",
 		"Start what served with phoenix cloud up (phoenix apply --yes starts it too).",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("status lacks %q:\n%s", want, out)
-		}
-	}
+	)
 }
 
 // TestStatusTextFailedPoolSaysWhy: a pool whose smoke check failed is
@@ -58,20 +50,12 @@ func TestStatusTextFailedPoolSaysWhy(t *testing.T) {
 		Endpoints: []cloud.Endpoint{{Env: "staging", Role: "api", Address: "127.0.0.1:17084",
 			Backends: []cloud.Backend{{Pool: cloud.PoolID("staging", "api", serving, 1), Weight: 100}}}},
 	}
-	var b bytes.Buffer
-	if err := writeStatusText(&b, buildStatus(d, live, map[string]string{"staging": "local"}), now); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, want := range []string{
+	out := statusText(t, d, live, map[string]string{"staging": "local"}, now)
+	wantInStatus(t, out,
 		"api@1111.1  1h   1/1     abcdef0  api@aaaa.2 (failed)",
 		"staging/api: pool api@aaaa.2 failed: smoke check GET /version on server 0: status 404, want 200.",
 		"What their servers wrote: phoenix logs staging api --pool api@aaaa.2",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("status lacks %q:\n%s", want, out)
-		}
-	}
+	)
 }
 
 // TestStatusTextColdPoolOfALeftEnvironment: a cold pool whose environment
@@ -89,16 +73,34 @@ func TestStatusTextColdPoolOfALeftEnvironment(t *testing.T) {
 	}
 	scope := map[string]string{"prod": model.CloudLocal}
 	addLeftEnvs(scope, live)
-	var b bytes.Buffer
-	if err := writeStatusText(&b, buildStatus(d, live, scope), now); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
+	out := statusText(t, d, live, scope, now)
 	if !strings.Contains(out, "ci   web (not in spec)  127.0.0.1:17081  web@7777.1  1h   cold") ||
 		!strings.Contains(out, "Left the spec, but their endpoints and pools remain: ci/web.") {
 		t.Errorf("status does not show ci/web as left the spec:\n%s", out)
 	}
 	if strings.Contains(out, "starts it") {
 		t.Errorf("status says apply starts a pool that left the spec:\n%s", out)
+	}
+}
+
+// statusText is the text `phoenix status` prints for live against d, in
+// the environments of scope, at now.
+func statusText(t *testing.T, d *model.Desired, live *cloud.Live, scope map[string]string, now time.Time) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeStatusText(&b, buildStatus(d, live, scope), now); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// wantInStatus fails the test unless the status text out holds each of
+// wants.
+func wantInStatus(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
 	}
 }
