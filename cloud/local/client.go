@@ -154,11 +154,7 @@ func (c *Cloud) Down(ctx context.Context) error {
 	// Everything that must be gone afterwards: the supervisor's servers
 	// as it sees them, and any recorded server it did not adopt.
 	procs := map[int]uint64{}
-	for _, p := range st.Pools {
-		for _, pid := range p.PIDs {
-			procs[pid] = processStartTime(pid)
-		}
-	}
+	addStartTimes(procs, st.Pools)
 	if err := c.do(ctx, http.MethodPost, pathShutdown, struct{}{}, nil); err != nil && !isNotRunning(err) {
 		return fmt.Errorf("stopping the supervisor: %w", err)
 	}
@@ -176,11 +172,7 @@ func (c *Cloud) Down(ctx context.Context) error {
 // server recorded in the state still runs after Down.
 func (c *Cloud) checkNothingRuns(procs map[int]uint64) error {
 	if pools, err := readPoolsOffline(c.home); err == nil {
-		for _, p := range runningServers(pools) {
-			for _, pid := range p.PIDs {
-				procs[pid] = processStartTime(pid)
-			}
-		}
+		addStartTimes(procs, runningServers(pools))
 	}
 	var left []int
 	for pid, start := range procs {
@@ -193,6 +185,16 @@ func (c *Cloud) checkNothingRuns(procs map[int]uint64) error {
 		return fmt.Errorf("servers still run after stopping the supervisor: pids %v", left)
 	}
 	return nil
+}
+
+// addStartTimes adds to procs each pid of pools with its start time now,
+// so that a pid the kernel gives to another program later is not counted.
+func addStartTimes(procs map[int]uint64, pools []PoolStatus) {
+	for _, p := range pools {
+		for _, pid := range p.PIDs {
+			procs[pid] = processStartTime(pid)
+		}
+	}
 }
 
 // hungSupervisor adds to err the pid of a supervisor that holds the home

@@ -322,14 +322,8 @@ func TestDownAfterSupervisorDied(t *testing.T) {
 			c := newTestCloud(t)
 			f := newFixture(t, c, 2)
 			ctx := context.Background()
-			a, b := f.create(t, "A"), f.create(t, "B")
-			if err := f.swap(ctx, only(a.ID)); err != nil {
-				t.Fatal(err)
-			}
-			st, err := c.Status(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := f.create(t, "B") // retained, warm
+			a, st := f.serve(t, "A")
 			recorded := map[int]bool{}
 			for _, p := range st.Pools {
 				for _, pid := range p.PIDs {

@@ -82,11 +82,9 @@ func readPoolsOffline(home string) ([]poolRec, error) {
 	}
 	defer db.Close()
 	var pools []poolRec
-	err = db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketPools) == nil {
-			return nil
-		}
-		return each(tx, bucketPools, nil, func(r *poolRec) error { pools = append(pools, *r); return nil })
+	err = db.View(func(tx *bolt.Tx) (err error) {
+		pools, err = allPools(tx)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading state %s: %w", path, err)

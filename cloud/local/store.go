@@ -15,7 +15,8 @@ import (
 // The store is a bbolt file, PHOENIX_HOME/state.db, opened only by the
 // supervisor (bbolt holds an exclusive file lock while the file is open, so
 // one process owns it; every other process goes through the supervisor's
-// API). Every change is one bbolt transaction, fsynced on commit: a kill -9
+// API, except that a client reads it read-only when no supervisor runs, to
+// find the servers a dead one left: see orphans.go). Every change is one bbolt transaction, fsynced on commit: a kill -9
 // of any process at any instant leaves the last committed picture, never a
 // torn one. Keys are "project\x00id" so that Observe reads one project's
 // records with a prefix scan and never returns another project's.
@@ -192,6 +193,17 @@ func each[T any](tx *bolt.Tx, bucket []byte, prefix []byte, fn func(*T) error) e
 		}
 	}
 	return nil
+}
+
+// allPools reads every pool record. A file a supervisor died creating has
+// no buckets yet, so no pools.
+func allPools(tx *bolt.Tx) ([]poolRec, error) {
+	if tx.Bucket(bucketPools) == nil {
+		return nil, nil
+	}
+	var pools []poolRec
+	err := each(tx, bucketPools, nil, func(r *poolRec) error { pools = append(pools, *r); return nil })
+	return pools, err
 }
 
 func hasPrefix(b, p []byte) bool { return len(b) >= len(p) && string(b[:len(p)]) == string(p) }

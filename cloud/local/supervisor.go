@@ -216,7 +216,8 @@ func (s *supervisor) recover() error {
 	var pools []poolRec
 	var eps []endpointRec
 	err := s.st.view(func(tx *bolt.Tx) error {
-		if err := each(tx, bucketPools, nil, func(r *poolRec) error { pools = append(pools, *r); return nil }); err != nil {
+		var err error
+		if pools, err = allPools(tx); err != nil {
 			return err
 		}
 		return each(tx, bucketEndpoints, nil, func(r *endpointRec) error { eps = append(eps, *r); return nil })
