@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -219,35 +218,41 @@ func (c *Cloud) bakeSite() (*model.AWS, error) {
 
 // specListeners returns the listener ARNs the spec names, sorted.
 func (c *Cloud) specListeners() []string {
-	out := make([]string, 0, len(c.listeners))
-	for arn := range c.listeners {
-		out = append(out, arn)
-	}
-	sort.Strings(out)
-	return out
+	return sortedKeys(c.listeners)
 }
 
 // vpcOf returns the VPC of a subnet, looked up once.
 func (c *Cloud) vpcOf(ctx context.Context, subnet string) (string, error) {
+	return c.cachedVPC(subnet, func() (string, error) {
+		out, err := c.api.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
+		if hasCode(err, "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed") {
+			return "", notFound("subnet %s does not exist in this region", subnet)
+		}
+		if err != nil {
+			return "", classify("describing subnet "+subnet, err)
+		}
+		if len(out.Subnets) == 0 || out.Subnets[0].VpcId == nil {
+			return "", notFound("subnet %s does not exist in this region", subnet)
+		}
+		return *out.Subnets[0].VpcId, nil
+	})
+}
+
+// cachedVPC returns the VPC of a subnet or security group id, asking
+// lookup only until it once succeeds: neither moves between VPCs.
+func (c *Cloud) cachedVPC(id string, lookup func() (string, error)) (string, error) {
 	c.vpcMu.Lock()
-	v, ok := c.vpcs[subnet]
+	v, ok := c.vpcs[id]
 	c.vpcMu.Unlock()
 	if ok {
 		return v, nil
 	}
-	out, err := c.api.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
-	if hasCode(err, "InvalidSubnetID.NotFound", "InvalidSubnetID.Malformed") {
-		return "", notFound("subnet %s does not exist in this region", subnet)
-	}
+	v, err := lookup()
 	if err != nil {
-		return "", classify("describing subnet "+subnet, err)
+		return "", err
 	}
-	if len(out.Subnets) == 0 || out.Subnets[0].VpcId == nil {
-		return "", notFound("subnet %s does not exist in this region", subnet)
-	}
-	v = *out.Subnets[0].VpcId
 	c.vpcMu.Lock()
-	c.vpcs[subnet] = v
+	c.vpcs[id] = v
 	c.vpcMu.Unlock()
 	return v, nil
 }

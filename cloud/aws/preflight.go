@@ -99,24 +99,16 @@ func (c *Cloud) checkSecurityGroups(ctx context.Context, envName string, env *mo
 
 // groupVPC returns the VPC of a security group, looked up once.
 func (c *Cloud) groupVPC(ctx context.Context, sg string) (string, error) {
-	c.vpcMu.Lock()
-	v, ok := c.vpcs[sg]
-	c.vpcMu.Unlock()
-	if ok {
-		return v, nil
-	}
-	out, err := c.api.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sg}})
-	if hasCode(err, "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound") || (err == nil && len(out.SecurityGroups) == 0) {
-		return "", fmt.Errorf("security group %s: %w", sg, cloud.ErrNotFound)
-	}
-	if err != nil {
-		return "", classify("describing security group "+sg, err)
-	}
-	v = aws.ToString(out.SecurityGroups[0].VpcId)
-	c.vpcMu.Lock()
-	c.vpcs[sg] = v
-	c.vpcMu.Unlock()
-	return v, nil
+	return c.cachedVPC(sg, func() (string, error) {
+		out, err := c.api.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{sg}})
+		if hasCode(err, "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound") || (err == nil && len(out.SecurityGroups) == 0) {
+			return "", fmt.Errorf("security group %s: %w", sg, cloud.ErrNotFound)
+		}
+		if err != nil {
+			return "", classify("describing security group "+sg, err)
+		}
+		return aws.ToString(out.SecurityGroups[0].VpcId), nil
+	})
 }
 
 func plural(n int, one, many string) string {

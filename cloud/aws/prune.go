@@ -35,11 +35,10 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	if g != nil {
 		tgs = append(tgs, g.TargetGroupARNs...)
 	}
-	groups, err := c.projectGroups(ctx, project)
+	listeners, err := c.listenersOf(ctx, project)
 	if err != nil {
 		return err
 	}
-	listeners := c.projectListeners(groups)
 	if tg != nil {
 		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
 		more, err := c.balancerListeners(ctx, tg.LoadBalancerArns)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
 // Pool rules
@@ -70,13 +73,8 @@ func (l *listenerState) ruleFor(tg string) (poolRule, bool) {
 	return poolRule{}, false
 }
 
-// routesTo reports whether the default action (serving) or, with others,
-// a rule that is not Phoenix's forwards to tg.
-func (l *listenerState) routesTo(tg string, others bool) bool {
-	ws := l.defaults
-	if others {
-		ws = append(append([]weighted(nil), l.defaults...), l.others...)
-	}
+// forwardsTo reports whether one of ws is tg.
+func forwardsTo(ws []weighted, tg string) bool {
 	for _, w := range ws {
 		if w.tg == tg {
 			return true
@@ -104,14 +102,11 @@ func (c *Cloud) readListeners(ctx context.Context, arns []string) (map[string]*l
 	for _, arn := range arns {
 		g.Go(func() error {
 			l, err := c.readListener(gctx, arn)
-			if hasCode(err, "ListenerNotFound") {
-				if _, named := c.listeners[arn]; named {
-					return c.missingListenerError(arn)
-				}
+			if _, named := c.listeners[arn]; errors.Is(err, cloud.ErrNotFound) && !named {
 				return nil
 			}
 			if err != nil {
-				return classify("reading the rules of listener "+arn, err)
+				return err
 			}
 			mu.Lock()
 			out[arn] = l
@@ -124,14 +119,18 @@ func (c *Cloud) readListeners(ctx context.Context, arns []string) (map[string]*l
 
 // readListener reads one listener's rules: the default rule's action is
 // what serves, rules with the pool header are pool rules, the rest are the
-// operator's.
+// operator's. A listener that does not exist is missingListenerError
+// (cloud.ErrNotFound).
 func (c *Cloud) readListener(ctx context.Context, arn string) (*listenerState, error) {
 	l := &listenerState{arn: arn, used: map[int]bool{}}
 	p := elb.NewDescribeRulesPaginator(c.api.ELB, &elb.DescribeRulesInput{ListenerArn: &arn, PageSize: aws.Int32(100)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if hasCode(err, "ListenerNotFound") {
+			return nil, c.missingListenerError(arn)
+		}
 		if err != nil {
-			return nil, err
+			return nil, classify("reading the rules of listener "+arn, err)
 		}
 		for _, r := range page.Rules {
 			switch value, isPool := poolCondition(r.Conditions); {
@@ -169,11 +168,8 @@ func poolCondition(conds []elbtypes.RuleCondition) (string, bool) {
 func (c *Cloud) ensureRule(ctx context.Context, listener, poolID, tg string, tags tagSet) (r poolRule, created bool, err error) {
 	for attempt := 0; ; attempt++ {
 		l, err := c.readListener(ctx, listener)
-		if hasCode(err, "ListenerNotFound") {
-			return poolRule{}, false, c.missingListenerError(listener)
-		}
 		if err != nil {
-			return poolRule{}, false, classify("reading the rules of listener "+listener, err)
+			return poolRule{}, false, err
 		}
 		if r, ok := l.ruleFor(tg); ok {
 			return r, false, nil

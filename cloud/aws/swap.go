@@ -41,11 +41,8 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 		serving[tg] = group
 	}
 	before, err := c.readListener(ctx, req.Endpoint)
-	if hasCode(err, "ListenerNotFound") {
-		return c.missingListenerError(req.Endpoint)
-	}
 	if err != nil {
-		return classify("reading the rules of listener "+req.Endpoint, err)
+		return err
 	}
 	action := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: tgs}}
 	if len(tgs) == 1 {
@@ -203,12 +200,17 @@ func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup) []string {
 			set[l] = true
 		}
 	}
-	out := make([]string, 0, len(set))
-	for l := range set {
-		out = append(out, l)
+	return sortedKeys(set)
+}
+
+// listenersOf returns the listeners the project's pools may be behind,
+// with the pools read now.
+func (c *Cloud) listenersOf(ctx context.Context, project string) ([]string, error) {
+	groups, err := c.projectGroups(ctx, project)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(out)
-	return out
+	return c.projectListeners(groups), nil
 }
 
 // servingCheck reads the rules of listeners and returns an error
@@ -225,24 +227,15 @@ func (c *Cloud) servingCheck(ctx context.Context, poolID string, tgs, listeners 
 	}
 	for _, arn := range sortedKeys(ls) {
 		for _, tg := range tgs {
-			if ls[arn].routesTo(tg, false) {
+			if forwardsTo(ls[arn].defaults, tg) {
 				return nil, fmt.Errorf("pool %s is behind %s: %w", poolID, arn, cloud.ErrServing)
 			}
-			if others && ls[arn].routesTo(tg, true) {
+			if others && forwardsTo(ls[arn].others, tg) {
 				return nil, fmt.Errorf("a rule of listener %s that is not Phoenix's routes to pool %s: %w", arn, poolID, cloud.ErrServing)
 			}
 		}
 	}
 	return ls, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // scale sets a group's size (min and desired; max stays the pool's count).
@@ -269,11 +262,11 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	name := aws.ToString(g.AutoScalingGroupName)
 	count := int(aws.ToInt32(g.MaxSize))
 	if !warm {
-		groups, err := c.projectGroups(ctx, project)
+		listeners, err := c.listenersOf(ctx, project)
 		if err != nil {
 			return err
 		}
-		if _, err := c.servingCheck(ctx, poolID, g.TargetGroupARNs, c.projectListeners(groups), false); err != nil {
+		if _, err := c.servingCheck(ctx, poolID, g.TargetGroupARNs, listeners, false); err != nil {
 			return err
 		}
 		if err := c.scale(ctx, *g, 0); err != nil {

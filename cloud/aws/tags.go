@@ -41,18 +41,19 @@ const maxTagValue = 256
 
 type tagSet map[string]string
 
-func (t tagSet) sortedKeys() []string {
-	keys := make([]string, 0, len(t))
-	for k := range t {
-		keys = append(keys, k)
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	sort.Strings(keys)
-	return keys
+	sort.Strings(out)
+	return out
 }
 
 func (t tagSet) ec2() []ec2types.Tag {
 	out := make([]ec2types.Tag, 0, len(t))
-	for _, k := range t.sortedKeys() {
+	for _, k := range sortedKeys(t) {
 		out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(short(t[k], maxTagValue))})
 	}
 	return out
@@ -60,7 +61,7 @@ func (t tagSet) ec2() []ec2types.Tag {
 
 func (t tagSet) elb() []elbtypes.Tag {
 	out := make([]elbtypes.Tag, 0, len(t))
-	for _, k := range t.sortedKeys() {
+	for _, k := range sortedKeys(t) {
 		out = append(out, elbtypes.Tag{Key: aws.String(k), Value: aws.String(short(t[k], maxTagValue))})
 	}
 	return out
@@ -70,7 +71,7 @@ func (t tagSet) elb() []elbtypes.Tag {
 // propagated at launch: the launch template tags the instances.
 func (t tagSet) asg(group string) []asgtypes.Tag {
 	out := make([]asgtypes.Tag, 0, len(t))
-	for _, k := range t.sortedKeys() {
+	for _, k := range sortedKeys(t) {
 		out = append(out, asgtypes.Tag{
 			ResourceId: aws.String(group), ResourceType: aws.String("auto-scaling-group"),
 			Key: aws.String(k), Value: aws.String(short(t[k], maxTagValue)), PropagateAtLaunch: aws.Bool(false),

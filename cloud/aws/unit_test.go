@@ -75,7 +75,7 @@ func (s *standIn) addPool(id string, count, healthy int) {
 	tg := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/" + targetGroupName("shop", id) + "/1"
 	tags := tagSet{tagProject: "shop", tagEnv: "prod", tagRole: "web", tagPool: id, tagState: stateReady, tagBuildID: "b-" + id}
 	var td []asgtypes.TagDescription
-	for _, k := range tags.sortedKeys() {
+	for _, k := range sortedKeys(tags) {
 		td = append(td, asgtypes.TagDescription{Key: aws.String(k), Value: aws.String(tags[k]), ResourceId: &name})
 	}
 	s.asg.groups[name] = &asgtypes.AutoScalingGroup{AutoScalingGroupName: &name, MaxSize: aws.Int32(int32(count)),

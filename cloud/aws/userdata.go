@@ -34,12 +34,7 @@ func heredocMark(body string) string {
 // stopped and then reads the result: a builder that stops without one failed.
 func builderScript(im *model.Image, artifactURL, resultURL string) (string, error) {
 	var steps strings.Builder
-	keys := make([]string, 0, len(im.Env))
-	for k := range im.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(im.Env) {
 		if !validEnvName(k) {
 			return "", fmt.Errorf("image %s: env name %q is not a shell variable name", im.Name, k)
 		}
