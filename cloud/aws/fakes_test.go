@@ -228,18 +228,22 @@ func (f *fakeELB) poolRules() map[string]string {
 	return out
 }
 
+// targetsOf returns what listener l forwards to: its default action's
+// target groups and its rules'.
+func (f *fakeELB) targetsOf(l string) []weighted {
+	ws := forwardTargets(f.listeners[l])
+	for _, r := range f.rules[l] {
+		ws = append(ws, forwardTargets(r.Actions)...)
+	}
+	return ws
+}
+
 // balancersOf returns the load balancers whose listeners forward to tg.
 func (f *fakeELB) balancersOf(tg string) []string {
 	set := map[string]bool{}
-	for l, acts := range f.listeners {
-		ws := forwardTargets(acts)
-		for _, r := range f.rules[l] {
-			ws = append(ws, forwardTargets(r.Actions)...)
-		}
-		for _, w := range ws {
-			if w.tg == tg {
-				set[loadBalancerOf(l)] = true
-			}
+	for l := range f.listeners {
+		if forwardsTo(f.targetsOf(l), tg) {
+			set[loadBalancerOf(l)] = true
 		}
 	}
 	return sortedKeys(set)
@@ -247,18 +251,9 @@ func (f *fakeELB) balancersOf(tg string) []string {
 
 // inUse reports whether a default action or a rule forwards to tg.
 func (f *fakeELB) inUse(tg string) bool {
-	for l, acts := range f.listeners {
-		for _, w := range forwardTargets(acts) {
-			if w.tg == tg {
-				return true
-			}
-		}
-		for _, r := range f.rules[l] {
-			for _, w := range forwardTargets(r.Actions) {
-				if w.tg == tg {
-					return true
-				}
-			}
+	for l := range f.listeners {
+		if forwardsTo(f.targetsOf(l), tg) {
+			return true
 		}
 	}
 	return false

@@ -22,16 +22,9 @@ func TestPreflightChecksSubnetsOnMoto(t *testing.T) {
 	defer cancel()
 	cfg := motoConfig(t)
 	s := newSite(t, cfg, 1)
-	pool := &model.Pool{Env: "prod", Role: "web", Cloud: Name, Endpoint: s.Listeners[0]}
 	preflight := func(subnets ...string) error {
 		t.Helper()
-		site := s
-		site.AWS.Subnets = subnets
-		c, err := NewFromConfig(cfg, webSpec(site, s.Listeners[0]), motoOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Preflight(ctx, pool)
+		return preflightWith(ctx, t, cfg, s, func(a *model.AWS) { a.Subnets = subnets })
 	}
 
 	if err := preflight(s.AWS.Subnets...); err != nil {
@@ -83,16 +76,9 @@ func TestPreflightChecksSecurityGroupsOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := &model.Pool{Env: "prod", Role: "web", Cloud: Name, Endpoint: s.Listeners[0]}
 	preflight := func(groups ...string) error {
 		t.Helper()
-		site := s
-		site.AWS.SecurityGroups = groups
-		c, err := NewFromConfig(cfg, webSpec(site, s.Listeners[0]), motoOptions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.Preflight(ctx, pool)
+		return preflightWith(ctx, t, cfg, s, func(a *model.AWS) { a.SecurityGroups = groups })
 	}
 	if err := preflight(*mine.GroupId); err != nil {
 		t.Errorf("the subnets' VPC's group: %v", err)
@@ -105,4 +91,16 @@ func TestPreflightChecksSecurityGroupsOnMoto(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), *theirs.GroupId+" is in "+*vpc.Vpc.VpcId) {
 		t.Errorf("a group of another VPC: %v", err)
 	}
+}
+
+// preflightWith runs Preflight for prod/web on a fresh cloud whose spec
+// is the site's with its aws settings changed by edit (s is a copy).
+func preflightWith(ctx context.Context, t *testing.T, cfg aws.Config, s site, edit func(*model.AWS)) error {
+	t.Helper()
+	edit(&s.AWS)
+	c, err := NewFromConfig(cfg, webSpec(s, s.Listeners[0]), motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Preflight(ctx, &model.Pool{Env: "prod", Role: "web", Cloud: Name, Endpoint: s.Listeners[0]})
 }

@@ -91,7 +91,6 @@ func (s site) releaseBaking(t testing.TB, v, step string) *model.Desired {
 type cycle struct {
 	t         *testing.T
 	cfg       aws.Config
-	calls     *CallCounter
 	imageKeep int // planner.Options.ImageKeep
 }
 
