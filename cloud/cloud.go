@@ -158,6 +158,12 @@ type Pool struct {
 	// LastServed is when an endpoint last routed to this pool (zero if
 	// never); retention prunes the oldest-served first.
 	LastServed time.Time `json:"last_served,omitzero"`
+	// Released is when a completed swap first put all of its endpoint's
+	// traffic on this pool (zero if never). Only a released pool is a
+	// rollback target (swapped to at once); a pool that carried part of an
+	// unfinished canary, or never served, is released like a new one. The
+	// cloud records it in its own tags/state, so every machine sees it.
+	Released time.Time `json:"released,omitzero"`
 	// Reason says why a pool failed or is unhealthy.
 	Reason string `json:"reason,omitempty"`
 }
