@@ -158,8 +158,8 @@ type Pool struct {
 	// LastServed is when an endpoint last routed to this pool (zero if
 	// never); retention prunes the oldest-served first.
 	LastServed time.Time `json:"last_served,omitzero"`
-	// Released is when a completed swap first put all of its endpoint's
-	// traffic on this pool (zero if never). Only a released pool is a
+	// Released is when a swap put all of its endpoint's traffic on this
+	// pool, completing a release (zero if never). Only a released pool is a
 	// rollback target (swapped to at once); a pool that carried part of an
 	// unfinished canary, or never served, is released like a new one. The
 	// cloud records it in its own tags/state, so every machine sees it.
@@ -227,6 +227,11 @@ type SwapRequest struct {
 	Role     string
 	Endpoint string // the address from the spec
 	Backends []Backend
+	// MoveFrom is the address the endpoint serves at until this swap, when
+	// the spec moved it to Endpoint: once Endpoint serves, MoveFrom is
+	// released (a local proxy closes; an AWS listener is detached). Empty
+	// when the endpoint does not move.
+	MoveFrom string
 }
 
 // LockRequest takes or renews a lock.
@@ -263,6 +268,16 @@ func (e Endpoint) Serving() []string {
 		}
 	}
 	return ids
+}
+
+// SoleBackend returns the pool that takes all of a swap's traffic (one
+// backend of weight 100), or "" for a canary step or a detach. A swap to a
+// sole backend completes a release: the clouds record it as Pool.Released.
+func SoleBackend(bs []Backend) string {
+	if len(bs) == 1 && bs[0].Weight == 100 {
+		return bs[0].Pool
+	}
+	return ""
 }
 
 // CheckBackends validates a swap's backends the same way in every cloud:

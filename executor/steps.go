@@ -243,7 +243,7 @@ func canary(pool string, w int, old []cloud.Backend) []cloud.Backend {
 
 // send points the endpoint at backends, retrying transient errors.
 func (r *run) send(ctx context.Context, c cloud.Cloud, s *planner.Step, backends []cloud.Backend) error {
-	req := cloud.SwapRequest{Project: r.plan.Project, Env: s.Env, Role: s.Role, Endpoint: s.Endpoint, Backends: backends}
+	req := cloud.SwapRequest{Project: r.plan.Project, Env: s.Env, Role: s.Role, Endpoint: s.Endpoint, Backends: backends, MoveFrom: s.MoveFrom}
 	return r.retry(ctx, s, "swap", func() error { return c.Swap(ctx, req) })
 }
 

@@ -116,29 +116,28 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 	if len(serving) == 1 && serving[0].Weight == 100 {
 		sole = find(live, serving[0].Pool)
 	}
+	moveFrom := movedFrom(d, ep, serving)
+	out.summary.MovedFrom = moveFrom
 	// Rule 1: the serving pool is the desired one and fit to serve.
 	if sole >= 0 && live[sole].Key == d.Key && live[sole].prob == "" && live[sole].State == cloud.PoolReady {
-		out.prunes, out.pruned = retention(d, live, ep, nil, live[sole].ID)
+		if moveFrom != "" {
+			// Rule 7: the same pool, served at the spec's new address.
+			out.swap = swapStep(d, ep, serving, live[sole].Pool, 100, moveReason(moveFrom, d.Endpoint), false)
+			out.swap.MoveFrom, out.swap.Destructive = moveFrom, true
+		}
+		out.prunes, out.pruned = retention(d, live, ep, out.swap, live[sole].ID)
 		return out
 	}
 
 	target, weight := rollbackTarget(d, live, serving)
 	var swapReason string
 	if target != nil {
-		// Rule 2: a retained pool has the key: swap only.
-		state := "warm"
-		if target.State == cloud.PoolCold {
-			state = "cold"
-		}
-		switch {
-		case weight == 100: // it serves, but cold: nothing answers
-			swapReason = fmt.Sprintf("serving pool %s is cold: start it", shortPool(target))
-		case weight > 0:
-			swapReason = fmt.Sprintf("finish canary: %s serves %d%% and matches the spec", shortPool(target), weight)
-		default:
-			swapReason = fmt.Sprintf("rollback: retained pool %s matches the spec (%s)", shortPool(target), state)
-		}
-		out.summary.Rollback = weight == 0
+		// Rule 2: a retained pool has the key: swap only. It is an instant
+		// rollback only when it completed a release before (Released); one
+		// that carried part of an unfinished canary, or never served, is
+		// put in service as a release.
+		swapReason = reuseReason(d, target, weight)
+		out.summary.Rollback = weight == 0 && !target.Released.IsZero()
 	} else {
 		// Rules 3 and 6: bake what is missing, create a new generation.
 		out.create = createStep(d, live, bk, createReason(d, live, serving, sole))
@@ -148,13 +147,55 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 		}
 		swapReason = "put new pool " + shortPool(target) + " in service"
 	}
+	if moveFrom != "" {
+		swapReason += "; " + moveReason(moveFrom, d.Endpoint)
+	}
 	out.swap = swapStep(d, ep, serving, target, weight, swapReason, canShare(live, serving, target.ID))
 	out.swap.Rollback = out.summary.Rollback
+	out.swap.MoveFrom, out.swap.Destructive = moveFrom, moveFrom != ""
 	if out.create != nil {
 		out.swap.After = []string{out.create.ID}
 	}
 	out.prunes, out.pruned = retention(d, live, ep, out.swap, target.ID)
 	return out
+}
+
+// movedFrom returns the address the endpoint serves at now when the spec
+// names another one (rule 7), or "". An endpoint that routes to nothing
+// has nothing to move: the swap that follows brings it up at the spec's
+// address.
+func movedFrom(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend) string {
+	if ep == nil || d.Endpoint == "" || ep.Address == "" || ep.Address == d.Endpoint || len(serving) == 0 {
+		return ""
+	}
+	return ep.Address
+}
+
+// moveReason says an endpoint moves, in every rendering the same way.
+func moveReason(from, to string) string {
+	return "endpoint " + from + " → " + to
+}
+
+// reuseReason says why a retained pool with the desired key is swapped to,
+// given the weight it serves now.
+func reuseReason(d *model.Pool, target *cloud.Pool, weight int) string {
+	state := "warm"
+	if target.State == cloud.PoolCold {
+		state = "cold"
+	}
+	switch {
+	case weight == 100: // it serves, but cold: nothing answers
+		return fmt.Sprintf("serving pool %s is cold: start it", shortPool(target))
+	case weight > 0:
+		return fmt.Sprintf("finish canary: %s serves %d%% and matches the spec", shortPool(target), weight)
+	case !target.Released.IsZero():
+		return fmt.Sprintf("rollback: retained pool %s matches the spec (%s)", shortPool(target), state)
+	case !target.LastServed.IsZero() && d.Traffic.Strategy == "canary":
+		return fmt.Sprintf("resuming an interrupted canary: pool %s matches the spec but never took all traffic (%s)", shortPool(target), state)
+	case !target.LastServed.IsZero():
+		return fmt.Sprintf("put pool %s in service: it matches the spec but never took all traffic (%s)", shortPool(target), state)
+	}
+	return fmt.Sprintf("put pool %s in service: it matches the spec but never served (%s)", shortPool(target), state)
 }
 
 // find returns the index of the pool with id, or -1.
@@ -272,8 +313,10 @@ func canShare(live []livePool, serving []cloud.Backend, target string) bool {
 
 // swapStep points the endpoint at target. A canary walks the traffic steps
 // above the weight the target already has, but only when the pools serving
-// now can share the traffic (see canShare) and the target never served
-// before (a rollback to a pool that served is instant).
+// now can share the traffic (see canShare) and the target is not a
+// rollback target: a pool that completed a release before is swapped to at
+// once, while one that only carried part of an interrupted canary starts
+// the canary again from its first weight.
 func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target *cloud.Pool, weight int, reason string, share bool) *Step {
 	st := &Step{
 		ID: "swap:" + d.Env + "/" + d.Role, Kind: Swap, Cloud: d.Cloud, Env: d.Env, Role: d.Role,
@@ -283,7 +326,7 @@ func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target
 	if st.Endpoint == "" && ep != nil {
 		st.Endpoint = ep.Address
 	}
-	if d.Traffic.Strategy == "canary" && share && (target.LastServed.IsZero() || weight > 0) {
+	if d.Traffic.Strategy == "canary" && share && (target.Released.IsZero() || weight > 0) {
 		st.Weights = canaryWeights(d.Traffic.Steps, weight)
 		if len(st.Weights) > 0 {
 			parts := make([]string, len(st.Weights))

@@ -106,7 +106,13 @@ func indexLive(l *cloud.Live) *index {
 	}
 	for i := range l.Endpoints {
 		e := &l.Endpoints[i]
-		ix.ensure(e.Cloud, e.Env, e.Role).endpoint = e
+		s := ix.ensure(e.Cloud, e.Env, e.Role)
+		// A cloud may report an (env, role) at two addresses while it
+		// moves (an AWS listener the spec names and, from the pools'
+		// tags, the one that still serves): the one that routes wins.
+		if s.endpoint == nil || len(backends(s.endpoint)) == 0 {
+			s.endpoint = e
+		}
 	}
 	return ix
 }

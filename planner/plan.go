@@ -53,6 +53,9 @@ type EndpointSummary struct {
 	Address  string          `json:"address"`
 	Serving  []cloud.Backend `json:"serving,omitempty"`
 	Rollback bool            `json:"rollback,omitempty"` // the change is a swap to a retained pool
+	// MovedFrom is the address the endpoint serves at now when the spec
+	// moves it to Address (rule 7); empty when it does not move.
+	MovedFrom string `json:"moved_from,omitempty"`
 }
 
 // Step is one node of the plan.
@@ -74,6 +77,10 @@ type Step struct {
 	Generation int    `json:"generation,omitempty"`
 	// Endpoint is the address a swap changes.
 	Endpoint string `json:"endpoint,omitempty"`
+	// MoveFrom is the address a swap releases once Endpoint serves: the
+	// spec moved the endpoint (rule 7). Such a swap stops traffic on an
+	// address clients may still use, so it is destructive.
+	MoveFrom string `json:"move_from,omitempty"`
 	// From lists what the endpoint served before a swap.
 	From []cloud.Backend `json:"from,omitempty"`
 	// Weights are a canary swap's percent steps on Pool, ending at 100;

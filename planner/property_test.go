@@ -165,11 +165,18 @@ func genLive(t *rapid.T, d *model.Desired) *cloud.Live {
 			}
 			if rapid.Bool().Draw(t, "served") {
 				p.LastServed = poolAgo("servedAt")
+				// Served, but maybe only part of an interrupted canary.
+				if rapid.Bool().Draw(t, "released") {
+					p.Released = p.LastServed
+				}
 			}
 			live.Pools = append(live.Pools, p)
 			here = append(here, id)
 		}
 		ep := cloud.Endpoint{Cloud: s.cloud, Env: s.env, Role: s.role, Address: s.role + "." + s.env + ".example:80"}
+		if rapid.IntRange(0, 4).Draw(t, "moved") == 0 {
+			ep.Address = "old-" + ep.Address // the spec moved the endpoint
+		}
 		switch {
 		case len(here) == 0 || rapid.IntRange(0, 4).Draw(t, "endpoint") == 0:
 			continue
@@ -509,7 +516,12 @@ func checkSwaps(t *rapid.T, d *model.Desired, before, after *cloud.Live, p *plan
 				t.Fatalf("%s swaps to %s, which neither exists nor is created", sw.ID, sw.Pool)
 			case !made && unusable(old, dp, before, after) != "":
 				t.Fatalf("%s swaps to %s, which is %s", sw.ID, sw.Pool, unusable(old, dp, before, after))
+			case sw.Rollback && (!existed || old.Released.IsZero() || was.serving[sw.Pool]):
+				t.Fatalf("%s is called a rollback to %s, which never completed a release (released %v, serving %v)", sw.ID, sw.Pool, old.Released, was.serving[sw.Pool])
+			case !sw.Rollback && existed && !old.Released.IsZero() && !was.serving[sw.Pool]:
+				t.Fatalf("%s swaps back to %s, which completed a release, but is not a rollback", sw.ID, sw.Pool)
 			}
+			checkResumedCanary(t, dp, sw, was)
 		}
 		for _, s := range p.Steps {
 			if s.Kind == planner.Prune && s.Cloud == dp.Cloud && (s.Pool == target || (s.Pool == "" && s.BuildID == dp.BuildID)) {
@@ -523,7 +535,60 @@ func checkSwaps(t *rapid.T, d *model.Desired, before, after *cloud.Live, p *plan
 			if e.Cloud == dp.Cloud && e.Env == dp.Env && e.Role == dp.Role && (len(e.Backends) != 1 || e.Backends[0].Weight != 100) {
 				t.Fatalf("%s/%s routes %v after apply, want %s at 100", dp.Env, dp.Role, e.Backends, target)
 			}
+			if e.Cloud == dp.Cloud && e.Env == dp.Env && e.Role == dp.Role && e.Address != dp.Endpoint {
+				t.Fatalf("%s/%s serves at %s after apply, the spec says %s\nplan:\n%s", dp.Env, dp.Role, e.Address, dp.Endpoint, dump(p))
+			}
 		}
+		checkMove(t, dp, before, sw)
+	}
+}
+
+// checkMove asserts rule 7: an endpoint that serves at another address
+// than the spec's is moved by its swap, which names the old address and is
+// destructive (it stops traffic there); no other swap is.
+func checkMove(t *rapid.T, dp *model.Pool, before *cloud.Live, sw *planner.Step) {
+	from := ""
+	for _, e := range before.Endpoints {
+		if e.Cloud == dp.Cloud && e.Env == dp.Env && e.Role == dp.Role && e.Address != dp.Endpoint && len(e.Serving()) > 0 {
+			from = e.Address
+		}
+	}
+	switch {
+	case from != "" && (sw == nil || sw.MoveFrom != from || !sw.Destructive || !strings.Contains(sw.Reason, "endpoint "+from+" → "+dp.Endpoint)):
+		t.Fatalf("%s/%s serves at %s, the spec says %s, but the swap %+v does not move it", dp.Env, dp.Role, from, dp.Endpoint, sw)
+	case from == "" && sw != nil && (sw.MoveFrom != "" || sw.Destructive):
+		t.Fatalf("%s moves from %q or is destructive, but the endpoint does not move", sw.ID, sw.MoveFrom)
+	}
+}
+
+// checkResumedCanary asserts that a swap to a pool that never completed a
+// release is a release like any other: with a canary strategy, and pools
+// serving now that are ready and healthy to share the traffic, it walks
+// every weight of the spec from the first, as a new pool's would.
+func checkResumedCanary(t *rapid.T, dp *model.Pool, sw *planner.Step, was slot) {
+	old, existed := was.pools[sw.Pool]
+	if dp.Traffic.Strategy != "canary" || !existed || !old.Released.IsZero() || was.serving[sw.Pool] {
+		return
+	}
+	share := len(was.serving) > 0
+	for id := range was.serving {
+		x, ok := was.pools[id]
+		share = share && ok && x.State == cloud.PoolReady && x.Healthy
+	}
+	var want []int
+	for _, w := range dp.Traffic.Steps {
+		if w > 0 && w < 100 && (len(want) == 0 || w > want[len(want)-1]) {
+			want = append(want, w)
+		}
+	}
+	if len(want) > 0 {
+		want = append(want, 100)
+	}
+	if !share {
+		want = nil
+	}
+	if !slices.Equal(sw.Weights, want) {
+		t.Fatalf("%s resumes %s (never released, last served %v) with weights %v, want the canary %v", sw.ID, sw.Pool, old.LastServed, sw.Weights, want)
 	}
 }
 

@@ -79,6 +79,48 @@ func TestCanarySwapWalksWeights(t *testing.T) {
 	}
 }
 
+// A canary interrupted at its first weight sent traffic back to the old
+// pool; the new pool, ready and with the desired key, carried part of the
+// traffic but never all of it. It is no rollback target: the re-plan
+// reuses it but walks the canary again from its first weight. A pool that
+// never served at all (its first swap failed) is put in service the same way.
+func TestInterruptedCanaryResumesAsACanary(t *testing.T) {
+	old := shop().Env("prod", plantest.Canary(25, 50, 100)).Desired()
+	d := shop().Env("prod", plantest.Canary(25, 50, 100)).Image("web", "base", "v2").Desired()
+	for _, tc := range []struct {
+		name       string
+		lastServed time.Time
+		reason     string
+	}{
+		{"interrupted", now.Add(-time.Hour), "resuming an interrupted canary: pool "},
+		{"never served", time.Time{}, "put pool "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			live := plantest.Deployed(old, now.Add(-day))
+			newPool := plantest.PoolFor(pool(d, "prod", "web"), 1, now.Add(-2*time.Hour))
+			newPool.LastServed = tc.lastServed
+			live.Pools = append(live.Pools, newPool)
+			live.Images = append(live.Images, plantest.ImageFor(d, "memory", "web", now.Add(-day)))
+			p := mustPlan(t, d, live, planner.Options{Now: now, Envs: []string{"prod"}})
+			wantIDs(t, p, "swap:prod/web")
+			sw := step(t, p, "swap:prod/web")
+			if sw.Pool != newPool.ID || sw.Rollback || p.Endpoints[0].Rollback || !slices.Equal(sw.Weights, []int{25, 50, 100}) {
+				t.Errorf("swap %+v, summary %+v: want a canary 25 → 50 → 100 onto %s, not a rollback", sw, p.Endpoints[0], newPool.ID)
+			}
+			if !strings.HasPrefix(sw.Reason, tc.reason) {
+				t.Errorf("reason %q, want it to start %q", sw.Reason, tc.reason)
+			}
+			// Once it completed a release, the same pool is a rollback target.
+			lp := livePool(live, newPool.ID)
+			lp.LastServed, lp.Released = now.Add(-time.Hour), now.Add(-time.Hour)
+			p = mustPlan(t, d, live, planner.Options{Now: now, Envs: []string{"prod"}})
+			if sw := step(t, p, "swap:prod/web"); !sw.Rollback || len(sw.Weights) != 0 {
+				t.Errorf("swap to a released pool %+v: want an instant rollback", sw)
+			}
+		})
+	}
+}
+
 func TestNoSwapMeansEveryBackendIsProtected(t *testing.T) {
 	d := shop().Env("prod", plantest.Keep(0, 0)).Desired()
 	pr := pool(d, "prod", "web")

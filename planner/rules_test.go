@@ -100,6 +100,7 @@ func TestRollbackIsASwapToTheRetainedPool(t *testing.T) {
 			for gen := 1; gen <= 2; gen++ {
 				old := plantest.PoolFor(pool(d, "prod", "web"), gen, now.Add(-10*day))
 				old.LastServed = now.Add(-2 * day)
+				old.Released = now.Add(-3 * day)
 				if tc.state == cloud.PoolCold {
 					old.State, old.Healthy, old.Servers = cloud.PoolCold, false, 0
 				}

@@ -58,6 +58,7 @@ type Step struct {
 	Key         string          `json:"key,omitempty"`
 	Generation  int             `json:"generation,omitempty"`
 	Endpoint    string          `json:"endpoint,omitempty"`
+	MoveFrom    string          `json:"move_from,omitempty"`
 	From        []cloud.Backend `json:"from,omitempty"`
 	Weights     []int           `json:"weights,omitempty"`
 	Cool        []string        `json:"cool,omitempty"`
@@ -79,6 +80,9 @@ type Endpoint struct {
 	Address  string          `json:"address,omitempty"`
 	Serving  []cloud.Backend `json:"serving,omitempty"`
 	Rollback bool            `json:"rollback,omitempty"`
+	// MovedFrom is the address that serves now when the plan moves the
+	// endpoint to Address.
+	MovedFrom string `json:"moved_from,omitempty"`
 }
 
 // Summary counts the steps by kind.
@@ -124,7 +128,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 		d.Steps = append(d.Steps, Step{
 			ID: s.ID, Kind: string(s.Kind), Cloud: s.Cloud, Env: s.Env, Role: s.Role,
 			Image: s.Image, BuildID: s.BuildID, Pool: s.Pool, Key: s.Key, Generation: s.Generation,
-			Endpoint: s.Endpoint, From: slices.Clone(s.From), Weights: slices.Clone(s.Weights),
+			Endpoint: s.Endpoint, MoveFrom: s.MoveFrom, From: slices.Clone(s.From), Weights: slices.Clone(s.Weights),
 			Cool: slices.Clone(s.Cool), Reason: s.Reason, Destructive: s.Destructive,
 			Rollback: s.Rollback, Replace: s.Replace, After: after,
 		})
@@ -134,7 +138,8 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 	}
 	for _, e := range p.Endpoints {
 		d.Endpoints = append(d.Endpoints, Endpoint{Cloud: e.Cloud, Env: e.Env, Role: e.Role,
-			Address: e.Address, Serving: slices.Clone(e.Serving), Rollback: e.Rollback})
+			Address: e.Address, Serving: slices.Clone(e.Serving), Rollback: e.Rollback,
+			MovedFrom: e.MovedFrom})
 		if len(info.Clouds) == 0 && e.Cloud != "" {
 			clouds[e.Cloud] = true
 		}

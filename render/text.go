@@ -150,6 +150,9 @@ func groupSteps(d *Doc) []*group {
 	addr := map[string]string{}
 	for _, e := range d.Endpoints {
 		addr[e.Env+"/"+e.Role] = e.Address
+		if e.MovedFrom != "" {
+			addr[e.Env+"/"+e.Role] = e.MovedFrom + " → " + e.Address
+		}
 	}
 	for _, s := range d.Steps {
 		if s.Kind == string(planner.Bake) || s.isImagePrune() {

@@ -441,6 +441,7 @@ func livePool(g asgtypes.AutoScalingGroup, healthy int, why string) cloud.Pool {
 		Servers:    min(healthy, count),
 		Count:      count,
 		LastServed: t.time(tagLastServed),
+		Released:   t.time(tagReleased),
 		Reason:     t[tagReason],
 	}
 	p.Drift = drifted(g, t[tagAMI])

@@ -40,7 +40,12 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: &tg, Weight: aws.Int32(int32(b.Weight))})
 		serving[tg] = group
 	}
-	before, err := c.readListener(ctx, req.Endpoint)
+	moving := req.MoveFrom != "" && req.MoveFrom != req.Endpoint
+	from := req.Endpoint
+	if moving {
+		from = req.MoveFrom // what served until now is behind the old listener
+	}
+	before, err := c.readListener(ctx, from)
 	if err != nil {
 		return err
 	}
@@ -54,7 +59,25 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if _, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &req.Endpoint, DefaultActions: []elbtypes.Action{action}}); err != nil {
 		return classify("modifying listener "+req.Endpoint, err)
 	}
-	return c.markServed(ctx, req, before.defaults, serving)
+	if err := c.markServed(ctx, req, before.defaults, serving); err != nil {
+		return err
+	}
+	if moving {
+		return c.release(ctx, req.MoveFrom)
+	}
+	return nil
+}
+
+// release detaches the listener an endpoint moved away from, as a removed
+// environment's endpoint is detached, once the new listener serves: it
+// answers 503 and routes to no pool, so the pools behind it can go. The
+// listener itself is not Phoenix's to delete.
+func (c *Cloud) release(ctx context.Context, listener string) error {
+	_, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &listener, DefaultActions: []elbtypes.Action{detached}})
+	if err != nil {
+		return classify("detaching listener "+listener+" the endpoint moved from", err)
+	}
+	return nil
 }
 
 // detached is the default action of a listener that routes to no pool: a
@@ -144,8 +167,20 @@ func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before []
 		names = append(names, g)
 	}
 	sort.Strings(names)
+	// One backend left after CheckBackends takes all the traffic: the swap
+	// completes a release.
+	released := ""
+	if len(after) == 1 {
+		for _, g := range after {
+			released = g
+		}
+	}
 	for _, g := range names {
-		if err := c.setTags(ctx, g, tagSet{tagLastServed: now, tagEndpoint: req.Endpoint}); err != nil {
+		tags := tagSet{tagLastServed: now, tagEndpoint: req.Endpoint}
+		if g == released {
+			tags[tagReleased] = now
+		}
+		if err := c.setTags(ctx, g, tags); err != nil {
 			return err
 		}
 	}

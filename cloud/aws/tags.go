@@ -31,6 +31,7 @@ const (
 	tagReason     = "phoenix:reason"
 	tagEndpoint   = "phoenix:endpoint"
 	tagLastServed = "phoenix:last-served"
+	tagReleased   = "phoenix:released"
 	tagBuilder    = "phoenix:builder"
 	tagAMI        = "phoenix:ami"
 	tagName       = "Name"

@@ -107,6 +107,9 @@ func testCreateTagged(t *testing.T, e *env) {
 	if !got.LastServed.IsZero() {
 		t.Errorf("pool %s never served but has last served %v", id, got.LastServed)
 	}
+	if !got.Released.IsZero() {
+		t.Errorf("pool %s never served but is released at %v", id, got.Released)
+	}
 	if len(backendsOf(l, e.pool.Env, e.pool.Role)) != 0 {
 		t.Errorf("creating a pool put it on traffic\n%s", dump(l))
 	}
@@ -211,8 +214,8 @@ func testSwap(t *testing.T, e *env) {
 	if e.pool.Endpoint != "" && ep.Address != e.pool.Endpoint {
 		t.Errorf("endpoint address %q, want the spec's %q", ep.Address, e.pool.Endpoint)
 	}
-	if got, _ := findPool(l, p.ID); got.LastServed.IsZero() {
-		t.Errorf("pool %s serves but its last served time is zero", p.ID)
+	if got, _ := findPool(l, p.ID); got.LastServed.IsZero() || got.Released.IsZero() {
+		t.Errorf("pool %s takes all traffic but its last served time (%v) or release time (%v) is zero", p.ID, got.LastServed, got.Released)
 	}
 	// Swapping to what is served already is harmless.
 	if err := e.swap(only(p.ID)); err != nil {
@@ -254,17 +257,25 @@ func testSwapCanary(t *testing.T, e *env) {
 	if err := e.swap(step...); err != nil {
 		t.Fatalf("canary step %v: %v", step, err)
 	}
-	e.eventually(t, e.project, func(l *cloud.Live) error {
+	l := e.eventually(t, e.project, func(l *cloud.Live) error {
 		return routesExactly(l, e.pool.Env, e.pool.Role, step...)
 	})
+	// A pool that carried part of an unfinished canary is no rollback
+	// target: only the step that moves all traffic releases it.
+	if got, _ := findPool(l, b.ID); !got.Released.IsZero() {
+		t.Errorf("pool %s carries a 10%% canary step but is released at %v", b.ID, got.Released)
+	}
 	if err := e.swap(only(b.ID)); err != nil {
 		t.Fatalf("final canary step to %s: %v", b.ID, err)
 	}
-	l := e.eventually(t, e.project, func(l *cloud.Live) error {
+	l = e.eventually(t, e.project, func(l *cloud.Live) error {
 		return routesExactly(l, e.pool.Env, e.pool.Role, only(b.ID))
 	})
 	if got, _ := findPool(l, a.ID); got.LastServed.IsZero() {
 		t.Errorf("pool %s stopped serving but its last served time is zero", a.ID)
+	}
+	if got, _ := findPool(l, b.ID); got.Released.IsZero() {
+		t.Errorf("pool %s took all traffic at the canary's last step but is not released", b.ID)
 	}
 }
 

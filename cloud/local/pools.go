@@ -378,7 +378,8 @@ func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
 		Generation: rec.Generation, Image: rec.ImageName, BuildID: rec.BuildID,
 		Commit: rec.Commit, CreatedAt: rec.CreatedAt, State: rec.State,
 		Count: max(rec.Spec.Count, 1), LastServed: rec.LastServed, Reason: rec.Reason,
-		Cloud: model.CloudLocal,
+		Released: rec.Released,
+		Cloud:    model.CloudLocal,
 	}
 	if serving {
 		v.LastServed = now

@@ -72,7 +72,10 @@ type poolRec struct {
 	State       cloud.PoolState `json:"state"`
 	Reason      string          `json:"reason,omitempty"`
 	LastServed  time.Time       `json:"last_served,omitzero"`
-	Servers     []serverRec     `json:"servers,omitempty"`
+	// Released is when a swap first put all traffic on the pool (see
+	// cloud.Pool.Released).
+	Released time.Time   `json:"released,omitzero"`
+	Servers  []serverRec `json:"servers,omitempty"`
 	// WarmOnUp marks a pool that ran until `phoenix cloud down` stopped
 	// it: `phoenix cloud up` starts it again.
 	WarmOnUp bool `json:"warm_on_up,omitempty"`

@@ -98,10 +98,14 @@ func (s *supervisor) swap(ctx context.Context, req *swapReq) error {
 		touched[id] = rt
 	}
 	rec := &endpointRec{Project: req.Project, Env: req.Env, Role: req.Role, Address: addr, Backends: backends}
+	sole := cloud.SoleBackend(backends)
 	err = s.st.update(func(tx *bolt.Tx) error {
-		for _, rt := range touched {
+		for id, rt := range touched {
 			r := rt.rec
 			r.LastServed = now
+			if id == sole && r.Released.IsZero() {
+				r.Released = now
+			}
 			if err := put(tx, bucketPools, r.key(), &r); err != nil {
 				return err
 			}
@@ -117,8 +121,11 @@ func (s *supervisor) swap(ctx context.Context, req *swapReq) error {
 		}
 		return fmt.Errorf("swapping %s: recording it: %w", target, err)
 	}
-	for _, rt := range touched {
+	for id, rt := range touched {
 		rt.rec.LastServed = now
+		if id == sole && rt.rec.Released.IsZero() {
+			rt.rec.Released = now
+		}
 	}
 	if len(backends) > 0 {
 		p.set.Store(newBackendSet(backends, pools))

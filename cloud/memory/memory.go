@@ -383,6 +383,13 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 			p.pools[id] = pl
 		}
 	}
+	if sole := cloud.SoleBackend(backends); sole != "" {
+		pl := p.pools[sole]
+		if pl.Released.IsZero() {
+			pl.Released = now
+			p.pools[sole] = pl
+		}
+	}
 	if len(backends) == 0 {
 		delete(p.endpoints, target)
 		return nil

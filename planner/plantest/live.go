@@ -10,7 +10,7 @@ import (
 // Deployed returns the live state in which d is fully applied at time at:
 // every image of every pool's chain baked in the pool's cloud, and one
 // ready, healthy pool (generation 1) per desired pool serving its endpoint
-// alone. Tests start from it and change what they need.
+// alone, released (it completed its release) at time at. Tests start from it and change what they need.
 func Deployed(d *model.Desired, at time.Time) *cloud.Live {
 	live := &cloud.Live{}
 	baked := map[[2]string]bool{}
@@ -24,6 +24,7 @@ func Deployed(d *model.Desired, at time.Time) *cloud.Live {
 			live.Images = append(live.Images, ImageFor(d, p.Cloud, name, at))
 		}
 		pool := PoolFor(p, 1, at)
+		pool.LastServed, pool.Released = at, at
 		live.Pools = append(live.Pools, pool)
 		live.Endpoints = append(live.Endpoints, cloud.Endpoint{
 			Cloud: p.Cloud, Env: p.Env, Role: p.Role, Address: p.Endpoint,
