@@ -102,6 +102,18 @@ type Info struct {
 	Clouds []string
 }
 
+// Moves counts the swaps that move an endpoint to a new address (each is
+// also counted in Destructive).
+func (d *Doc) Moves() int {
+	n := 0
+	for _, s := range d.Steps {
+		if s.MoveFrom != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // FromPlan builds the Doc of a plan.
 func FromPlan(p *planner.Plan, info Info) *Doc {
 	d := &Doc{

@@ -162,8 +162,11 @@ func Verdict(d *Doc) string {
 		v += " in " + andList(envs)
 	}
 	v += "."
-	if d.Destructive > 0 {
-		v += fmt.Sprintf(" ⚠️ **%d destructive %s remove what left the spec.**", d.Destructive, plural(d.Destructive, "step", "steps"))
+	if n := d.Destructive - d.Moves(); n > 0 {
+		v += fmt.Sprintf(" ⚠️ **%d destructive %s remove what left the spec.**", n, plural(n, "step", "steps"))
+	}
+	if n := d.Moves(); n > 0 {
+		v += fmt.Sprintf(" ⚠️ **%d %s an endpoint to a new address: the old address stops serving.**", n, plural(n, "step moves", "steps move"))
 	}
 	if len(d.Rollback) > 0 {
 		rb := slices.Clone(d.Rollback)
@@ -227,6 +230,8 @@ func tableRows(d *Doc) []string {
 			switch {
 			case s.Kind == string(planner.Swap) && s.Pool == "":
 				k = "**detach**"
+			case s.MoveFrom != "":
+				k = "**move**"
 			case s.Destructive:
 				k = "**destroy**"
 			}

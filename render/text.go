@@ -100,8 +100,15 @@ func (t *textView) destructiveBanner() {
 		return
 	}
 	t.line()
-	t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s remove what left the spec (marked DESTROY and DETACH below).",
-		t.d.Destructive, plural(t.d.Destructive, "step", "steps"))))
+	moves := t.d.Moves()
+	if n := t.d.Destructive - moves; n > 0 {
+		t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s remove what left the spec (marked DESTROY and DETACH below).",
+			n, plural(n, "step", "steps"))))
+	}
+	if moves > 0 {
+		t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s %s an endpoint: the old address stops serving (marked MOVE below).",
+			moves, plural(moves, "step", "steps"), plural(moves, "moves", "move"))))
+	}
 }
 
 func (t *textView) bakes() {
@@ -314,6 +321,9 @@ func stepRow(s Step) []cell {
 				cool[i] = Short(c)
 			}
 			detail = append(detail, "then cool "+strings.Join(cool, ", "))
+		}
+		if s.MoveFrom != "" {
+			return []cell{{"  ~ MOVE", cDestroy}, {target, ""}, {strings.Join(detail, "; "), cDim}, {s.Reason, cDestroy}}
 		}
 		return []cell{{"  ~ swap", cChange}, {target, ""}, {strings.Join(detail, "; "), cDim}, {s.Reason, ""}}
 	case planner.Prune:
