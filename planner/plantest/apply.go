@@ -133,7 +133,7 @@ func (a *applier) create(ctx context.Context, c cloud.Cloud, st planner.Step) er
 // pool alone; a swap with no pool detaches the endpoint. Then it cools the
 // pools the step lists.
 func (a *applier) swap(ctx context.Context, c cloud.Cloud, st planner.Step) error {
-	req := cloud.SwapRequest{Project: a.d.Project, Env: st.Env, Role: st.Role, Endpoint: st.Endpoint}
+	req := cloud.SwapRequest{Project: a.d.Project, Env: st.Env, Role: st.Role, Endpoint: st.Endpoint, MoveFrom: st.MoveFrom}
 	if st.Pool != "" {
 		for _, w := range st.Weights {
 			if w >= 100 {
