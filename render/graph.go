@@ -28,6 +28,9 @@ func Label(s Step) string {
 		if len(s.Weights) > 0 {
 			l += " (canary)"
 		}
+		if s.MoveFrom != "" {
+			l += " at " + s.Endpoint + " (moved)"
+		}
 		return l
 	case s.Kind == string(planner.Prune):
 		verb := "prune"
