@@ -477,7 +477,7 @@ func TestHistoryFooterSaysOnlyWhatIsTrue(t *testing.T) {
 	}{
 		"release 2 pending over a serving release 1": {[]string{"rebuild", "current"},
 			"\nc0 is not applied yet: applying it creates new pools (baking only images whose inputs changed).\n"},
-		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older state is retained: going back to any of these commits rebuilds.\n"},
+		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older pool can be reused: going back to any of these commits rebuilds.\n"},
 		"serving over a retained release": {[]string{"current", "swap"}, "\nRollback is a swap (instant) to: c1. Revert the commits after it; the plan shows swaps only.\n"},
 		"only the serving release":        {[]string{"current"}, "\n"},
 		// c0 was applied and its pool failed its smoke check: it is not

@@ -615,7 +615,7 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 		fmt.Fprintf(w, "Going back to %s reuses existing pools, but as a new release (the canary walks again).\n", strings.Join(releases, ", "))
 	}
 	if len(swaps)+len(releases) == 0 && rebuilds > 0 {
-		fmt.Fprintln(w, "No older state is retained: going back to any of these commits rebuilds.")
+		fmt.Fprintln(w, "No older pool can be reused: going back to any of these commits rebuilds.")
 	}
 }
 
