@@ -353,6 +353,11 @@ func TestRevertPlansSwapsOnlyAndHistoryShowsRetainedPools(t *testing.T) {
 	if s := res.Plan.Summary; s.Bake+s.Create+s.Prune != 0 || s.Swap != 2 || len(res.Plan.Rollback) != 2 {
 		t.Fatalf("diff of the revert: summary %+v rollback %v", s, res.Plan.Rollback)
 	}
+	for _, s := range res.Plan.Steps { // the plan data, as JSON prints it, says what the rollback undoes
+		if !strings.Contains(s.Reason, `config VERSION "2" → "1"`) {
+			t.Errorf("diff's plan step %s: reason %q", s.ID, s.Reason)
+		}
+	}
 	var comment bytes.Buffer
 	if err := writeDiff(&comment, res, "markdown"); err != nil {
 		t.Fatal(err)
