@@ -93,8 +93,12 @@ func newHistoryCmd() *cobra.Command {
 first, the commits that changed the pools of one environment: for each,
 the pool every changed role got, whether that pool still exists in the
 live cloud (serving, retained warm or cold, or gone), and what going back
-to that commit takes: a swap (every pool is retained, an instant
-rollback) or a rebuild.
+to that commit takes, exactly as phoenix plan --rev COMMIT would plan it
+against the live state now: nothing (serving now), a swap (an instant
+rollback to retained pools), a release (existing pools, but the canary
+walks again) or a rebuild (a retained pool that drifted, aged past
+maxAge, lost servers or predates a rebake is not reused; the line
+"plan:" says why).
 
 It compares the spec directory's tree hash between commits and compiles
 only the commits where the spec changed, so long histories are cheap.
