@@ -485,6 +485,11 @@ func TestHistoryFooterSaysOnlyWhatIsTrue(t *testing.T) {
 		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older pool can be reused: going back to any of these commits rebuilds.\n"},
 		"serving over a retained release": {[]string{"current", "swap"}, "\nRollback is a swap (instant) to: c1. Revert the commits after it; the plan shows swaps only.\n"},
 		"only the serving release":        {[]string{"current"}, "\n"},
+		// Reusing a pool that never completed a release is no instant rollback.
+		"a reusable but unreleased state": {[]string{"current", "release", "rebuild"},
+			"\nGoing back to c1 reuses existing pools, but not as an instant rollback (see plan: above).\n"},
+		"release pending over a serving release 1": {[]string{"release", "current"},
+			"\nc0 is not applied yet: applying it reuses existing pools, but not as an instant rollback (see plan: above).\n"},
 		// c0 was applied and its pool failed its smoke check: it is not
 		// "not applied yet".
 		"release 2 failed over a serving release 1": {[]string{"rebuild", "current"},

@@ -58,7 +58,8 @@ type HistoryChange struct {
 	// Back says what returning the environment to this commit's spec
 	// takes, as the planner decides it: "current" (it serves now), "swap"
 	// (an instant rollback: swaps to retained pools only), "release"
-	// (swaps to existing pools that walk a canary again), "rebuild" (bake
+	// (swaps to existing pools, but not an instant rollback: a canary
+	// walks, or a cold serving pool starts), "rebuild" (bake
 	// and create), or "unknown" without the live cloud.
 	Back string `json:"back"`
 }
@@ -95,8 +96,8 @@ the pool every changed role got, whether that pool still exists in the
 live cloud (serving, retained warm or cold, or gone), and what going back
 to that commit takes, exactly as phoenix plan --rev COMMIT would plan it
 against the live state now: nothing (serving now), a swap (an instant
-rollback to retained pools), a release (existing pools, but the canary
-walks again) or a rebuild (a retained pool that drifted, aged past
+rollback to retained pools), a release (existing pools, but no instant
+rollback: a canary walks) or a rebuild (a retained pool that drifted, aged past
 maxAge, lost servers or predates a rebake is not reused; the line
 "plan:" says why).
 
@@ -586,7 +587,7 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 		case "swap":
 			how = "is a swap (instant)"
 		case "release":
-			how = "swaps to existing pools as a new release (the canary walks again)"
+			how = "reuses existing pools, but not as an instant rollback (see plan: above)"
 		}
 		switch failed := failedPools(newest); {
 		case len(failed) > 0: // so a rebuild, never a swap
@@ -616,7 +617,7 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 		fmt.Fprintf(w, "Rollback is a swap (instant) to: %s. Revert the commits after it; the plan shows swaps only.\n", strings.Join(swaps, ", "))
 	}
 	if len(releases) > 0 {
-		fmt.Fprintf(w, "Going back to %s reuses existing pools, but as a new release (the canary walks again).\n", strings.Join(releases, ", "))
+		fmt.Fprintf(w, "Going back to %s reuses existing pools, but not as an instant rollback (see plan: above).\n", strings.Join(releases, ", "))
 	}
 	if len(swaps)+len(releases) == 0 && rebuilds > 0 {
 		fmt.Fprintln(w, "No older pool can be reused: going back to any of these commits rebuilds.")
