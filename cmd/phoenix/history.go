@@ -59,8 +59,8 @@ type HistoryChange struct {
 	// takes, as the planner decides it: "current" (it serves now), "swap"
 	// (an instant rollback: swaps to retained pools only), "release"
 	// (swaps to existing pools, but not an instant rollback: a canary
-	// walks, or a cold serving pool starts), "rebuild" (bake
-	// and create), or "unknown" without the live cloud.
+	// walks, or a cold serving pool starts), "rebuild" (bake and create),
+	// or "unknown" without the live cloud.
 	Back string `json:"back"`
 }
 
@@ -94,12 +94,12 @@ func newHistoryCmd() *cobra.Command {
 first, the commits that changed the pools of one environment: for each,
 the pool every changed role got, whether that pool still exists in the
 live cloud (serving, retained warm or cold, or gone), and what going back
-to that commit takes, exactly as phoenix plan --rev COMMIT would plan it
-against the live state now: nothing (serving now), a swap (an instant
-rollback to retained pools), a release (existing pools, but no instant
-rollback: a canary walks) or a rebuild (a retained pool that drifted, aged past
-maxAge, lost servers or predates a rebake is not reused; the line
-"plan:" says why).
+to that commit takes, exactly as phoenix plan --rev COMMIT --env ENV
+would plan it against the live state now: nothing (serving now), a swap
+(an instant rollback to retained pools), a release (existing pools, but
+no instant rollback: a canary walks) or a rebuild (a retained pool that
+drifted, aged past maxAge, lost servers or predates a rebake is not
+reused; a "plan:" line says why).
 
 It compares the spec directory's tree hash between commits and compiles
 only the commits where the spec changed, so long histories are cheap.
@@ -439,10 +439,7 @@ func servingIn(live *cloud.Live, env string) map[string]bool {
 // commit) against live would do for each role of env, so that history
 // never promises an instant swap where plan would bake and create: the
 // rules (drift, maxAge, rebaked images, short or unhealthy pools, which
-// generation, canary or rollback) live in the planner alone. Back is
-// "current" when every role keeps its serving pool, "swap" when the rest
-// are instant rollback swaps, "release" when no pool is created but a
-// swap is a release (a canary walk), and "rebuild" when one is created.
+// generation, canary or rollback) live in the planner alone.
 func judgeChange(hc *HistoryChange, d *model.Desired, live *cloud.Live, env string, now time.Time, serving map[string]bool) error {
 	opts := planOptions([]string{env}, false)
 	opts.Now = now
@@ -454,39 +451,40 @@ func judgeChange(hc *HistoryChange, d *model.Desired, live *cloud.Live, env stri
 	for _, dc := range ds {
 		byRole[dc.Role] = dc
 	}
-	keep, instant, build := true, true, false
+	var judged []planner.Decision
 	for j := range hc.Roles {
 		r := &hc.Roles[j]
 		dc, ok := byRole[r.Role]
 		if r.Key == "" || !ok {
 			continue
 		}
+		judged = append(judged, dc)
 		showPool(r, hc.Commit, dc, live.Pools, env, serving)
-		switch dc.Verdict {
-		case planner.Build:
-			keep, instant, build = false, false, true
-			if r.Pool != "" {
-				r.Plan = dc.Reason // a pool with the key is there, yet not reused: why
-			}
-		case planner.Reuse:
-			keep = false
-			instant = instant && dc.Instant
-			if !dc.Instant {
-				r.Plan = dc.Reason
-			}
+		if (dc.Verdict == planner.Build && r.Pool != "") || (dc.Verdict == planner.Reuse && !dc.Instant) {
+			r.Plan = dc.Reason // a pool with the key is there, yet not reused, or not at once: why
 		}
 	}
-	switch {
-	case keep:
-		hc.Back = "current"
-	case instant:
-		hc.Back = "swap"
-	case build:
-		hc.Back = "rebuild"
-	default:
-		hc.Back = "release"
-	}
+	hc.Back = backOf(judged)
 	return nil
+}
+
+// backOf sums up the decisions of a change's roles: "current" when every
+// role keeps its serving pool, "rebuild" when one is created, "swap" when
+// the others are all instant rollbacks, and "release" when a swap to an
+// existing pool is not.
+func backOf(ds []planner.Decision) string {
+	back := "current"
+	for _, dc := range ds {
+		switch {
+		case dc.Verdict == planner.Build:
+			return "rebuild"
+		case dc.Verdict == planner.Reuse && !dc.Instant:
+			back = "release"
+		case dc.Verdict == planner.Reuse && back == "current":
+			back = "swap"
+		}
+	}
+	return back
 }
 
 // showPool fills in the live pool a role's decision rests on, for display:
