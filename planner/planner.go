@@ -80,6 +80,14 @@ type Options struct {
 	// ImageKeep is how many unused images per image name survive image
 	// pruning (rule 5); negative means DefaultImageKeep.
 	ImageKeep int
+	// Explain, when set, says what moved in the spec for an (environment,
+	// role) (`config VERSION "1" → "2"`, from a spec diff), or "" when it
+	// does not know. Its answer becomes the reason of the endpoint's create,
+	// or is added to a rollback swap's (what it undoes), so the plan
+	// carries the reasons every rendering prints and a saved plan keeps.
+	// It is asked only for endpoints with a swap and must answer from what
+	// the caller read before planning: the planner stays free of I/O.
+	Explain func(env, role string) string
 }
 
 // Make returns the plan that takes live to desired. It reads both and
@@ -124,6 +132,7 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 	var buf []livePool
 	for _, d := range pools {
 		ep := planEndpoint(d, idx, bk, opts.Now, &buf)
+		ep.explain(opts.Explain)
 		steps = ep.appendSteps(steps)
 		out.Endpoints = append(out.Endpoints, ep.summary)
 		res.add(ep)

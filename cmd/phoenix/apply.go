@@ -171,7 +171,7 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	}
 	if !f.yes {
 		show := func() *render.Doc {
-			return planDoc(ctx, f.src.Dir, desired, live, plan, render.Info{Commit: desired.Commit})
+			return render.FromPlan(plan, render.Info{Commit: desired.Commit})
 		}
 		if err := confirm(ctx, stdin, stdout, show, f.json, f.withYes); err != nil {
 			return err
@@ -302,7 +302,9 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		}
 		return saved.Plan, live, nil
 	}
-	p, err := planner.Make(d, live, planOptions(f.envs, f.destroy))
+	opts := planOptions(f.envs, f.destroy)
+	opts.Explain = historyReasons(ctx, f.src.Dir, d, live, f.envs)
+	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)
 	}

@@ -153,7 +153,7 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	if err != nil {
 		return nil, err
 	}
-	p, err := planner.Make(headD, live, planner.Options{Envs: o.Envs, Now: o.Now, ImageKeep: -1})
+	p, err := planner.Make(headD, live, planner.Options{Envs: o.Envs, Now: o.Now, ImageKeep: -1, Explain: res.Desired.Reason})
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func writeDiffText(w io.Writer, res *diffResult) error {
 		return nil
 	}
 	fmt.Fprintln(w)
-	return render.Text(w, withSpecReasons(res.Plan, res.Desired), render.TextOptions{Color: color, Title: "Plan if " + res.HeadRev + " is applied"})
+	return render.Text(w, res.Plan, render.TextOptions{Color: color, Title: "Plan if " + res.HeadRev + " is applied"})
 }
 
 // desiredVerdict counts what the spec change touches, for an offline diff.

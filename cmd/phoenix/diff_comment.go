@@ -56,7 +56,7 @@ func buildComment(res *diffResult) *comment {
 		c.head = diffCommentMarker + "\n**Phoenix:** " + verdict + "\n\n" + compared
 		return c
 	}
-	doc := withSpecReasons(res.Plan, res.Desired)
+	doc := res.Plan
 	c.head = diffCommentMarker + "\n**Phoenix:** " + render.Verdict(doc) + "\n\n" + compared
 	if b := bakesMarkdown(doc); b != "" {
 		c.head += "\n" + b + "\n"

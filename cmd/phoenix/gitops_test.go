@@ -353,6 +353,11 @@ func TestRevertPlansSwapsOnlyAndHistoryShowsRetainedPools(t *testing.T) {
 	if s := res.Plan.Summary; s.Bake+s.Create+s.Prune != 0 || s.Swap != 2 || len(res.Plan.Rollback) != 2 {
 		t.Fatalf("diff of the revert: summary %+v rollback %v", s, res.Plan.Rollback)
 	}
+	for _, s := range res.Plan.Steps { // the plan data, as JSON prints it, says what the rollback undoes
+		if !strings.Contains(s.Reason, `config VERSION "2" → "1"`) {
+			t.Errorf("diff's plan step %s: reason %q", s.ID, s.Reason)
+		}
+	}
 	var comment bytes.Buffer
 	if err := writeDiff(&comment, res, "markdown"); err != nil {
 		t.Fatal(err)
@@ -416,35 +421,43 @@ func TestDiffOfAPullRequestThatAddsTheSpec(t *testing.T) {
 	}
 }
 
-// TestMarkLive: the live pool with each commit's key, its state, and what
-// going back takes.
+// TestMarkLive: what going back to each commit takes is the planner's
+// decision, with the live pool it rests on; a retained pool with the key
+// that the planner would not reuse (drift) is a rebuild, with the
+// planner's reason.
 func TestMarkLive(t *testing.T) {
-	h := &History{Env: "prod", Changes: []HistoryChange{
-		{Commit: "c3", Roles: []HistoryRole{{Role: "web", Key: "k3", Changed: true}}},
-		{Commit: "c2", Roles: []HistoryRole{{Role: "web", Key: "k2", Changed: true}}},
-		{Commit: "c1", Roles: []HistoryRole{{Role: "web", Key: "k1", Changed: true}}},
-		{Commit: "c0", Roles: []HistoryRole{{Role: "web", Key: "k0", Changed: true}}},
-	}}
-	pool := func(key string, gen int, state cloud.PoolState, healthy bool) cloud.Pool {
-		return cloud.Pool{ID: cloud.PoolID("prod", "web", key, gen), Env: "prod", Role: "web", Key: key, Generation: gen,
-			State: state, Healthy: healthy, Commit: "c1"}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	specs := make([]*model.Desired, 4)
+	for v := range specs {
+		specs[v] = plantest.NewSpec("shop").Image("web", "", "install web").Env("prod").
+			Role("prod", "web", "web", 1, fmt.Sprintf("VERSION=%d", v)).Desired()
 	}
-	live := &cloud.Live{
-		Pools: []cloud.Pool{
-			pool("k3", 1, cloud.PoolReady, true),
-			pool("k2", 1, cloud.PoolCold, false),
-			pool("k1", 1, cloud.PoolFailed, false),
-			pool("k1", 2, cloud.PoolReady, true),
-			pool("k0", 1, cloud.PoolFailed, false),
-		},
-		Endpoints: []cloud.Endpoint{{Env: "prod", Role: "web", Backends: []cloud.Backend{{Pool: cloud.PoolID("prod", "web", "k3", 1), Weight: 100}}}},
+	key := func(v int) string { return specs[v].Pools[0].Key }
+	h := &History{Env: "prod"}
+	for v := 3; v >= 0; v-- {
+		h.Changes = append(h.Changes, HistoryChange{Commit: fmt.Sprintf("c%d", v), Roles: []HistoryRole{{Role: "web", Key: key(v), Changed: true}}})
 	}
-	markLive(h, live)
+	pool := func(v, gen int, edit func(*cloud.Pool)) cloud.Pool {
+		p := plantest.PoolFor(specs[v].Pools[0], gen, now.Add(-time.Duration(10-v)*24*time.Hour))
+		p.Commit, p.LastServed, p.Released = "c1", p.CreatedAt.Add(time.Hour), p.CreatedAt.Add(time.Minute)
+		edit(&p)
+		return p
+	}
+	unchanged := func(*cloud.Pool) {}
+	live := plantest.Deployed(specs[3], now.Add(-20*24*time.Hour))
+	live.Pools = append(live.Pools,
+		pool(2, 1, func(p *cloud.Pool) { p.State, p.Healthy, p.Servers = cloud.PoolCold, false, 0 }),
+		pool(1, 1, func(p *cloud.Pool) { p.State, p.Healthy = cloud.PoolFailed, false }),
+		pool(1, 2, unchanged),
+		pool(0, 1, func(p *cloud.Pool) { p.Drift = true }),
+	)
+	live.Pools[0].Commit = "c1"
+	markLive(h, []*model.Desired{specs[3], specs[2], specs[1], specs[0]}, live, now)
 	want := []string{
-		"current serving prod.web.k3.1",
-		"swap retained (cold) prod.web.k2.1",
-		"swap retained (warm) prod.web.k1.2",
-		"rebuild failed prod.web.k0.1",
+		"current serving " + cloud.PoolID("prod", "web", key(3), 1),
+		"swap retained (cold) " + cloud.PoolID("prod", "web", key(2), 1),
+		"swap retained (warm) " + cloud.PoolID("prod", "web", key(1), 2),
+		"rebuild retained (warm) " + cloud.PoolID("prod", "web", key(0), 1),
 	}
 	for i, c := range h.Changes {
 		if got := c.Back + " " + c.Roles[0].State + " " + c.Roles[0].Pool; got != want[i] {
@@ -453,6 +466,9 @@ func TestMarkLive(t *testing.T) {
 	}
 	if h.Changes[0].Roles[0].MadeAt != "c1" || h.Changes[2].Roles[0].MadeAt != "" {
 		t.Errorf("made-at: %+v", h.Changes)
+	}
+	if p := h.Changes[3].Roles[0].Plan; !strings.Contains(p, "drift") {
+		t.Errorf("the rebuild of a drifted pool says why: %q", p)
 	}
 }
 
@@ -466,9 +482,14 @@ func TestHistoryFooterSaysOnlyWhatIsTrue(t *testing.T) {
 	}{
 		"release 2 pending over a serving release 1": {[]string{"rebuild", "current"},
 			"\nc0 is not applied yet: applying it creates new pools (baking only images whose inputs changed).\n"},
-		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older state is retained: going back to any of these commits rebuilds.\n"},
+		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older pool can be reused: going back to any of these commits rebuilds.\n"},
 		"serving over a retained release": {[]string{"current", "swap"}, "\nRollback is a swap (instant) to: c1. Revert the commits after it; the plan shows swaps only.\n"},
 		"only the serving release":        {[]string{"current"}, "\n"},
+		// Reusing a pool that never completed a release is no instant rollback.
+		"a reusable but unreleased state": {[]string{"current", "release", "rebuild"},
+			"\nGoing back to c1 reuses existing pools, but not as an instant rollback (see plan: above).\n"},
+		"release pending over a serving release 1": {[]string{"release", "current"},
+			"\nc0 is not applied yet: applying it reuses existing pools, but not as an instant rollback (see plan: above).\n"},
 		// c0 was applied and its pool failed its smoke check: it is not
 		// "not applied yet".
 		"release 2 failed over a serving release 1": {[]string{"rebuild", "current"},

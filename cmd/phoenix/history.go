@@ -17,6 +17,7 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/gitspec"
 	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/render"
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
@@ -30,6 +31,7 @@ type historyOptions struct {
 	Rev     string // where the walk starts
 	Limit   int    // how many changes to show
 	Offline bool
+	Now     time.Time // ages are measured against it; zero: the clock
 }
 
 // History is what `phoenix history` reports, newest change first.
@@ -54,9 +56,11 @@ type HistoryChange struct {
 	Event   string        `json:"event,omitempty"` // "environment added" / "environment removed"
 	Roles   []HistoryRole `json:"roles"`
 	// Back says what returning the environment to this commit's spec
-	// takes: "current" (it serves now), "swap" (every pool is retained:
-	// an instant rollback), "rebuild" (bake and create), or "unknown"
-	// without the live cloud.
+	// takes, as the planner decides it: "current" (it serves now), "swap"
+	// (an instant rollback: swaps to retained pools only), "release"
+	// (swaps to existing pools, but not an instant rollback: a canary
+	// walks, or a cold serving pool starts), "rebuild" (bake and create),
+	// or "unknown" without the live cloud.
 	Back string `json:"back"`
 }
 
@@ -74,6 +78,10 @@ type HistoryRole struct {
 	// MadeAt is the commit recorded on the live pool, when it differs from
 	// this one (a revert reuses a pool made by an older commit).
 	MadeAt string `json:"made_at,omitempty"`
+	// Plan is the planner's reason when going back does not simply reuse
+	// Pool: why a live pool with the key is not reused (a create), or why
+	// its swap is a release and not an instant rollback.
+	Plan string `json:"plan,omitempty"`
 }
 
 func newHistoryCmd() *cobra.Command {
@@ -86,8 +94,12 @@ func newHistoryCmd() *cobra.Command {
 first, the commits that changed the pools of one environment: for each,
 the pool every changed role got, whether that pool still exists in the
 live cloud (serving, retained warm or cold, or gone), and what going back
-to that commit takes: a swap (every pool is retained, an instant
-rollback) or a rebuild.
+to that commit takes, exactly as phoenix plan --rev COMMIT --env ENV
+would plan it against the live state now: nothing (serving now), a swap
+(an instant rollback to retained pools), a release (existing pools, but
+no instant rollback: a canary walks) or a rebuild (a retained pool that
+drifted, aged past maxAge, lost servers or predates a rebake is not
+reused; a "plan:" line says why).
 
 It compares the spec directory's tree hash between commits and compiles
 only the commits where the spec changed, so long histories are cheap.
@@ -200,13 +212,14 @@ func (sc *specCompiler) compile(ctx context.Context, c gitspec.SpecCommit) envSp
 	return envSpec{d: reduceToEnv(d, sc.env)}
 }
 
-// reduceToEnv keeps one environment of d, or returns nil if d lacks it.
+// reduceToEnv keeps the pools of one environment of d, or returns nil if d
+// lacks it. The environments stay (they are small), so that the planner
+// can plan the reduced spec with env in scope.
 func reduceToEnv(d *model.Desired, env string) *model.Desired {
-	e := d.Environments[env]
-	if e == nil {
+	if d.Environments[env] == nil {
 		return nil
 	}
-	out := &model.Desired{Project: d.Project, Images: d.Images, Environments: map[string]*model.Environment{env: e}, Commit: d.Commit}
+	out := &model.Desired{Project: d.Project, Images: d.Images, Environments: d.Environments, Commit: d.Commit}
 	for _, p := range d.Pools {
 		if p.Env == env {
 			out.Pools = append(out.Pools, p)
@@ -246,6 +259,7 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 	}
 	sc := newSpecCompiler(repo, rel, o.Dir, o.Env, changes)
 	var newest *model.Desired
+	var specs []*model.Desired // the spec of each change, for the planner
 	broken := 0
 	for i := 0; i < len(changes) && len(h.Changes) < o.Limit; i++ {
 		if err := ctx.Err(); err != nil {
@@ -266,6 +280,7 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 		}
 		if hc, ok := envChange(o.Env, changes[i].Commit, prev, cur.d); ok {
 			h.Changes = append(h.Changes, hc)
+			specs = append(specs, cur.d)
 		}
 		sc.release(i)
 	}
@@ -295,7 +310,11 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 		return nil, err
 	}
 	h.Live = true
-	markLive(h, live)
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	markLive(h, specs, live, now)
 	return h, nil
 }
 
@@ -383,84 +402,118 @@ func sortedRoles(m map[string]*model.Pool) []string {
 	return out
 }
 
-// markLive finds, for every role of every change, the live pool with its
-// key and says what going back to that commit takes.
-func markLive(h *History, live *cloud.Live) {
+// markLive says, for every change, what going back to its spec takes, as
+// the planner decides it (see judgeChange), and shows for every role the
+// live pool that decision rests on. A change whose spec the planner
+// rejects gets "unknown" and a note.
+func markLive(h *History, specs []*model.Desired, live *cloud.Live, now time.Time) {
+	serving := servingIn(live, h.Env)
+	for i := range h.Changes {
+		hc := &h.Changes[i]
+		if hc.Event == "environment removed" || specs[i] == nil {
+			hc.Back = "rebuild"
+			continue
+		}
+		if err := judgeChange(hc, specs[i], live, h.Env, now, serving); err != nil {
+			hc.Back = "unknown"
+			h.Notes = append(h.Notes, fmt.Sprintf("%s: %v", shortID(hc.Commit), err))
+		}
+	}
+}
+
+// servingIn is the set of pools that the endpoints of env route to.
+func servingIn(live *cloud.Live, env string) map[string]bool {
 	serving := map[string]bool{}
 	for _, e := range live.Endpoints {
-		if e.Env != h.Env {
+		if e.Env != env {
 			continue
 		}
 		for _, id := range e.Serving() {
 			serving[id] = true
 		}
 	}
-	for i := range h.Changes {
-		hc := &h.Changes[i]
-		if hc.Event == "environment removed" {
-			hc.Back = "rebuild"
-			continue
-		}
-		allServing, allUsable := true, true
-		for j := range hc.Roles {
-			r := &hc.Roles[j]
-			if r.Key == "" {
-				continue
-			}
-			p := bestPool(live.Pools, h.Env, r.Role, r.Key, serving)
-			if p == nil {
-				r.State = "gone"
-				allServing, allUsable = false, false
-				continue
-			}
-			r.Pool = p.ID
-			r.State = poolState(p, serving[p.ID])
-			if p.Commit != "" && !strings.HasPrefix(hc.Commit, strings.TrimSuffix(p.Commit, dirtySuffix)) {
-				r.MadeAt = shortID(p.Commit)
-			}
-			if r.State != "serving" {
-				allServing = false
-			}
-			if !strings.HasPrefix(r.State, "retained") && r.State != "serving" {
-				allUsable = false
-			}
-		}
-		switch {
-		case allServing:
-			hc.Back = "current"
-		case allUsable:
-			hc.Back = "swap"
-		default:
-			hc.Back = "rebuild"
-		}
-	}
+	return serving
 }
 
-// bestPool is the live pool of (env, role) with key that a rollback would
-// use: serving first, then ready, then cold, newest generation first.
-func bestPool(pools []cloud.Pool, env, role, key string, serving map[string]bool) *cloud.Pool {
-	rank := func(p *cloud.Pool) int {
-		switch {
-		case serving[p.ID]:
-			return 0
-		case p.State == cloud.PoolReady && p.Healthy:
-			return 1
-		case p.State == cloud.PoolCold:
-			return 2
-		}
-		return 3
+// judgeChange asks the planner what planning d (the spec at the change's
+// commit) against live would do for each role of env, so that history
+// never promises an instant swap where plan would bake and create: the
+// rules (drift, maxAge, rebaked images, short or unhealthy pools, which
+// generation, canary or rollback) live in the planner alone.
+func judgeChange(hc *HistoryChange, d *model.Desired, live *cloud.Live, env string, now time.Time, serving map[string]bool) error {
+	opts := planOptions([]string{env}, false)
+	opts.Now = now
+	ds, err := planner.Decide(d, live, opts)
+	if err != nil {
+		return fmt.Errorf("planning: %w", err)
 	}
-	var best *cloud.Pool
-	for i := range pools {
-		p := &pools[i]
-		if p.Env != env || p.Role != role || p.Key != key {
+	byRole := make(map[string]planner.Decision, len(ds))
+	for _, dc := range ds {
+		byRole[dc.Role] = dc
+	}
+	var judged []planner.Decision
+	for j := range hc.Roles {
+		r := &hc.Roles[j]
+		dc, ok := byRole[r.Role]
+		if r.Key == "" || !ok {
 			continue
 		}
-		if best == nil || rank(p) < rank(best) || (rank(p) == rank(best) && p.Generation > best.Generation) {
-			best = p
+		judged = append(judged, dc)
+		showPool(r, hc.Commit, dc, live.Pools, env, serving)
+		if (dc.Verdict == planner.Build && r.Pool != "") || (dc.Verdict == planner.Reuse && !dc.Instant) {
+			r.Plan = dc.Reason // a pool with the key is there, yet not reused, or not at once: why
 		}
 	}
-	return best
+	hc.Back = backOf(judged)
+	return nil
+}
+
+// backOf sums up the decisions of a change's roles: "current" when every
+// role keeps its serving pool, "rebuild" when one is created, "swap" when
+// the others are all instant rollbacks, and "release" when a swap to an
+// existing pool is not.
+func backOf(ds []planner.Decision) string {
+	back := "current"
+	for _, dc := range ds {
+		switch {
+		case dc.Verdict == planner.Build:
+			return "rebuild"
+		case dc.Verdict == planner.Reuse && !dc.Instant:
+			back = "release"
+		case dc.Verdict == planner.Reuse && back == "current":
+			back = "swap"
+		}
+	}
+	return back
+}
+
+// showPool fills in the live pool a role's decision rests on, for display:
+// the pool kept or swapped to, or for a build the newest live pool with
+// the key (it exists, but the planner does not reuse it), if any.
+func showPool(r *HistoryRole, commit string, dc planner.Decision, pools []cloud.Pool, env string, serving map[string]bool) {
+	var p *cloud.Pool
+	for i := range pools {
+		q := &pools[i]
+		if q.Env != env || q.Role != r.Role || q.Key != r.Key {
+			continue
+		}
+		if dc.Verdict != planner.Build && q.ID == dc.Pool {
+			p = q
+			break
+		}
+		if dc.Verdict == planner.Build && (p == nil || q.Generation > p.Generation) {
+			p = q
+		}
+	}
+	if p == nil {
+		r.State = "gone"
+		return
+	}
+	r.Pool = p.ID
+	r.State = poolState(p, serving[p.ID])
+	if p.Commit != "" && !strings.HasPrefix(commit, strings.TrimSuffix(p.Commit, dirtySuffix)) {
+		r.MadeAt = shortID(p.Commit)
+	}
 }
 
 func poolState(p *cloud.Pool, isServing bool) string {
@@ -498,7 +551,7 @@ func writeHistoryText(w io.Writer, h *History) {
 		}
 		fmt.Fprintf(w, "\n%s  %s  %-15s  %s (%s)\n", shortID(c.Commit), c.When.UTC().Format("2006-01-02"), backLabel(c.Back), subject, c.Author)
 		for _, r := range c.Roles {
-			if !r.Changed {
+			if !r.Changed && r.Plan == "" {
 				continue
 			}
 			state := r.State
@@ -507,6 +560,9 @@ func writeHistoryText(w io.Writer, h *History) {
 			}
 			line := fmt.Sprintf("    %-*s  %-*s  %-*s  %s", wr, r.Role, wp, rolePool(r), ws, state, r.Why)
 			fmt.Fprintln(w, strings.TrimRight(line, " "))
+			if r.Plan != "" {
+				fmt.Fprintf(w, "    %-*s  plan: %s\n", wr, "", r.Plan)
+			}
 		}
 	}
 	if h.Live && len(h.Changes) > 0 {
@@ -525,32 +581,62 @@ func writeHistoryFooter(w io.Writer, changes []HistoryChange) {
 	older := changes
 	if newest := changes[0]; newest.Back != "current" {
 		how := "creates new pools (baking only images whose inputs changed)"
-		if newest.Back == "swap" {
+		switch newest.Back {
+		case "swap":
 			how = "is a swap (instant)"
+		case "release":
+			how = "reuses existing pools, but not as an instant rollback (see plan: above)"
 		}
-		if failed := failedPools(newest); len(failed) > 0 { // so a rebuild, never a swap
+		switch failed := failedPools(newest); {
+		case len(failed) > 0: // so a rebuild, never a swap
 			fmt.Fprintf(w, "%s is not serving: its apply failed (%s; phoenix status says why); applying it again %s.\n",
 				shortID(newest.Commit), strings.Join(failed, ", "), how)
-		} else {
+		case serves(newest):
+			fmt.Fprintf(w, "%s serves now, but the plan does not keep all of its pools (see plan: above): applying it again %s.\n",
+				shortID(newest.Commit), how)
+		default:
 			fmt.Fprintf(w, "%s is not applied yet: applying it %s.\n", shortID(newest.Commit), how)
 		}
 		older = changes[1:]
 	}
-	var swaps []string
+	var swaps, releases []string
 	rebuilds := 0
 	for _, c := range older {
 		switch c.Back {
 		case "swap":
 			swaps = append(swaps, shortID(c.Commit))
+		case "release":
+			releases = append(releases, shortID(c.Commit))
 		case "rebuild":
 			rebuilds++
 		}
 	}
 	if len(swaps) > 0 {
 		fmt.Fprintf(w, "Rollback is a swap (instant) to: %s. Revert the commits after it; the plan shows swaps only.\n", strings.Join(swaps, ", "))
-	} else if rebuilds > 0 {
-		fmt.Fprintln(w, "No older state is retained: going back to any of these commits rebuilds.")
 	}
+	if len(releases) > 0 {
+		fmt.Fprintf(w, "Going back to %s reuses existing pools, but not as an instant rollback (see plan: above).\n", strings.Join(releases, ", "))
+	}
+	if len(swaps)+len(releases) == 0 && rebuilds > 0 {
+		fmt.Fprintln(w, "No older pool can be reused: going back to any of these commits rebuilds.")
+	}
+}
+
+// serves reports whether every role the change changed is served by the
+// pool it made: the change was applied, though the plan would not leave
+// it as it is (a drifted or aged serving pool is replaced).
+func serves(c HistoryChange) bool {
+	changed := 0
+	for _, r := range c.Roles {
+		if !r.Changed || r.Key == "" {
+			continue
+		}
+		if r.State != "serving" {
+			return false
+		}
+		changed++
+	}
+	return changed > 0
 }
 
 // failedPools names the failed pools of a change: a commit whose pools
@@ -585,6 +671,8 @@ func backLabel(b string) string {
 		return "swap (instant)"
 	case "rebuild":
 		return "rebuild"
+	case "release":
+		return "swap (release)"
 	}
 	return "(live unknown)"
 }

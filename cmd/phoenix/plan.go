@@ -92,7 +92,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 			return err
 		}
 	}
-	doc := planDoc(ctx, f.src.Dir, r.desired, r.live, r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
+	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
 	switch f.format {
 	case "json":
 		err = render.WriteJSON(stdout, doc)
@@ -155,7 +155,9 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planner.Make(desired, live, planOptions(envs, destroy))
+	opts := planOptions(envs, destroy)
+	opts.Explain = historyReasons(ctx, src.Dir, desired, live, envs)
+	plan, err := planner.Make(desired, live, opts)
 	if err != nil {
 		return nil, fmt.Errorf("planning: %w", err)
 	}
@@ -168,7 +170,8 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 }
 
 // planOptions are the planner options for a command line; plan and apply
-// must agree on them or the plan shown is not the plan applied.
+// must agree on them or the plan shown is not the plan applied. Both add
+// the Explain of historyReasons, which needs the live state.
 func planOptions(envs []string, destroy bool) planner.Options {
 	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1}
 }

@@ -3,83 +3,19 @@ package main
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/gitspec"
 	"github.com/phoenix-gitops/phoenix/model"
-	"github.com/phoenix-gitops/phoenix/planner"
-	"github.com/phoenix-gitops/phoenix/render"
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
 
 // specReason says what moved in the spec for one (environment, role)
-// (`config VERSION "1" → "2"`), or "" when it does not know.
+// (`config VERSION "1" → "2"`), or "" when it does not know. It is the
+// planner's Options.Explain: the planner puts it into the steps' reasons.
 type specReason func(env, role string) string
-
-// withSpecReasons returns a copy of the plan whose steps say what moved in
-// the spec diff d; see withReasons.
-func withSpecReasons(doc *render.Doc, d *specdiff.Diff) *render.Doc {
-	return withReasons(doc, d.Reason)
-}
-
-// withReasons returns a copy of the plan whose create steps say which spec
-// settings moved rather than only that no live pool matches: the reason a
-// person reviews is the change, in a diff as in a plan. The swap that puts
-// such a pool in service then needs no reason of its own; a rollback swap
-// says what it undoes. A nil why leaves the plan as it is.
-func withReasons(doc *render.Doc, why specReason) *render.Doc {
-	if why == nil {
-		return doc
-	}
-	out := *doc
-	out.Steps = append([]render.Step(nil), doc.Steps...)
-	explained := map[[2]string]bool{}
-	for i, s := range out.Steps {
-		if s.Kind != string(planner.Create) {
-			continue
-		}
-		if r := why(s.Env, s.Role); r != "" {
-			out.Steps[i].Reason = r
-			explained[[2]string{s.Env, s.Role}] = true
-		}
-	}
-	for i, s := range out.Steps {
-		if s.Kind != string(planner.Swap) {
-			continue
-		}
-		if s.Rollback {
-			if r := why(s.Env, s.Role); r != "" {
-				out.Steps[i].Reason = s.Reason + "; " + r
-			}
-		} else if explained[[2]string{s.Env, s.Role}] {
-			out.Steps[i].Reason = canaryReason(s.Weights)
-		}
-	}
-	return &out
-}
-
-// canaryReason names a canary's traffic steps ("canary 25% → 50% →
-// 100%"); a blue-green swap needs no words.
-func canaryReason(weights []int) string {
-	if len(weights) == 0 {
-		return ""
-	}
-	parts := make([]string, len(weights))
-	for i, w := range weights {
-		parts[i] = fmt.Sprintf("%d%%", w)
-	}
-	return "canary " + strings.Join(parts, " → ")
-}
-
-// planDoc is the plan as plan and apply show it: its creates and rollbacks
-// explained by what moved in the spec since the commit each endpoint's
-// serving pool was made from (see historyReasons).
-func planDoc(ctx context.Context, dir string, d *model.Desired, live *cloud.Live, p *planner.Plan, info render.Info) *render.Doc {
-	return withReasons(render.FromPlan(p, info), historyReasons(ctx, dir, d, live, p))
-}
 
 // maxHistoryCommits bounds how many older specs one plan compiles: a
 // plan's endpoints usually serve pools of one or two commits, and each
@@ -87,16 +23,19 @@ func planDoc(ctx context.Context, dir string, d *model.Desired, live *cloud.Live
 const maxHistoryCommits = 3
 
 // historyReasons compares the spec with the spec at the commit that the
-// serving pool of each (environment, role) with a create or a rollback in
-// p was made from, read from the repository that holds dir. Every live
-// pool records its commit (marked -dirty when made from uncommitted
-// changes; the mark is dropped and the commit read as it is). Reading
-// history is a nicety: with no repository, a shallow one, a commit it does
-// not have, a spec that does not compile there, or more than
-// maxHistoryCommits commits, the affected steps keep the planner's reasons
-// and the plan never fails. It returns nil when it knows nothing.
-func historyReasons(ctx context.Context, dir string, d *model.Desired, live *cloud.Live, p *planner.Plan) specReason {
-	from := servingCommits(d, live, p)
+// serving pool of each (environment, role) in envs (all when empty) was
+// made from, where that pool's key is not the desired one (so the plan
+// will create or swap there), read from the repository that holds dir.
+// Every live pool records its commit (marked -dirty when made from
+// uncommitted changes; the mark is dropped and the commit read as it is).
+// Reading history is a nicety: with no repository, a shallow one, a
+// commit it does not have, a spec that does not compile there, or more
+// than maxHistoryCommits commits, the affected steps keep the planner's
+// reasons and the plan never fails. It returns nil when it knows nothing.
+// It reads everything before it returns: the planner calls it, and does
+// no I/O.
+func historyReasons(ctx context.Context, dir string, d *model.Desired, live *cloud.Live, envs []string) specReason {
+	from := servingCommits(d, live, envs)
 	if len(from) == 0 {
 		return nil
 	}
@@ -139,18 +78,17 @@ func specRel(repo *gitspec.Repo, dir, rel, commit string) string {
 	return rel
 }
 
-// servingCommits returns, for each (environment, role) with a create or a
-// rollback swap in p, the commit its serving pool (the heaviest backend)
-// was made from, when that differs from the spec's.
-func servingCommits(d *model.Desired, live *cloud.Live, p *planner.Plan) map[[2]string]string {
-	want := map[[3]string]bool{}
-	for _, s := range p.Steps {
-		if s.Kind == planner.Create || (s.Kind == planner.Swap && s.Rollback) {
-			want[[3]string{s.Cloud, s.Env, s.Role}] = true
+// servingCommits returns, for each desired (environment, role) in envs
+// (all when empty) whose serving pool (the heaviest backend) has another
+// key than the desired pool, the commit that pool was made from, when
+// that differs from the spec's. Those are the endpoints whose plan
+// creates or swaps because the spec moved; the others need no history.
+func servingCommits(d *model.Desired, live *cloud.Live, envs []string) map[[2]string]string {
+	want := map[[2]string]string{} // (env, role) -> desired key
+	for _, p := range d.Pools {
+		if len(envs) == 0 || slices.Contains(envs, p.Env) {
+			want[[2]string{p.Env, p.Role}] = p.Key
 		}
-	}
-	if len(want) == 0 {
-		return nil
 	}
 	pools := make(map[[2]string]*cloud.Pool, len(live.Pools))
 	for i := range live.Pools {
@@ -158,7 +96,8 @@ func servingCommits(d *model.Desired, live *cloud.Live, p *planner.Plan) map[[2]
 	}
 	out := map[[2]string]string{}
 	for _, e := range live.Endpoints {
-		if !want[[3]string{e.Cloud, e.Env, e.Role}] || len(e.Backends) == 0 {
+		key, ok := want[[2]string{e.Env, e.Role}]
+		if !ok || len(e.Backends) == 0 {
 			continue
 		}
 		top := e.Backends[0]
@@ -168,7 +107,7 @@ func servingCommits(d *model.Desired, live *cloud.Live, p *planner.Plan) map[[2]
 			}
 		}
 		pl := pools[[2]string{e.Cloud, top.Pool}]
-		if pl == nil {
+		if pl == nil || pl.Key == key {
 			continue
 		}
 		if c := strings.TrimSuffix(pl.Commit, dirtySuffix); isCommitHash(c) && c != d.Commit {
