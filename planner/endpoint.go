@@ -3,7 +3,6 @@ package planner
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -329,11 +328,7 @@ func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target
 	if d.Traffic.Strategy == "canary" && share && (target.Released.IsZero() || weight > 0) {
 		st.Weights = canaryWeights(d.Traffic.Steps, weight)
 		if len(st.Weights) > 0 {
-			parts := make([]string, len(st.Weights))
-			for i, w := range st.Weights {
-				parts[i] = strconv.Itoa(w) + "%"
-			}
-			st.Reason += " (canary " + strings.Join(parts, " → ") + ")"
+			st.Reason += " (" + canaryNote(st.Weights) + ")"
 		}
 	}
 	return st

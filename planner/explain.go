@@ -22,6 +22,9 @@ func (e *endpointPlan) explain(why func(env, role string) string) {
 	case e.create != nil:
 		e.create.Reason = r
 		e.swap.Reason = canaryNote(e.swap.Weights)
+		if e.swap.MoveFrom != "" { // a move is said in every rendering
+			e.swap.Reason = strings.TrimPrefix(e.swap.Reason+"; "+moveReason(e.swap.MoveFrom, e.swap.Endpoint), "; ")
+		}
 	case e.swap.Rollback:
 		e.swap.Reason += "; " + r
 	}

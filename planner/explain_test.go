@@ -59,3 +59,16 @@ func TestExplainPutsTheSpecChangeInTheSteps(t *testing.T) {
 		t.Errorf("Explain asked for %v with no change", asked)
 	}
 }
+
+// An explained release that also moves its endpoint still says the move:
+// the reason a person reviews must not hide that an address stops serving.
+func TestExplainKeepsTheMove(t *testing.T) {
+	d := shop().Image("web", "base", "install web v2").Desired()
+	live := plantest.Deployed(shop().Desired(), now.Add(-day))
+	endpoint(live, "prod", "web").Address = "old.prod.example:80"
+	p := mustPlan(t, d, live, planner.Options{Explain: func(env, role string) string { return `config VERSION "1" → "2"` }})
+	wantReason(t, p, "swap:prod/web", "endpoint old.prod.example:80 → "+pool(d, "prod", "web").Endpoint)
+	if sw := step(t, p, "swap:prod/web"); sw.MoveFrom != "old.prod.example:80" || !sw.Destructive {
+		t.Errorf("swap %+v: want a destructive move", sw)
+	}
+}
