@@ -63,11 +63,9 @@ func Open(opts Options) (*Cloud, error) {
 	if opts.SupervisorCommand == nil {
 		opts.SupervisorCommand = defaultSupervisorCommand
 	}
-	sock := socketPath(home)
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			return dialSupervisor(ctx, home)
 		},
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     30 * time.Second,
@@ -99,7 +97,8 @@ func (c *Cloud) Running(ctx context.Context) bool {
 // Up starts the supervisor if it is not running and waits until it
 // answers. Pools that `Down` stopped (and serving pools left cold) are
 // started again, with their secrets resolved from this process's
-// environment.
+// environment: the references this home recorded when it created them,
+// never others the supervisor names (see secret_refs.go).
 func (c *Cloud) Up(ctx context.Context) error {
 	if err := c.ensure(ctx); err != nil {
 		return err
@@ -110,7 +109,7 @@ func (c *Cloud) Up(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range cold {
-		secrets, err := resolveSecrets(p.Secrets)
+		secrets, err := resolvePoolSecrets(c.home, p.Project, p.Pool, p.Secrets)
 		if err == nil {
 			err = c.call(ctx, pathSetWarm, warmReq{Project: p.Project, Pool: p.Pool, Warm: true, Secrets: secrets}, nil)
 		}
@@ -245,16 +244,16 @@ func isNotRunning(err error) bool {
 // this process start it once; concurrent processes may each start one, and
 // all but one exit at once (the home's flock decides).
 func (c *Cloud) ensure(ctx context.Context) error {
-	if c.ping(ctx) == nil {
-		return nil
+	if err := c.ping(ctx); err == nil || isUnsafeSocket(err) {
+		return err
 	}
 	c.startMu.Lock()
 	defer c.startMu.Unlock()
-	if c.ping(ctx) == nil {
-		return nil
+	if err := c.ping(ctx); err == nil || isUnsafeSocket(err) {
+		return err
 	}
-	if err := os.MkdirAll(c.home, 0o700); err != nil {
-		return fmt.Errorf("creating PHOENIX_HOME: %w", err)
+	if err := ensureHome(c.home); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -410,6 +409,10 @@ func (c *Cloud) send(ctx context.Context, method, path string, body any) (*http.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		var unsafe *unsafeSocketError
+		if errors.As(err, &unsafe) {
+			return nil, unsafe
+		}
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
 			return nil, &notRunningError{err}
@@ -455,6 +458,9 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	}
 	if err := c.ensure(ctx); err != nil {
 		return cloud.Pool{}, &cloud.TransientError{Err: err}
+	}
+	if err := recordRefs(c.home, req.Project, req.ID, req.Pool.Secrets); err != nil {
+		return cloud.Pool{}, err
 	}
 	body := createReq{Project: req.Project, ID: req.ID, Generation: req.Generation, Spec: *req.Pool, Image: req.Image, Commit: req.Commit, Secrets: secrets}
 	resp, err := c.send(ctx, http.MethodPost, pathCreatePool, body)
@@ -528,7 +534,7 @@ func (c *Cloud) coldSecrets(ctx context.Context, project, id string) (map[string
 	if rec.State != cloud.PoolCold || len(rec.Spec.Secrets) == 0 {
 		return nil, nil
 	}
-	return resolveSecrets(rec.Spec.Secrets)
+	return resolvePoolSecrets(c.home, project, id, rec.Spec.Secrets)
 }
 
 // SetWarm implements cloud.Cloud.
@@ -546,7 +552,11 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 
 // DeletePool implements cloud.Cloud.
 func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
-	return c.call(ctx, pathDeletePool, deletePoolReq{Project: project, Pool: poolID}, nil)
+	if err := c.call(ctx, pathDeletePool, deletePoolReq{Project: project, Pool: poolID}, nil); err != nil {
+		return err
+	}
+	forgetRefs(c.home, project, poolID)
+	return nil
 }
 
 // DeleteImage implements cloud.Cloud.

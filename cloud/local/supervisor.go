@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -83,8 +82,8 @@ func RunSupervisor(ctx context.Context, home string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", home, err)
+	if err := ensureHome(home); err != nil {
+		return err
 	}
 	lockFile, err := lockHome(home)
 	if err != nil {
@@ -116,16 +115,16 @@ func RunSupervisor(ctx context.Context, home string) error {
 	if err := s.recover(); err != nil {
 		return fmt.Errorf("recovering state: %w", err)
 	}
-	sock := socketPath(home)
-	_ = os.Remove(sock) // stale: we hold the home's lock, so no one serves it
-	ln, err := net.Listen("unix", sock)
+	// Any socket left in place is stale: we hold the home's lock, so no
+	// one serves it, and listenSocket renames ours over it.
+	sock, err := listenSocket(home, s.log.Printf)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", sock, err)
+		return err
 	}
-	_ = os.Chmod(sock, 0o600)
+	defer sock.Close()
 	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock)
+	go srv.Serve(sock)
+	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock.path)
 	go s.watchdog(ctx)
 
 	select {
@@ -137,7 +136,6 @@ func RunSupervisor(ctx context.Context, home string) error {
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shut)
-	_ = os.Remove(sock)
 	s.mu.Lock()
 	for _, p := range s.proxies {
 		p.close()
