@@ -297,4 +297,3 @@ func TestPeerListenerDropsOtherUID(t *testing.T) {
 		srv.Close()
 	}
 }
-
