@@ -56,8 +56,8 @@ func (s *supervisor) handleCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(string, ...any)) (*cloud.Pool, error) {
-	if req.ID == "" || req.Spec.Env == "" || req.Spec.Role == "" {
-		return nil, errors.New("creating pool: the request needs an id, an environment and a role")
+	if err := req.check(); err != nil {
+		return nil, err
 	}
 	if req.Spec.Command == "" {
 		return nil, fmt.Errorf("role %s has no command to start its servers with", req.Spec.Role)

@@ -445,7 +445,8 @@ func (s *supervisor) routes() http.Handler {
 	return mux
 }
 
-// handle registers a POST handler that decodes a T and replies with the
+// handle registers a POST handler that decodes a T, checks its names
+// (when T has a check method: see validate.go) and replies with the
 // result or the error.
 func handle[T any](mux *http.ServeMux, path string, fn func(context.Context, *T) (any, error)) {
 	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -453,6 +454,12 @@ func handle[T any](mux *http.ServeMux, path string, fn func(context.Context, *T)
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			replyErr(w, fmt.Errorf("decoding request: %w", err))
 			return
+		}
+		if c, ok := any(&req).(interface{ check() error }); ok {
+			if err := c.check(); err != nil {
+				replyErr(w, err)
+				return
+			}
 		}
 		out, err := fn(r.Context(), &req)
 		reply(w, out, err)
