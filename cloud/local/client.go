@@ -252,7 +252,7 @@ func (c *Cloud) ensure(ctx context.Context) error {
 	if err := c.ping(ctx); err == nil || isUnsafeSocket(err) {
 		return err
 	}
-	if err := ensureHome(c.home); err != nil {
+	if err := EnsureHome(c.home); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(20 * time.Second)

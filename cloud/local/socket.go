@@ -301,9 +301,11 @@ func (s *supervisorSocket) removeDir() {
 	}
 }
 
-// ensureHome creates home (0700) or checks that an existing one is this
-// user's alone (see checkPrivateDir).
-func ensureHome(home string) error {
+// EnsureHome creates home (0700) or checks that an existing one is this
+// user's alone: it refuses a home owned by another user, and closes one of
+// ours that is open to others (see checkPrivateDir). Everything the local
+// cloud and the journal write goes in it.
+func EnsureHome(home string) error {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return fmt.Errorf("creating PHOENIX_HOME %s: %w", home, err)
 	}

@@ -82,7 +82,7 @@ func RunSupervisor(ctx context.Context, home string) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureHome(home); err != nil {
+	if err := EnsureHome(home); err != nil {
 		return err
 	}
 	lockFile, err := lockHome(home)
