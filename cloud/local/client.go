@@ -15,8 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -199,11 +197,7 @@ func addStartTimes(procs map[int]uint64, pools []PoolStatus) {
 // hungSupervisor adds to err the pid of a supervisor that holds the home
 // but does not answer, when there is one.
 func (c *Cloud) hungSupervisor(err error) error {
-	b, rerr := os.ReadFile(filepath.Join(c.home, "supervisor.lock"))
-	if rerr != nil {
-		return err
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid := lockFilePID(c.home)
 	if pid <= 0 || !pidAlive(pid) || isZombie(pid) {
 		return err
 	}
