@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,10 @@ import (
 type Options struct {
 	// Home is PHOENIX_HOME: state, images, logs and the supervisor's socket.
 	Home string
+	// ReadOnly makes a cloud for commands that only look: it never starts
+	// the supervisor, and when none runs Observe reads the recorded state
+	// (see offline.go) and every other call fails.
+	ReadOnly bool
 	// SupervisorCommand returns the command that runs the supervisor for
 	// home in the foreground (it is started detached, in its own session).
 	// The default runs this executable as `phoenix supervise --home HOME`;
@@ -43,6 +48,8 @@ type Cloud struct {
 	client *http.Client
 
 	startMu sync.Mutex
+	// offline is set once Observe read the records of a cloud that is down.
+	offline atomic.Bool
 }
 
 var _ cloud.Cloud = (*Cloud)(nil)
@@ -78,6 +85,10 @@ func defaultSupervisorCommand(home string) (*exec.Cmd, error) {
 	}
 	return exec.Command(exe, "supervise", "--home", home), nil
 }
+
+// ObservedOffline reports whether Observe read the records of a cloud
+// whose supervisor was not running (ReadOnly only).
+func (c *Cloud) ObservedOffline() bool { return c.offline.Load() }
 
 // Home returns the cloud's PHOENIX_HOME.
 func (c *Cloud) Home() string { return c.home }
@@ -240,6 +251,9 @@ func isNotRunning(err error) bool {
 func (c *Cloud) ensure(ctx context.Context) error {
 	if err := c.ping(ctx); err == nil || isUnsafeSocket(err) {
 		return err
+	}
+	if c.opts.ReadOnly {
+		return errReadOnly
 	}
 	c.startMu.Lock()
 	defer c.startMu.Unlock()
@@ -431,8 +445,18 @@ func decodeReply(resp *http.Response, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// Observe implements cloud.Cloud.
+// Observe implements cloud.Cloud. A ReadOnly cloud whose supervisor is
+// not running reads the recorded state instead of starting it.
 func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
+	if c.opts.ReadOnly {
+		if err := c.ping(ctx); isNotRunning(err) {
+			live, err := observeOffline(c.home, project, time.Now())
+			if err == nil {
+				c.offline.Store(true)
+			}
+			return live, err
+		}
+	}
 	var live cloud.Live
 	if err := c.getJSON(ctx, pathObserve, url.Values{"project": {project}}, &live); err != nil {
 		return nil, err

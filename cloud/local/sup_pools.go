@@ -377,21 +377,7 @@ func (s *supervisor) observe(project string) (*cloud.Live, error) {
 			})
 		}
 	}
-	sort.Slice(live.Images, func(i, j int) bool {
-		a, b := live.Images[i], live.Images[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.BuildID < b.BuildID
-	})
-	sort.Slice(live.Pools, func(i, j int) bool { return live.Pools[i].ID < live.Pools[j].ID })
-	sort.Slice(live.Endpoints, func(i, j int) bool {
-		a, b := live.Endpoints[i], live.Endpoints[j]
-		if a.Env != b.Env {
-			return a.Env < b.Env
-		}
-		return a.Role < b.Role
-	})
+	sortLive(live)
 	return live, nil
 }
 

@@ -13,7 +13,7 @@ import (
 
 func init() {
 	cloudFactories[model.CloudLocal] = func(ctx context.Context, _ *model.Desired) (cloud.Cloud, error) {
-		return openLocal()
+		return local.Open(local.Options{Home: localHome(), ReadOnly: readOnly(ctx)})
 	}
 }
 
