@@ -336,7 +336,7 @@ func (c *Cloud) startSupervisor(ctx context.Context, deadline time.Time) error {
 // environment do not live on in a long-running process.
 func supervisorEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "PHOENIX_DRIFT_CHECK"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR", "LANG", "PHOENIX_DRIFT_CHECK"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
