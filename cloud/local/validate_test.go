@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // The supervisor refuses names that would put a file outside the home and
@@ -56,4 +57,25 @@ func TestSupervisorChecksNamesAndAddresses(t *testing.T) {
 	if len(st.Endpoints) != 0 {
 		t.Errorf("endpoints after refused swaps: %+v", st.Endpoints)
 	}
+}
+
+// Whatever names a create request carries, one that the supervisor
+// accepts puts its servers' logs inside the home's logs folder.
+func FuzzCreateNamesStayInHome(f *testing.F) {
+	f.Add("p", "test", "web", "test.web.0000abcd.1")
+	f.Add("p", "../../x", "web", "x")
+	f.Add("p", "test", "..", "a/../../b")
+	f.Add("", "t", "w", ".")
+	f.Fuzz(func(t *testing.T, project, env, role, id string) {
+		req := createReq{Project: project, ID: id, Spec: model.Pool{Env: env, Role: role}, Image: cloud.Image{BuildID: "b0"}}
+		if req.check() != nil {
+			return
+		}
+		home := "/home/u/.local/state/phoenix"
+		p := serverLogPath(home, &poolRec{Project: project, ID: id, Spec: req.Spec}, 0)
+		rel, err := filepath.Rel(filepath.Join(home, "logs"), p)
+		if err != nil || strings.HasPrefix(rel, "..") || strings.Count(rel, string(filepath.Separator)) != 2 {
+			t.Errorf("accepted %+v, whose log %s is not logs/ENV/ROLE/FILE", req, p)
+		}
+	})
 }
