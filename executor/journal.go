@@ -53,11 +53,13 @@ type Journal struct {
 }
 
 // OpenJournal opens (creating) the journal in dir for one apply by owner.
+// The journal names what runs where, so it is the user's alone (0600 in a
+// directory made 0700), as everything else in PHOENIX_HOME.
 func OpenJournal(dir, owner string) (*Journal, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening the journal: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, JournalFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, JournalFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the journal: %w", err)
 	}

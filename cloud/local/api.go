@@ -1,19 +1,16 @@
 package local
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-// The supervisor's API: JSON over HTTP on a unix socket in PHOENIX_HOME
-// (mode 0600, so only the user who owns the home can drive it). Secrets
+// The supervisor's API: JSON over HTTP on a unix socket in a directory
+// only the user can enter, whose two ends check each other's uid (see
+// socket.go). Secrets
 // travel in request bodies over this socket and live only in the
 // supervisor's memory and the servers' environments.
 
@@ -213,16 +210,4 @@ type PoolStatus struct {
 	Count   int             `json:"count"`
 	PIDs    []int           `json:"pids,omitempty"`
 	Reason  string          `json:"reason,omitempty"`
-}
-
-// socketPath is where the supervisor listens. A unix socket path is
-// limited to about 100 bytes, so a long home gets a socket in the temp
-// directory named by the home's hash.
-func socketPath(home string) string {
-	p := filepath.Join(home, "supervisor.sock")
-	if len(p) < 100 {
-		return p
-	}
-	sum := sha256.Sum256([]byte(home))
-	return filepath.Join(os.TempDir(), "phoenix-"+hex.EncodeToString(sum[:8])+".sock")
 }

@@ -15,9 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +27,10 @@ import (
 type Options struct {
 	// Home is PHOENIX_HOME: state, images, logs and the supervisor's socket.
 	Home string
+	// ReadOnly makes a cloud for commands that only look: it never starts
+	// the supervisor, and when none runs Observe reads the recorded state
+	// (see offline.go) and every other call fails.
+	ReadOnly bool
 	// SupervisorCommand returns the command that runs the supervisor for
 	// home in the foreground (it is started detached, in its own session).
 	// The default runs this executable as `phoenix supervise --home HOME`;
@@ -45,6 +48,8 @@ type Cloud struct {
 	client *http.Client
 
 	startMu sync.Mutex
+	// offline is set once Observe read the records of a cloud that is down.
+	offline atomic.Bool
 }
 
 var _ cloud.Cloud = (*Cloud)(nil)
@@ -63,11 +68,9 @@ func Open(opts Options) (*Cloud, error) {
 	if opts.SupervisorCommand == nil {
 		opts.SupervisorCommand = defaultSupervisorCommand
 	}
-	sock := socketPath(home)
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
+			return dialSupervisor(ctx, home)
 		},
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     30 * time.Second,
@@ -82,6 +85,10 @@ func defaultSupervisorCommand(home string) (*exec.Cmd, error) {
 	}
 	return exec.Command(exe, "supervise", "--home", home), nil
 }
+
+// ObservedOffline reports whether Observe read the records of a cloud
+// whose supervisor was not running (ReadOnly only).
+func (c *Cloud) ObservedOffline() bool { return c.offline.Load() }
 
 // Home returns the cloud's PHOENIX_HOME.
 func (c *Cloud) Home() string { return c.home }
@@ -99,7 +106,8 @@ func (c *Cloud) Running(ctx context.Context) bool {
 // Up starts the supervisor if it is not running and waits until it
 // answers. Pools that `Down` stopped (and serving pools left cold) are
 // started again, with their secrets resolved from this process's
-// environment.
+// environment: the references this home recorded when it created them,
+// never others the supervisor names (see secret_refs.go).
 func (c *Cloud) Up(ctx context.Context) error {
 	if err := c.ensure(ctx); err != nil {
 		return err
@@ -110,7 +118,7 @@ func (c *Cloud) Up(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range cold {
-		secrets, err := resolveSecrets(p.Secrets)
+		secrets, err := resolvePoolSecrets(c.home, p.Project, p.Pool, p.Secrets)
 		if err == nil {
 			err = c.call(ctx, pathSetWarm, warmReq{Project: p.Project, Pool: p.Pool, Warm: true, Secrets: secrets}, nil)
 		}
@@ -200,11 +208,7 @@ func addStartTimes(procs map[int]uint64, pools []PoolStatus) {
 // hungSupervisor adds to err the pid of a supervisor that holds the home
 // but does not answer, when there is one.
 func (c *Cloud) hungSupervisor(err error) error {
-	b, rerr := os.ReadFile(filepath.Join(c.home, "supervisor.lock"))
-	if rerr != nil {
-		return err
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid := lockFilePID(c.home)
 	if pid <= 0 || !pidAlive(pid) || isZombie(pid) {
 		return err
 	}
@@ -245,16 +249,19 @@ func isNotRunning(err error) bool {
 // this process start it once; concurrent processes may each start one, and
 // all but one exit at once (the home's flock decides).
 func (c *Cloud) ensure(ctx context.Context) error {
-	if c.ping(ctx) == nil {
-		return nil
+	if err := c.ping(ctx); err == nil || isUnsafeSocket(err) {
+		return err
+	}
+	if c.opts.ReadOnly {
+		return errReadOnly
 	}
 	c.startMu.Lock()
 	defer c.startMu.Unlock()
-	if c.ping(ctx) == nil {
-		return nil
+	if err := c.ping(ctx); err == nil || isUnsafeSocket(err) {
+		return err
 	}
-	if err := os.MkdirAll(c.home, 0o700); err != nil {
-		return fmt.Errorf("creating PHOENIX_HOME: %w", err)
+	if err := EnsureHome(c.home); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -329,7 +336,7 @@ func (c *Cloud) startSupervisor(ctx context.Context, deadline time.Time) error {
 // environment do not live on in a long-running process.
 func supervisorEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "PHOENIX_DRIFT_CHECK"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR", "LANG", "PHOENIX_DRIFT_CHECK"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
@@ -410,6 +417,10 @@ func (c *Cloud) send(ctx context.Context, method, path string, body any) (*http.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		var unsafe *unsafeSocketError
+		if errors.As(err, &unsafe) {
+			return nil, unsafe
+		}
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
 			return nil, &notRunningError{err}
@@ -434,8 +445,18 @@ func decodeReply(resp *http.Response, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// Observe implements cloud.Cloud.
+// Observe implements cloud.Cloud. A ReadOnly cloud whose supervisor is
+// not running reads the recorded state instead of starting it.
 func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
+	if c.opts.ReadOnly {
+		if err := c.ping(ctx); isNotRunning(err) {
+			live, err := observeOffline(c.home, project, time.Now())
+			if err == nil {
+				c.offline.Store(true)
+			}
+			return live, err
+		}
+	}
 	var live cloud.Live
 	if err := c.getJSON(ctx, pathObserve, url.Values{"project": {project}}, &live); err != nil {
 		return nil, err
@@ -455,6 +476,9 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	}
 	if err := c.ensure(ctx); err != nil {
 		return cloud.Pool{}, &cloud.TransientError{Err: err}
+	}
+	if err := recordRefs(c.home, req.Project, req.ID, req.Pool.Secrets); err != nil {
+		return cloud.Pool{}, err
 	}
 	body := createReq{Project: req.Project, ID: req.ID, Generation: req.Generation, Spec: *req.Pool, Image: req.Image, Commit: req.Commit, Secrets: secrets}
 	resp, err := c.send(ctx, http.MethodPost, pathCreatePool, body)
@@ -528,7 +552,7 @@ func (c *Cloud) coldSecrets(ctx context.Context, project, id string) (map[string
 	if rec.State != cloud.PoolCold || len(rec.Spec.Secrets) == 0 {
 		return nil, nil
 	}
-	return resolveSecrets(rec.Spec.Secrets)
+	return resolvePoolSecrets(c.home, project, id, rec.Spec.Secrets)
 }
 
 // SetWarm implements cloud.Cloud.
@@ -546,7 +570,11 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 
 // DeletePool implements cloud.Cloud.
 func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
-	return c.call(ctx, pathDeletePool, deletePoolReq{Project: project, Pool: poolID}, nil)
+	if err := c.call(ctx, pathDeletePool, deletePoolReq{Project: project, Pool: poolID}, nil); err != nil {
+		return err
+	}
+	forgetRefs(c.home, project, poolID)
+	return nil
 }
 
 // DeleteImage implements cloud.Cloud.

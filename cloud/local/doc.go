@@ -57,7 +57,12 @@
 //
 //	state.db                 bbolt: images, pools, endpoints, locks
 //	supervisor.lock          flock held by the running supervisor (its pid)
-//	supervisor.sock          the API (or /tmp/phoenix-HASH.sock for long homes)
+//	supervisor.sock          the API; a home too long for a socket path has
+//	supervisor.sockdir       instead the name of a private directory made at
+//	                         random under $XDG_RUNTIME_DIR or the temp dir,
+//	                         which holds the socket (see socket.go)
+//	secret-refs/HASH.json    the secret references (never values) each pool
+//	                         was created with: all the CLI will resolve for it
 //	supervisor.log           the supervisor's own log
 //	images/BUILDID/          read-only image trees; images/.tmp/ bakes in progress
 //	images/BUILDID.N/        a rebake's tree (Bake with Replace); the trees it

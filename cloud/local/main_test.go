@@ -102,7 +102,12 @@ func testSupervisor(home string) (*exec.Cmd, error) {
 // down when the test ends.
 func newTestCloud(t testing.TB) *Cloud {
 	t.Helper()
-	home := t.TempDir()
+	return newTestCloudAt(t, t.TempDir())
+}
+
+// newTestCloudAt is newTestCloud on the given home.
+func newTestCloudAt(t testing.TB, home string) *Cloud {
+	t.Helper()
 	c, err := Open(Options{Home: home, SupervisorCommand: testSupervisor})
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func readPoolsOffline(home string) ([]poolRec, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, errStateBusy
+		return nil, fmt.Errorf("%w: %w", errStateBusy, heldStateError(home, path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading state %s: %w", path, err)

@@ -332,10 +332,10 @@ func startServer(home string, rec *poolRec, dir string, index int, secrets map[s
 		return nil, fmt.Errorf("finding a free port: %w", err)
 	}
 	logPath := serverLogPath(home, rec, index)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return nil, err
 	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening server log: %w", err)
 	}

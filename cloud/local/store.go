@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -121,10 +122,17 @@ func (r *lockRec) key() []byte     { return recKey(r.Project, r.Env) }
 // store wraps the bbolt database with typed reads and writes.
 type store struct{ db *bolt.DB }
 
-// openStore opens (creating) the database. The timeout bounds the wait for
-// bbolt's file lock, which only a second supervisor would hold.
+// storeLockWait bounds the wait for bbolt's file lock, which only a
+// second supervisor or a hung reader would hold.
+var storeLockWait = 5 * time.Second
+
+// openStore opens (creating) the database at path (PHOENIX_HOME/state.db);
+// a database held too long is reported with its holder.
 func openStore(path string) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockWait})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("opening state: %w", heldStateError(filepath.Dir(path), path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening state %s: %w", path, err)
 	}

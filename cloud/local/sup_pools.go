@@ -56,8 +56,8 @@ func (s *supervisor) handleCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(string, ...any)) (*cloud.Pool, error) {
-	if req.ID == "" || req.Spec.Env == "" || req.Spec.Role == "" {
-		return nil, errors.New("creating pool: the request needs an id, an environment and a role")
+	if err := req.check(); err != nil {
+		return nil, err
 	}
 	if req.Spec.Command == "" {
 		return nil, fmt.Errorf("role %s has no command to start its servers with", req.Spec.Role)
@@ -377,21 +377,7 @@ func (s *supervisor) observe(project string) (*cloud.Live, error) {
 			})
 		}
 	}
-	sort.Slice(live.Images, func(i, j int) bool {
-		a, b := live.Images[i], live.Images[j]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.BuildID < b.BuildID
-	})
-	sort.Slice(live.Pools, func(i, j int) bool { return live.Pools[i].ID < live.Pools[j].ID })
-	sort.Slice(live.Endpoints, func(i, j int) bool {
-		a, b := live.Endpoints[i], live.Endpoints[j]
-		if a.Env != b.Env {
-			return a.Env < b.Env
-		}
-		return a.Role < b.Role
-	})
+	sortLive(live)
 	return live, nil
 }
 

@@ -160,7 +160,7 @@ func (s *supervisor) backendPool(req *swapReq, id string) (*poolRT, error) {
 	return rt, nil
 }
 
-// checkAddress accepts a host:port endpoint address.
+// checkAddress accepts a host:port endpoint address on loopback.
 func checkAddress(addr string) error {
 	if addr == "" {
 		return errors.New("the endpoint has no address")
@@ -169,8 +169,7 @@ func checkAddress(addr string) error {
 	if err != nil || port == "" || port == "0" {
 		return fmt.Errorf("endpoint address %q is not host:port", addr)
 	}
-	_ = host
-	return nil
+	return checkLoopback(addr, host)
 }
 
 // lock implements Lock: a lease record per (project, env).

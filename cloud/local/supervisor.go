@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -83,8 +82,8 @@ func RunSupervisor(ctx context.Context, home string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", home, err)
+	if err := EnsureHome(home); err != nil {
+		return err
 	}
 	lockFile, err := lockHome(home)
 	if err != nil {
@@ -116,16 +115,16 @@ func RunSupervisor(ctx context.Context, home string) error {
 	if err := s.recover(); err != nil {
 		return fmt.Errorf("recovering state: %w", err)
 	}
-	sock := socketPath(home)
-	_ = os.Remove(sock) // stale: we hold the home's lock, so no one serves it
-	ln, err := net.Listen("unix", sock)
+	// Any socket left in place is stale: we hold the home's lock, so no
+	// one serves it, and listenSocket renames ours over it.
+	sock, err := listenSocket(home, s.log.Printf)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", sock, err)
+		return err
 	}
-	_ = os.Chmod(sock, 0o600)
+	defer sock.Close()
 	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock)
+	go srv.Serve(sock)
+	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock.path)
 	go s.watchdog(ctx)
 
 	select {
@@ -137,7 +136,6 @@ func RunSupervisor(ctx context.Context, home string) error {
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shut)
-	_ = os.Remove(sock)
 	s.mu.Lock()
 	for _, p := range s.proxies {
 		p.close()
@@ -447,7 +445,8 @@ func (s *supervisor) routes() http.Handler {
 	return mux
 }
 
-// handle registers a POST handler that decodes a T and replies with the
+// handle registers a POST handler that decodes a T, checks its names
+// (when T has a check method: see validate.go) and replies with the
 // result or the error.
 func handle[T any](mux *http.ServeMux, path string, fn func(context.Context, *T) (any, error)) {
 	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -455,6 +454,12 @@ func handle[T any](mux *http.ServeMux, path string, fn func(context.Context, *T)
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			replyErr(w, fmt.Errorf("decoding request: %w", err))
 			return
+		}
+		if c, ok := any(&req).(interface{ check() error }); ok {
+			if err := c.check(); err != nil {
+				replyErr(w, err)
+				return
+			}
 		}
 		out, err := fn(r.Context(), &req)
 		reply(w, out, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/cloud/local"
 	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/executor/progress"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
@@ -378,7 +379,11 @@ func newView(w io.Writer, asJSON bool) progress.View {
 // lets those in flight finish; a second signal aborts them too.
 func execute(ctx context.Context, view progress.View, held *executor.Held, owner string, d *model.Desired,
 	clouds cloud.Set, live *cloud.Live, p *planner.Plan, f applyFlags) error {
-	journal, err := executor.OpenJournal(localHome(), owner)
+	home := localHome()
+	if err := local.EnsureHome(home); err != nil {
+		return err
+	}
+	journal, err := executor.OpenJournal(home, owner)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/cloud/local"
@@ -12,7 +13,7 @@ import (
 
 func init() {
 	cloudFactories[model.CloudLocal] = func(ctx context.Context, _ *model.Desired) (cloud.Cloud, error) {
-		return openLocal()
+		return local.Open(local.Options{Home: localHome(), ReadOnly: readOnly(ctx)})
 	}
 }
 
@@ -23,7 +24,9 @@ func openLocal() (*local.Cloud, error) {
 }
 
 // localHome is PHOENIX_HOME: by default $XDG_STATE_HOME/phoenix, i.e.
-// ~/.local/state/phoenix.
+// ~/.local/state/phoenix. With no home directory it is a directory of this
+// user's in the temp directory (phoenix-UID), which local.EnsureHome
+// refuses if another user made it first.
 func localHome() string {
 	if h := os.Getenv("PHOENIX_HOME"); h != "" {
 		return h
@@ -33,7 +36,7 @@ func localHome() string {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return filepath.Join(os.TempDir(), "phoenix")
+		return filepath.Join(os.TempDir(), "phoenix-"+strconv.Itoa(os.Getuid()))
 	}
 	return filepath.Join(home, ".local", "state", "phoenix")
 }

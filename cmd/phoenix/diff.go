@@ -84,7 +84,7 @@ holds only references.`,
 			o.Base, o.Head = args[0], args[1]
 			o.Dir = specDir(args[2:])
 			o.Now = time.Now()
-			res, err := computeDiff(cmd.Context(), o, openClouds)
+			res, err := computeDiff(cmd.Context(), o, openCloudsReadOnly)
 			if err != nil {
 				return err
 			}

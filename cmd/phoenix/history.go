@@ -117,7 +117,7 @@ deepen it.`,
 				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
 			o.Dir = specDir(args)
-			h, err := computeHistory(cmd.Context(), o, openClouds)
+			h, err := computeHistory(cmd.Context(), o, openCloudsReadOnly)
 			if err != nil {
 				return err
 			}

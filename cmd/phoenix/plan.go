@@ -83,6 +83,9 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 	if err != nil {
 		return err
 	}
+	if r.note != "" {
+		fmt.Fprintln(stderr, r.note)
+	}
 	if f.out != "" {
 		saved, err := planfile.New(r.plan, r.desired, r.live, planfile.Options{Envs: f.envs, Destroy: f.destroy})
 		if err != nil {
@@ -133,6 +136,7 @@ type planned struct {
 	live    *cloud.Live
 	plan    *planner.Plan
 	clouds  []string
+	note    string // said on stderr: the local cloud was read while down
 }
 
 // makePlan loads the spec, observes its clouds and plans; plan and graph
@@ -147,7 +151,7 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 	if _, err := envScope(desired, envs); err != nil {
 		return nil, err
 	}
-	clouds, err := openClouds(ctx, desired)
+	clouds, err := openCloudsReadOnly(ctx, desired)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +170,7 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return &planned{desired: desired, live: live, plan: plan, clouds: names}, nil
+	return &planned{desired: desired, live: live, plan: plan, clouds: names, note: localDownNote(clouds)}, nil
 }
 
 // planOptions are the planner options for a command line; plan and apply

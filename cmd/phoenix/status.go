@@ -107,7 +107,7 @@ func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, 
 	if err != nil {
 		return err
 	}
-	clouds, err := openClouds(ctx, desired)
+	clouds, err := openCloudsReadOnly(ctx, desired)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,13 @@ func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, 
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
 	}
-	return writeStatusText(w, doc, time.Now())
+	if err := writeStatusText(w, doc, time.Now()); err != nil {
+		return err
+	}
+	if note := localDownNote(clouds); note != "" {
+		fmt.Fprintln(w, note)
+	}
+	return nil
 }
 
 // addLeftEnvs adds to scope the environments that left the spec but still
