@@ -365,7 +365,7 @@ func TestCancelStopsStartingStepsAndSaysSo(t *testing.T) {
 func TestJournalRecordsEveryStepAndTheApply(t *testing.T) {
 	f := newFixture(t)
 	dir := t.TempDir()
-	j, err := OpenJournal(dir, "ann@host:1")
+	j, err := OpenJournal(dir, NewApplyID(), "ann@host:1#a1b2c3d4e5f6")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/cloud/memory"
+	"github.com/phoenix-gitops/phoenix/planner"
 )
 
 // TestALockOfALiveLocalProcessIsNeverBroken: a holder on this host that
@@ -43,5 +45,144 @@ func TestALockOfALiveLocalProcessIsNeverBroken(t *testing.T) {
 		if locks := mem.Export(project).Locks; len(locks) != 1 || locks[0].Owner != holder {
 			t.Errorf("locks after the attempt: %+v, want still held by %s", locks, holder)
 		}
+	}
+}
+
+// TestTwoAppliesOfOneUserHostAndPidAreKeptApart: two applies in containers
+// or pid namespaces can share a host name and a pid; their random ids
+// keep them apart, so the second is refused instead of "renewing" the
+// first one's lock.
+func TestTwoAppliesOfOneUserHostAndPidAreKeptApart(t *testing.T) {
+	first, second := Owner(NewApplyID()), Owner(NewApplyID())
+	if first == second || first[:strings.IndexByte(first, '#')] != second[:strings.IndexByte(second, '#')] {
+		t.Fatalf("owners %q and %q: want the same user@host:pid with different ids", first, second)
+	}
+	set := cloud.Set{"memory": memory.New()}
+	ctx := context.Background()
+	h, err := (&Locker{Clouds: set, Project: project, Owner: first, Lease: time.Minute}).Acquire(ctx, map[string]string{"prod": "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release(ctx)
+	_, err = (&Locker{Clouds: set, Project: project, Owner: second, Lease: time.Minute}).Acquire(ctx, map[string]string{"prod": "memory"})
+	var le *cloud.LockedError
+	if !errors.As(err, &le) || le.Owner != first {
+		t.Fatalf("second apply of the same user@host:pid: %v, want ErrLocked naming %s", err, first)
+	}
+}
+
+// TestOwnerCarriesTheApplyIDAndStillNamesItsProcess: the owner's id is
+// the random part of the journal's apply id, and a dead local holder is
+// still recognised through it.
+func TestOwnerCarriesTheApplyIDAndStillNamesItsProcess(t *testing.T) {
+	id := NewApplyID()
+	owner := Owner(id)
+	if !strings.HasSuffix(id, "-"+owner[strings.IndexByte(owner, '#')+1:]) {
+		t.Fatalf("owner %q does not carry the random part of apply id %q", owner, id)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	host, _ := os.Hostname()
+	dead := fmt.Sprintf("ann@%s:%d#a1b2c3d4e5f6", host, cmd.Process.Pid)
+	if !deadLocalOwner(dead) {
+		t.Errorf("%s names a dead local process", dead)
+	}
+	if deadLocalOwner(owner) {
+		t.Errorf("%s (this process) taken for dead", owner)
+	}
+}
+
+// TestALockThatCannotBeRenewedIsLostBeforeItsLeaseLapses: when renewals
+// fail or hang, the apply gives the lock up at the renew deadline, while
+// its lease still holds in the cloud, so no step acts after another apply
+// could have taken it.
+func TestALockThatCannotBeRenewedIsLostBeforeItsLeaseLapses(t *testing.T) {
+	for name, fail := range map[string]func(context.Context) error{
+		"failing": func(context.Context) error {
+			return &cloud.TransientError{Err: errors.New("throttled")}
+		},
+		"hanging": func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem := memory.New()
+			ctx := context.Background()
+			l := &Locker{Clouds: cloud.Set{"memory": mem}, Project: project, Owner: "ann@a:1#a1", Lease: 600 * time.Millisecond}
+			held, err := l.Acquire(ctx, map[string]string{"prod": "memory"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Release(ctx)
+			mem.SetHook(func(ctx context.Context, op memory.Op, _ string) error {
+				if op == memory.OpLock {
+					return fail(ctx)
+				}
+				return nil
+			})
+			select {
+			case <-held.Lost():
+			case <-time.After(10 * time.Second):
+				t.Fatal("the lock was never given up")
+			}
+			locks := mem.Export(project).Locks
+			if len(locks) != 1 || !locks[0].Expires.After(time.Now()) {
+				t.Fatalf("given up at %s with the cloud's lease %+v: want before the lease lapsed", time.Now().Format("15:04:05.000"), locks)
+			}
+			if err := held.Err(); err == nil || !strings.Contains(err.Error(), "lock of prod lost") {
+				t.Fatalf("Err() = %v, want it to say the lock of prod was lost", err)
+			}
+			mem.SetHook(nil)
+		})
+	}
+}
+
+// TestALostLockStopsACanaryHold: another apply takes staging's lock while
+// the canary holds at 10%; the hold ends at once (it does not wait out
+// its minute), the step says why, and the traffic goes back to the old
+// pool.
+func TestALostLockStopsACanaryHold(t *testing.T) {
+	f := newFixture(t)
+	f.apply(t, f.firstDeploy())
+	ctx := context.Background()
+	l := &Locker{Clouds: cloud.Set{"memory": f.mem}, Project: project, Owner: "ann@a:1#a1", Lease: 200 * time.Millisecond}
+	held, err := l.Acquire(ctx, map[string]string{"staging": "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	p, _ := canaryPlan(f, []int{10, 50, 100})
+	e := f.executor(hookFunc(func(_ *planner.Step, line string) {
+		if strings.HasPrefix(line, "canary: 10%") {
+			// Someone runs phoenix unlock, and another apply locks.
+			_ = f.mem.Unlock(ctx, project, "staging", "")
+			_ = f.mem.Lock(ctx, cloud.LockRequest{Project: project, Env: "staging", Owner: "bob@b:2#b2", Lease: time.Hour})
+		}
+	}))
+	e.Locks, e.CanaryHold = held, time.Minute
+	applied := make(chan *Report, 1)
+	go func() {
+		rep, err := e.Apply(ctx, p)
+		if err != nil {
+			t.Error(err)
+		}
+		applied <- rep
+	}()
+	var rep *Report
+	select {
+	case rep = <-applied:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the canary still holds its minute at 10% after its lock was lost")
+	}
+	o := rep.Result.Outcomes["swap:staging/web"]
+	if o.Status != Failed || !strings.Contains(fmt.Sprint(o.Err), "lock of staging lost") || !strings.Contains(o.Err.Error(), "traffic is back on") {
+		t.Fatalf("swap: %v %v, want failed because the lock of staging was lost, traffic back", o.Status, o.Err)
+	}
+	got := servingOf(f.live(t), "staging")
+	if len(got) != 1 || got[0].Pool != f.poolID("staging", 1) || got[0].Weight != 100 {
+		t.Fatalf("staging serves %v, want all traffic back on the old pool", got)
 	}
 }
