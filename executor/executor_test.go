@@ -521,7 +521,7 @@ func TestALockOfADeadLocalProcessIsBrokenAtOnce(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Skip("no true(1):", err)
 	}
-	host, _ := os.Hostname()
+	host := localHost()
 	dead := fmt.Sprintf("ann@%s:%d", host, cmd.Process.Pid)
 	mem := memory.New()
 	set := cloud.Set{"memory": mem}

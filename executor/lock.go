@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ import (
 // DefaultLease is how long a lock lives without renewal: long enough to
 // ride out a slow cloud call, short enough that a killed apply does not
 // block the next one for long. A lock is renewed every quarter of its
-// lease; if no renewal has succeeded for RenewDeadline of it, the apply
+// lease; if no renewal has succeeded for two thirds of it, the apply
 // stops acting before the lease can lapse under it (as Kubernetes leader
 // election keeps its renew deadline well under its lease).
 const DefaultLease = 2 * time.Minute
@@ -43,14 +44,38 @@ func Owner(applyID string) string {
 	} else if v := os.Getenv("USER"); v != "" {
 		name = v
 	}
-	host, _ := os.Hostname()
 	id := applyID[strings.LastIndexByte(applyID, '-')+1:]
-	return fmt.Sprintf("%s@%s:%d#%s", name, host, os.Getpid(), id)
+	return fmt.Sprintf("%s@%s:%d#%s", name, localHost(), os.Getpid(), id)
+}
+
+// initPidNS is the inode of Linux's initial pid namespace.
+const initPidNS = "pid:[4026531836]"
+
+// localHost names where this process's pid means something: the host
+// name, followed by the pid namespace ("/pidns-4026532176") unless it is
+// the initial one. Two containers can share a host name (a pod on the
+// host's network, unshare --pid) while a pid in one names nothing, or
+// another process, in the other; a holder in another namespace must not
+// look like a dead local process. Where the namespace cannot be read on
+// Linux, "/pidns-unknown" makes no holder look local.
+func localHost() string {
+	host, _ := os.Hostname()
+	if runtime.GOOS != "linux" {
+		return host
+	}
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	switch {
+	case err != nil:
+		return host + "/pidns-unknown"
+	case ns == initPidNS:
+		return host
+	}
+	return host + "/pidns-" + strings.Trim(strings.TrimPrefix(ns, "pid:"), "[]")
 }
 
 // deadLocalOwner reports whether owner ("user@host:pid#id", or
-// "user@host:pid" from older versions) names a process on this host that
-// does not exist any more.
+// "user@host:pid" from older versions) names a process on this host, in
+// this pid namespace (localHost), that does not exist any more.
 func deadLocalOwner(owner string) bool {
 	if hash := strings.IndexByte(owner, '#'); hash >= 0 {
 		owner = owner[:hash]
@@ -60,8 +85,8 @@ func deadLocalOwner(owner string) bool {
 	if at < 0 || colon < at {
 		return false
 	}
-	host, _ := os.Hostname()
-	if owner[at+1:colon] != host {
+	host := localHost()
+	if owner[at+1:colon] != host || strings.HasSuffix(host, "/pidns-unknown") {
 		return false
 	}
 	pid, err := strconv.Atoi(owner[colon+1:])

@@ -23,7 +23,7 @@ func TestALockOfALiveLocalProcessIsNeverBroken(t *testing.T) {
 		t.Skip("no sleep(1):", err)
 	}
 	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
-	host, _ := os.Hostname()
+	host := localHost()
 	for _, holder := range []string{
 		fmt.Sprintf("ann@%s:%d", host, sleep.Process.Pid), // a running child
 		fmt.Sprintf("ann@%s:%d", host, os.Getpid()),       // this very process
@@ -84,7 +84,7 @@ func TestOwnerCarriesTheApplyIDAndStillNamesItsProcess(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Skip("no true(1):", err)
 	}
-	host, _ := os.Hostname()
+	host := localHost()
 	dead := fmt.Sprintf("ann@%s:%d#a1b2c3d4e5f6", host, cmd.Process.Pid)
 	if !deadLocalOwner(dead) {
 		t.Errorf("%s names a dead local process", dead)
@@ -184,5 +184,37 @@ func TestALostLockStopsACanaryHold(t *testing.T) {
 	got := servingOf(f.live(t), "staging")
 	if len(got) != 1 || got[0].Pool != f.poolID("staging", 1) || got[0].Weight != 100 {
 		t.Fatalf("staging serves %v, want all traffic back on the old pool", got)
+	}
+}
+
+// TestAHolderInAnotherPidNamespaceIsNeverTakenForDead: an apply in a
+// container or pid namespace that shares this host name names its
+// namespace in its owner, so a pid that is free here (but runs there)
+// never gets its lock broken.
+func TestAHolderInAnotherPidNamespaceIsNeverTakenForDead(t *testing.T) {
+	if os.Getenv("PHOENIX_TEST_PRINT_OWNER") == "1" {
+		fmt.Println(Owner(NewApplyID()))
+		return
+	}
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+		os.Args[0], "-test.run=^TestAHolderInAnotherPidNamespaceIsNeverTakenForDead$")
+	cmd.Env = append(os.Environ(), "PHOENIX_TEST_PRINT_OWNER=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("no unprivileged pid namespace here (unshare: %v)", err)
+	}
+	there := strings.SplitN(string(out), "\n", 2)[0]
+	at, colon := strings.LastIndexByte(there, '@'), strings.LastIndexByte(there, ':')
+	if at < 0 || colon < at || there[at+1:colon] == localHost() {
+		t.Fatalf("owner %q from another pid namespace: want a host part other than this one's %q", there, localHost())
+	}
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	// The holder's pid, as seen here, is free.
+	holder := fmt.Sprintf("%s:%d%s", there[:colon], gone.Process.Pid, there[strings.IndexByte(there, '#'):])
+	if deadLocalOwner(holder) {
+		t.Fatalf("%s, running in another pid namespace, taken for a dead local process", holder)
 	}
 }
