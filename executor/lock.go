@@ -356,6 +356,10 @@ func (h *Held) Guard(ctx context.Context, env string) (_ context.Context, done f
 		cancel(fmt.Errorf("lock of %s lost: this apply does not hold it", env))
 		return gctx, func() {}
 	}
+	if el.ctx.Err() != nil { // lost already: end it now, not in AfterFunc's goroutine
+		cancel(context.Cause(el.ctx))
+		return gctx, func() {}
+	}
 	stop := context.AfterFunc(el.ctx, func() { cancel(context.Cause(el.ctx)) })
 	return gctx, func() {
 		stop()

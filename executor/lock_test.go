@@ -218,3 +218,44 @@ func TestAHolderInAnotherPidNamespaceIsNeverTakenForDead(t *testing.T) {
 		t.Fatalf("%s, running in another pid namespace, taken for a dead local process", holder)
 	}
 }
+
+// TestAPruneAfterTheLockIsLostDeletesNothing: once the lock of its
+// environment is lost, a prune does not reach the cloud, whatever the
+// cloud would accept, and says why.
+func TestAPruneAfterTheLockIsLostDeletesNothing(t *testing.T) {
+	f := newFixture(t)
+	spare := sickPool(t, f) // staging's second pool, serving nothing
+	ctx := context.Background()
+	l := &Locker{Clouds: cloud.Set{"memory": f.mem}, Project: project, Owner: "ann@a:1#a1", Lease: 200 * time.Millisecond}
+	held, err := l.Acquire(ctx, map[string]string{"staging": "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	_ = f.mem.Unlock(ctx, project, "staging", "")
+	if err := f.mem.Lock(ctx, cloud.LockRequest{Project: project, Env: "staging", Owner: "bob@b:2#b2", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stolen lock was never found lost")
+	}
+	// The pool serves nothing: only the lost lock stands in the way.
+	yes := &yesCloud{Cloud: f.mem}
+	e := f.executor(nil)
+	e.Clouds, e.Locks = cloud.Set{"memory": yes}, held
+	rep, err := e.Apply(ctx, &planner.Plan{Project: project, Steps: []planner.Step{
+		{ID: "prune:" + spare, Kind: planner.Prune, Cloud: "memory", Env: "staging", Role: "web", Pool: spare},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := rep.Result.Outcomes["prune:"+spare]
+	if o.Status != Failed || !strings.Contains(o.Err.Error(), "lock of staging lost") {
+		t.Fatalf("prune after the lock was lost: %v %v, want failed naming the lost lock", o.Status, o.Err)
+	}
+	if _, n := yes.calls(); n != 0 {
+		t.Fatalf("%d deletes reached the cloud after the lock was lost", n)
+	}
+}
