@@ -111,7 +111,7 @@ func TestALockThatCannotBeRenewedIsLostBeforeItsLeaseLapses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			mem := memory.New()
 			ctx := context.Background()
-			l := &Locker{Clouds: cloud.Set{"memory": mem}, Project: project, Owner: "ann@a:1#a1", Lease: 600 * time.Millisecond}
+			l := &Locker{Clouds: cloud.Set{"memory": mem}, Project: project, Owner: "ann@a:1#a1", Lease: 1200 * time.Millisecond}
 			held, err := l.Acquire(ctx, map[string]string{"prod": "memory"})
 			if err != nil {
 				t.Fatal(err)
@@ -148,7 +148,7 @@ func TestALostLockStopsACanaryHold(t *testing.T) {
 	f := newFixture(t)
 	f.apply(t, f.firstDeploy())
 	ctx := context.Background()
-	l := &Locker{Clouds: cloud.Set{"memory": f.mem}, Project: project, Owner: "ann@a:1#a1", Lease: 200 * time.Millisecond}
+	l := &Locker{Clouds: cloud.Set{"memory": f.mem}, Project: project, Owner: "ann@a:1#a1", Lease: time.Second}
 	held, err := l.Acquire(ctx, map[string]string{"staging": "memory"})
 	if err != nil {
 		t.Fatal(err)
