@@ -259,3 +259,32 @@ func TestAPruneAfterTheLockIsLostDeletesNothing(t *testing.T) {
 		t.Fatalf("%d deletes reached the cloud after the lock was lost", n)
 	}
 }
+
+// TestLosingOneLockKeepsRenewingTheOthers: when prod's lock is taken, the
+// steps in flight in staging still run under staging's lock, so it is
+// still renewed.
+func TestLosingOneLockKeepsRenewingTheOthers(t *testing.T) {
+	mem := memory.New()
+	set := cloud.Set{"memory": mem}
+	ctx := context.Background()
+	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1#a1", Lease: 300 * time.Millisecond}
+	held, err := l.Acquire(ctx, map[string]string{"prod": "memory", "staging": "memory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	_ = mem.Unlock(ctx, project, "prod", "")
+	if err := mem.Lock(ctx, cloud.LockRequest{Project: project, Env: "prod", Owner: "bob@b:2#b2", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the taken lock of prod was never found lost")
+	}
+	time.Sleep(700 * time.Millisecond) // > 2 leases: only renewal keeps staging
+	other := &Locker{Clouds: set, Project: project, Owner: "bob@b:2#b2", Lease: time.Minute}
+	if _, err := other.Acquire(ctx, map[string]string{"staging": "memory"}); !errors.Is(err, cloud.ErrLocked) {
+		t.Fatalf("staging after prod's lock was lost: %v, want still locked (renewed)", err)
+	}
+}
