@@ -8,6 +8,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,6 +50,10 @@ type Executor struct {
 	// also aborts the steps in flight (a second Ctrl-C). Nil means Apply's
 	// context without its cancellation.
 	StepContext context.Context
+	// Locks, if set, are the locks the apply holds. A swap or a prune runs
+	// with a context that ends when the lock of its environment is lost:
+	// from then on another apply may act there.
+	Locks *Held
 }
 
 // Apply runs the plan. It returns an error only if the plan cannot be
@@ -178,12 +183,14 @@ func (r *run) ended(s *planner.Step, o *Outcome[string]) {
 }
 
 // step runs one plan step: it is the walker's run function.
-func (r *run) step(ctx context.Context, id string) error {
+func (r *run) step(ctx context.Context, id string) (err error) {
 	s := r.steps[id]
 	c, err := r.exec.Clouds.Get(s.Cloud)
 	if err != nil {
 		return err
 	}
+	ctx, unguard := r.guard(ctx, s)
+	defer func() { err = unguard(err) }()
 	switch s.Kind {
 	case planner.Bake:
 		return r.bake(ctx, c, s)
@@ -195,6 +202,24 @@ func (r *run) step(ctx context.Context, id string) error {
 		return r.prune(ctx, c, s)
 	}
 	return fmt.Errorf("step %s: unknown kind %q", s.ID, s.Kind)
+}
+
+// guard runs a step that changes what serves (a swap, a prune) within its
+// environment's lock: its context ends when the lock is lost. unguard
+// names the lost lock in an error that says only "context canceled".
+func (r *run) guard(ctx context.Context, s *planner.Step) (_ context.Context, unguard func(error) error) {
+	if r.exec.Locks == nil || s.Env == "" || (s.Kind != planner.Swap && s.Kind != planner.Prune) {
+		return ctx, func(err error) error { return err }
+	}
+	gctx, done := r.exec.Locks.Guard(ctx, s.Env)
+	return gctx, func(err error) error {
+		cause := context.Cause(gctx)
+		done()
+		if err != nil && cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(err, cause) {
+			return fmt.Errorf("%w (%w)", err, cause)
+		}
+		return err
+	}
 }
 
 // logf sends one line about a step to the hooks.

@@ -52,10 +52,11 @@ type Journal struct {
 	now   func() time.Time
 }
 
-// OpenJournal opens (creating) the journal in dir for one apply by owner.
-// The journal names what runs where, so it is the user's alone (0600 in a
-// directory made 0700), as everything else in PHOENIX_HOME.
-func OpenJournal(dir, owner string) (*Journal, error) {
+// OpenJournal opens (creating) the journal in dir for the apply with id
+// applyID (NewApplyID) by owner. The journal names what runs where, so it
+// is the user's alone (0600 in a directory made 0700), as everything else
+// in PHOENIX_HOME.
+func OpenJournal(dir, applyID, owner string) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening the journal: %w", err)
 	}
@@ -63,7 +64,7 @@ func OpenJournal(dir, owner string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the journal: %w", err)
 	}
-	return &Journal{f: f, apply: newApplyID(), owner: owner, now: time.Now}, nil
+	return &Journal{f: f, apply: applyID, owner: owner, now: time.Now}, nil
 }
 
 // ID is this apply's id in the journal.
@@ -72,7 +73,10 @@ func (j *Journal) ID() string { return j.apply }
 // Close closes the journal file.
 func (j *Journal) Close() error { return j.f.Close() }
 
-func newApplyID() string {
+// NewApplyID returns a new apply's id: its start time and a random part,
+// which its lock owner (Owner) carries too, so that a lock's holder can be
+// found in the journal and told apart from any other apply.
+func NewApplyID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)

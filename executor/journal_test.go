@@ -13,7 +13,7 @@ func TestJournalIsPrivate(t *testing.T) {
 	old := syscall.Umask(0o022) // the usual umask, whatever the test runner's
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "home")
-	j, err := OpenJournal(dir, "ann@host:1")
+	j, err := OpenJournal(dir, NewApplyID(), "ann@host:1#a1b2c3d4e5f6")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,11 @@ func canary(pool string, w int, old []cloud.Backend) []cloud.Backend {
 // send points the endpoint at backends, retrying transient errors.
 func (r *run) send(ctx context.Context, c cloud.Cloud, s *planner.Step, backends []cloud.Backend) error {
 	req := cloud.SwapRequest{Project: r.plan.Project, Env: s.Env, Role: s.Role, Endpoint: s.Endpoint, Backends: backends, MoveFrom: s.MoveFrom}
-	return r.retry(ctx, s, "swap", func() error { return c.Swap(ctx, req) })
+	err := r.retry(ctx, s, "swap", func() error { return c.Swap(ctx, req) })
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx) // say why (a lost lock), not "context canceled"
+	}
+	return err
 }
 
 // hold waits at a canary weight, then checks that the new pool is still
@@ -258,7 +262,7 @@ func (r *run) hold(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	select {
 	case <-ctx.Done():
 		t.Stop()
-		return ctx.Err()
+		return context.Cause(ctx) // a lost lock ends a hold at once
 	case <-t.C:
 	}
 	live, err := r.observe(ctx, c)

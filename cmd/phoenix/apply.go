@@ -135,7 +135,8 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	view := newView(stdout, f.json)
 	defer view.Close()
 
-	owner := executor.Owner()
+	applyID := executor.NewApplyID()
+	owner := executor.Owner(applyID)
 	locker := &executor.Locker{
 		Clouds: clouds, Project: desired.Project, Owner: owner, Timeout: f.lockTimeout,
 		Waiting: func(h *cloud.LockedError) {
@@ -178,7 +179,7 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 			return err
 		}
 	}
-	return execute(ctx, view, held, owner, desired, clouds, live, plan, f)
+	return execute(ctx, view, held, applyID, owner, desired, clouds, live, plan, f)
 }
 
 // commandWithYes rebuilds the command line of apply with --yes added,
@@ -377,13 +378,13 @@ func newView(w io.Writer, asJSON bool) progress.View {
 // execute runs the plan with the journal, the locks and signal handling:
 // the first SIGINT or SIGTERM (or a lost lock) stops starting steps and
 // lets those in flight finish; a second signal aborts them too.
-func execute(ctx context.Context, view progress.View, held *executor.Held, owner string, d *model.Desired,
+func execute(ctx context.Context, view progress.View, held *executor.Held, applyID, owner string, d *model.Desired,
 	clouds cloud.Set, live *cloud.Live, p *planner.Plan, f applyFlags) error {
 	home := localHome()
 	if err := local.EnsureHome(home); err != nil {
 		return err
 	}
-	journal, err := executor.OpenJournal(home, owner)
+	journal, err := executor.OpenJournal(home, applyID, owner)
 	if err != nil {
 		return err
 	}
@@ -405,7 +406,7 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, owner
 
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
-		Parallelism: f.parallelism, StepContext: stepCtx, CanaryHold: f.canaryHold,
+		Parallelism: f.parallelism, StepContext: stepCtx, CanaryHold: f.canaryHold, Locks: held,
 		Limits: map[planner.Kind]int{planner.Bake: f.maxBakes, planner.Create: f.maxCreates},
 	}
 	rep, err := ex.Apply(walkCtx, p)
@@ -462,7 +463,7 @@ func (w *interruptWatch) run(ctx context.Context, finished <-chan struct{}) {
 			}
 		case <-lost:
 			lost = nil
-			w.stop(fmt.Sprintf("lost the lock: %v; starting no more steps", w.lostErr()))
+			w.stop(fmt.Sprintf("%v; starting no more steps", w.lostErr())) // "lock of ENV lost: …"
 		case <-finished:
 			return
 		}

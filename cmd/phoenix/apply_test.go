@@ -101,7 +101,7 @@ func (n *notes) snapshot() ([]string, int, int) {
 func watch(ctx context.Context, lost chan struct{}) (chan os.Signal, *notes, func() bool) {
 	sigs := make(chan os.Signal, 2)
 	n := &notes{}
-	w := &interruptWatch{sigs: sigs, lost: lost, lostErr: func() error { return errors.New("renewing the lock of prod: locked by bob") },
+	w := &interruptWatch{sigs: sigs, lost: lost, lostErr: func() error { return errors.New("lock of prod lost: renewing it: locked by bob") },
 		note:     n.note,
 		stopWalk: func() { n.mu.Lock(); n.stopped++; n.mu.Unlock() },
 		abort:    func() { n.mu.Lock(); n.abort++; n.mu.Unlock() }}
@@ -176,7 +176,7 @@ func TestALostLockStopsStartingSteps(t *testing.T) {
 	close(lost)
 	eventually(t, n, func(lines []string, stopped, _ int) bool { return stopped == 1 && len(lines) == 1 })
 	lines, _, abort := n.snapshot()
-	if abort != 0 || !strings.Contains(lines[0], "lost the lock: renewing the lock of prod") {
+	if abort != 0 || !strings.HasPrefix(lines[0], "lock of prod lost: renewing it: locked by bob; starting no more steps") {
 		t.Fatalf("aborted %d, notes %q", abort, lines)
 	}
 	sigs <- os.Interrupt // stopping already: the first signal only counts
