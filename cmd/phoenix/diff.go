@@ -71,7 +71,13 @@ table, the plan graph and details collapsed, capped under GitHub's
 comment size); it starts with the line ` + diffCommentMarker + ` so a
 CI job can update its comment in place. --offline skips the live cloud
 and prints the desired-state diff only. Secret values never appear: a spec
-holds only references.`,
+holds only references.
+
+A pull request's spec is untrusted input, so its evaluation is bounded:
+a compile that runs longer than PHOENIX_EVAL_TIMEOUT (default 1m) or
+grows the heap past PHOENIX_EVAL_MEMORY (default 1GiB) stops with a
+diagnostic naming the limit. Set them to raise or lower the limits, as
+in PHOENIX_EVAL_MEMORY=2GiB phoenix diff main HEAD.`,
 		Example: `  phoenix diff main HEAD                            what this branch does, as text
   phoenix diff origin/main HEAD --format markdown   the pull-request comment
   phoenix diff main HEAD --offline                  the desired-state diff only, no cloud
