@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
@@ -56,7 +57,7 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	if len(d.Steps) <= o.MaxGraphSteps {
 		var g strings.Builder
 		_ = Mermaid(&g, d)
-		graph = "\n<details><summary>Plan graph</summary>\n\n```mermaid\n" + g.String() + "```\n\n</details>\n"
+		graph = "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g.String()) + "\n</details>\n"
 	} else {
 		graphNote = fmt.Sprintf("the graph (%d steps is more than GitHub renders)", len(d.Steps))
 	}
@@ -90,7 +91,7 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 		return b.String()
 	}
 	details := func(text string) string {
-		return "\n<details><summary>Full plan</summary>\n\n```\n" + text + "```\n\n</details>\n"
+		return "\n<details><summary>Full plan</summary>\n\n" + mdtext.Fence("", text) + "\n</details>\n"
 	}
 	out := build(rows, 0, graph, details(fullText), cuts)
 	if len(out) <= o.MaxBytes {
@@ -253,7 +254,7 @@ func bakesLine(d *Doc) string {
 	for _, s := range d.Steps {
 		switch {
 		case s.Kind == string(planner.Bake):
-			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), trimImagePrefix(s.Reason, s.Image)))
+			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), cellMD(trimImagePrefix(s.Reason, s.Image))))
 		case s.isImagePrune():
 			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
 		}
@@ -275,19 +276,14 @@ func warningsMD(d *Doc) string {
 	var b strings.Builder
 	b.WriteString("\n")
 	for _, w := range d.Warnings {
-		b.WriteString("> ⚠️ " + strings.ReplaceAll(w, "\n", " ") + "\n")
+		b.WriteString("> ⚠️ " + cellMD(w) + "\n")
 	}
 	return b.String()
 }
 
-// cellMD escapes text for a table cell.
-func cellMD(s string) string {
-	s = strings.ReplaceAll(s, "\\", "\\\\")
-	s = strings.ReplaceAll(s, "|", "\\|")
-	s = strings.ReplaceAll(s, "\n", " ")
-	s = strings.ReplaceAll(s, "<", "&lt;")
-	return s
-}
+// cellMD escapes text from the spec, the cloud or an error for a table
+// cell or a line: no markup, HTML or mention (see package mdtext).
+func cellMD(s string) string { return mdtext.Inline(s) }
 
 func avgLen(rows []string) int {
 	if len(rows) == 0 {
