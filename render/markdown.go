@@ -54,12 +54,10 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	warn := warningsMD(d)
 
 	graph, graphNote := "", ""
-	if len(d.Steps) <= o.MaxGraphSteps {
-		var g strings.Builder
-		_ = Mermaid(&g, d)
-		graph = "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g.String()) + "\n</details>\n"
+	if g, why := CommentGraph(d, o.MaxGraphSteps); why == "" {
+		graph = "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g) + "\n</details>\n"
 	} else {
-		graphNote = fmt.Sprintf("the graph (%d steps is more than GitHub renders)", len(d.Steps))
+		graphNote = "the graph (" + why + ")"
 	}
 	var full strings.Builder
 	_ = Text(&full, d, TextOptions{})
@@ -145,6 +143,32 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	}
 	_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
 	return err
+}
+
+// Mermaid as GitHub runs it (mermaid.js, default configuration) draws an
+// error box instead of a graph past these: "Edge limit exceeded", and
+// "Maximum text size in diagram exceeded".
+const (
+	MermaidMaxEdges = 500
+	MermaidMaxChars = 50000
+)
+
+// CommentGraph is the Mermaid graph of d for a comment, or, when GitHub
+// would not draw it (more than maxSteps steps, MermaidMaxEdges edges or
+// MermaidMaxChars characters), "" and why, for the comment to say.
+func CommentGraph(d *Doc, maxSteps int) (graph, why string) {
+	if len(d.Steps) > maxSteps {
+		return "", fmt.Sprintf("%d steps, more than GitHub draws (%d)", len(d.Steps), maxSteps)
+	}
+	var g strings.Builder
+	_ = Mermaid(&g, d)
+	if n := strings.Count(g.String(), " --> "); n > MermaidMaxEdges {
+		return "", fmt.Sprintf("%d edges, more than GitHub's Mermaid draws (%d)", n, MermaidMaxEdges)
+	}
+	if n := g.Len(); n > MermaidMaxChars {
+		return "", fmt.Sprintf("%d characters, more than GitHub's Mermaid draws (%d)", n, MermaidMaxChars)
+	}
+	return g.String(), ""
 }
 
 // Verdict is the one-line summary of a plan for a pull request: counts,

@@ -86,10 +86,8 @@ func buildComment(res *diffResult) *comment {
 	for _, wn := range doc.Warnings {
 		c.warn += "\n> ⚠️ " + specdiff.MarkdownCell(strings.ReplaceAll(wn, "\n", " ")) + "\n"
 	}
-	if doc.Changes && len(doc.Steps) <= commentGraphMax {
-		var g strings.Builder
-		_ = render.Mermaid(&g, doc)
-		c.graph = "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g.String()) + "\n</details>\n"
+	if doc.Changes {
+		c.graph = commentGraph(doc)
 	}
 	if doc.Changes {
 		var t strings.Builder
@@ -147,6 +145,17 @@ func (c *comment) fit(max int) string {
 		}
 	}
 	return cutLines(out, max)
+}
+
+// commentGraph is the collapsed plan graph, or, when GitHub would not
+// draw it, a line that says so and why (a graph left out silently looks
+// like a plan without one).
+func commentGraph(doc *render.Doc) string {
+	g, why := render.CommentGraph(doc, commentGraphMax)
+	if why != "" {
+		return "\n<sub>Plan graph left out: " + why + ". `phoenix graph` prints it.</sub>\n"
+	}
+	return "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g) + "\n</details>\n"
 }
 
 // bakesMarkdown lists the bakes and image prunes above the tables.

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud/memory"
 	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/render"
 )
 
 // hostileValue is a config value a pull request's author could write
@@ -121,5 +124,29 @@ func TestDiffMarkdownWritesTheFailureComment(t *testing.T) {
 	}
 	if out := prose(stdout.String()); strings.Contains(out, "@org") || strings.Contains(out, "<img") {
 		t.Errorf("the spec's text reaches the comment outside a code block:\n%s", out)
+	}
+}
+
+// TestCommentSaysWhenTheGraphIsLeftOut: a graph GitHub's Mermaid would
+// refuse (every prod swap after every staging swap: 600 edges in 50
+// steps) is left out, and the comment says so instead of going silent.
+func TestCommentSaysWhenTheGraphIsLeftOut(t *testing.T) {
+	p := &planner.Plan{Project: "fleet", Now: time.Now()}
+	var staging []string
+	for i := range 20 {
+		id := fmt.Sprintf("swap:staging-%d/web", i)
+		staging = append(staging, id)
+		p.Steps = append(p.Steps, planner.Step{ID: id, Kind: planner.Swap, Env: fmt.Sprintf("staging-%d", i), Role: "web", Pool: "p", After: []string{}})
+	}
+	for i := range 30 {
+		p.Steps = append(p.Steps, planner.Step{ID: fmt.Sprintf("swap:prod-%d/web", i), Kind: planner.Swap, Env: fmt.Sprintf("prod-%d", i), Role: "web", Pool: "p", After: staging})
+	}
+	got := commentGraph(render.FromPlan(p, render.Info{}))
+	if strings.Contains(got, "```mermaid") || !strings.Contains(got, "Plan graph left out: 600 edges") {
+		t.Errorf("comment graph part:\n%s", got)
+	}
+	small := &planner.Plan{Project: "p", Now: time.Now(), Steps: p.Steps[:2]}
+	if got := commentGraph(render.FromPlan(small, render.Info{})); !strings.Contains(got, "```mermaid") {
+		t.Errorf("a small graph is drawn:\n%s", got)
 	}
 }
