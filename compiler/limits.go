@@ -21,9 +21,12 @@ import (
 // diagnostic that names the limit and how to raise it.
 //
 // Go cannot stop a goroutine: an abandoned evaluation goes on until CUE
-// returns. The CLI exits right after printing the diagnostic, which ends
-// it; a long-lived caller should do the same or run compiles in a
-// process of its own.
+// returns. Most commands exit right after printing the diagnostic, which
+// ends it; one that goes on (history notes a commit that does not compile
+// and walks on) must not grow until the kernel kills it, or the runner
+// with it. So an abandoned evaluation is watched until it returns, and
+// if the heap passes twice the limit meanwhile the process exits with a
+// message (runaway).
 
 // Limits bound one compile. Zero fields take the value of the environment
 // variable named below, else the default.
@@ -136,7 +139,9 @@ func bounded[T any](ctx context.Context, l Limits, pos diag.Pos, compile func(co
 		err error
 	}
 	done := make(chan result, 1)
+	returned := make(chan struct{})
 	go func() {
+		defer close(returned)
 		v, err := compile(ctx)
 		done <- result{v, err}
 	}()
@@ -148,16 +153,45 @@ func bounded[T any](ctx context.Context, l Limits, pos diag.Pos, compile func(co
 		case r := <-done:
 			return r.v, r.err
 		case <-ctx.Done():
+			go reap(returned, l.Memory)
 			if context.Cause(ctx) == errTimeout {
 				return zero, timeoutDiag(pos, l.Timeout)
 			}
 			return zero, ctx.Err()
 		case <-tick.C:
 			if heap := heapBytes(sample); heap > l.Memory {
+				go reap(returned, l.Memory)
 				return zero, memoryDiag(pos, l.Memory, heap)
 			}
 		}
 	}
+}
+
+// reap watches the heap while an abandoned compile runs on, until it
+// returns, and calls runaway if the heap passes twice the limit.
+func reap(returned <-chan struct{}, limit uint64) {
+	sample := []metrics.Sample{{Name: heapMetric}}
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-returned:
+			return
+		case <-tick.C:
+			if heap := heapBytes(sample); heap > 2*limit {
+				runaway(fmt.Sprintf("phoenix: a spec evaluation stopped at its limit goes on growing "+
+					"(%s in use, the limit is %s; %s sets it): exiting", formatBytes(heap&^(1<<20-1)), formatBytes(limit), EnvMemory))
+				return
+			}
+		}
+	}
+}
+
+// runaway ends the process: Go offers no other way to stop the goroutine
+// of an evaluation that grows without end.
+var runaway = func(msg string) {
+	fmt.Fprintln(os.Stderr, msg)
+	os.Exit(1)
 }
 
 // errTimeout tells the compile's own deadline from the caller's.

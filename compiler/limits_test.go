@@ -3,6 +3,7 @@ package compiler
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,6 +58,7 @@ var bombSpecs = map[string]fstest.MapFS{
 var bombLimits = map[string]Limits{
 	"memory":   {Memory: 128 << 20, Timeout: 20 * time.Second},
 	"deadline": {Memory: 1 << 30, Timeout: 100 * time.Millisecond},
+	"linger":   {Memory: 128 << 20, Timeout: 20 * time.Second},
 }
 
 // TestBombChild is the child's side: it compiles one bomb, prints the
@@ -70,6 +72,12 @@ func TestBombChild(t *testing.T) {
 	start := time.Now()
 	_, err := Load(context.Background(), bombSpecs[spec], Options{Name: "spec", Limits: bombLimits[limits]})
 	fmt.Printf("elapsed=%d\n%v\n", time.Since(start).Milliseconds(), err)
+	if limits == "linger" {
+		// Go on as `phoenix history` does after a commit that does not
+		// compile: the abandoned evaluation must not outgrow the process.
+		time.Sleep(time.Minute)
+		fmt.Println("still running after a minute")
+	}
 	// Not os.Exit: with the race detector it finalizes first, for long
 	// enough that the abandoned evaluation doubles again.
 	syscall.Exit(0)
@@ -104,9 +112,38 @@ func TestBombIsBounded(t *testing.T) {
 	}
 }
 
+// TestAbandonedEvaluationDoesNotOutgrowTheProcess: a caller that goes on
+// after the diagnostic (history walks on past a commit that does not
+// compile) is stopped, with a message, once the abandoned evaluation
+// passes twice the limit, long before the machine runs out.
+func TestAbandonedEvaluationDoesNotOutgrowTheProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	out, _, peak, exit := runBombChildExit(t, "whole/linger")
+	t.Logf("exit %d, child's peak RSS %dMiB:\n%s", exit, peak>>20, out)
+	if !strings.Contains(out, "used more memory than the limit of 128MiB") {
+		t.Fatalf("no diagnostic first:\n%s", out)
+	}
+	if exit != 1 || !strings.Contains(out, "goes on growing") || strings.Contains(out, "still running") {
+		t.Fatalf("want the process to exit 1 saying the evaluation goes on growing, got exit %d:\n%s", exit, out)
+	}
+}
+
 // runBombChild runs TestBombChild for one bomb and returns what it
 // printed after the elapsed line, Load's time, and the child's peak RSS.
 func runBombChild(t *testing.T, which string) (string, time.Duration, int64) {
+	t.Helper()
+	out, elapsed, peak, exit := runBombChildExit(t, which)
+	if exit != 0 {
+		t.Fatalf("child exited %d\n%s", exit, out)
+	}
+	return out, elapsed, peak
+}
+
+// runBombChildExit is runBombChild that also returns the child's exit
+// code.
+func runBombChildExit(t *testing.T, which string) (string, time.Duration, int64, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -125,7 +162,8 @@ func runBombChild(t *testing.T, which string) (string, time.Duration, int64) {
 	if rss := <-killed; rss > 0 {
 		t.Fatalf("the child grew to %dMiB and was killed: evaluation is not bounded\n%s", rss>>20, out.String())
 	}
-	if err != nil {
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
 		t.Fatalf("child: %v\n%s", err, out.String())
 	}
 	peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
@@ -134,7 +172,7 @@ func runBombChild(t *testing.T, which string) (string, time.Duration, int64) {
 	if err != nil {
 		t.Fatalf("child printed %q", out.String())
 	}
-	return rest, time.Duration(ms) * time.Millisecond, peak
+	return rest, time.Duration(ms) * time.Millisecond, peak, cmd.ProcessState.ExitCode()
 }
 
 // watchRSS kills the process pid when its resident memory passes
