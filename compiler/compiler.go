@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/phoenix-gitops/phoenix/diag"
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
@@ -25,16 +26,32 @@ type Options struct {
 	// wrote it, e.g. "environments"); empty means bare file names.
 	Name string
 
+	// Limits bound the compile in time and memory (see limits.go).
+	Limits Limits
+
 	// wholePackage skips the fast path (tests compare the two).
 	wholePackage bool
 }
 
 // Load compiles the spec whose files are at the root of fsys. Spec errors
-// come back as a diag.List with every problem, sorted by position.
+// come back as a diag.List with every problem, sorted by position; so
+// does a compile that runs past its Limits.
 func Load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	lim, err := opts.Limits.resolve()
+	if err != nil {
+		return nil, err
+	}
+	// Both paths, fast and whole-package, run inside the bound.
+	return bounded(ctx, lim, diag.Pos{File: opts.Name}, func(ctx context.Context) (*model.Desired, error) {
+		return load(ctx, fsys, opts)
+	})
+}
+
+// load is Load without its bounds.
+func load(ctx context.Context, fsys fs.FS, opts Options) (*model.Desired, error) {
 	d := &diags{prefix: opts.Name}
 	files, err := readSpec(fsys, d)
 	if err != nil {

@@ -104,11 +104,13 @@ func Mermaid(w io.Writer, d *Doc) error {
 		}
 	}
 	if len(d.Steps) > 0 {
-		b.WriteString("  classDef bake fill:#dbe9f6,stroke:#4a78a8\n")
-		b.WriteString("  classDef create fill:#d5f0d5,stroke:#3c8a3c\n")
-		b.WriteString("  classDef swap fill:#fbeec1,stroke:#a8862a\n")
-		b.WriteString("  classDef prune fill:#f6dede,stroke:#a84a4a\n")
-		b.WriteString("  classDef destroy fill:#f4a6a6,stroke:#b00,stroke-width:3px\n")
+		// Dark text on the light fills: without a colour, GitHub's dark
+		// theme writes light grey labels on them.
+		b.WriteString("  classDef bake fill:#dbe9f6,stroke:#4a78a8,color:#1f2328\n")
+		b.WriteString("  classDef create fill:#d5f0d5,stroke:#3c8a3c,color:#1f2328\n")
+		b.WriteString("  classDef swap fill:#fbeec1,stroke:#a8862a,color:#1f2328\n")
+		b.WriteString("  classDef prune fill:#f6dede,stroke:#a84a4a,color:#1f2328\n")
+		b.WriteString("  classDef destroy fill:#f4a6a6,stroke:#b00,stroke-width:3px,color:#1f2328\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
@@ -53,12 +54,10 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	warn := warningsMD(d)
 
 	graph, graphNote := "", ""
-	if len(d.Steps) <= o.MaxGraphSteps {
-		var g strings.Builder
-		_ = Mermaid(&g, d)
-		graph = "\n<details><summary>Plan graph</summary>\n\n```mermaid\n" + g.String() + "```\n\n</details>\n"
+	if g, why := CommentGraph(d, o.MaxGraphSteps); why == "" {
+		graph = "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g) + "\n</details>\n"
 	} else {
-		graphNote = fmt.Sprintf("the graph (%d steps is more than GitHub renders)", len(d.Steps))
+		graphNote = "the graph (" + why + ")"
 	}
 	var full strings.Builder
 	_ = Text(&full, d, TextOptions{})
@@ -90,7 +89,7 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 		return b.String()
 	}
 	details := func(text string) string {
-		return "\n<details><summary>Full plan</summary>\n\n```\n" + text + "```\n\n</details>\n"
+		return "\n<details><summary>Full plan</summary>\n\n" + mdtext.Fence("", text) + "\n</details>\n"
 	}
 	out := build(rows, 0, graph, details(fullText), cuts)
 	if len(out) <= o.MaxBytes {
@@ -144,6 +143,32 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	}
 	_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
 	return err
+}
+
+// Mermaid as GitHub runs it (mermaid.js, default configuration) draws an
+// error box instead of a graph past these: "Edge limit exceeded", and
+// "Maximum text size in diagram exceeded".
+const (
+	MermaidMaxEdges = 500
+	MermaidMaxChars = 50000
+)
+
+// CommentGraph is the Mermaid graph of d for a comment, or, when GitHub
+// would not draw it (more than maxSteps steps, MermaidMaxEdges edges or
+// MermaidMaxChars characters), "" and why, for the comment to say.
+func CommentGraph(d *Doc, maxSteps int) (graph, why string) {
+	if len(d.Steps) > maxSteps {
+		return "", fmt.Sprintf("%d steps, more than GitHub draws (%d)", len(d.Steps), maxSteps)
+	}
+	var g strings.Builder
+	_ = Mermaid(&g, d)
+	if n := strings.Count(g.String(), " --> "); n > MermaidMaxEdges {
+		return "", fmt.Sprintf("%d edges, more than GitHub's Mermaid draws (%d)", n, MermaidMaxEdges)
+	}
+	if n := g.Len(); n > MermaidMaxChars {
+		return "", fmt.Sprintf("%d characters, more than GitHub's Mermaid draws (%d)", n, MermaidMaxChars)
+	}
+	return g.String(), ""
 }
 
 // Verdict is the one-line summary of a plan for a pull request: counts,
@@ -258,7 +283,7 @@ func bakesLine(d *Doc) string {
 	for _, s := range d.Steps {
 		switch {
 		case s.Kind == string(planner.Bake):
-			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), trimImagePrefix(s.Reason, s.Image)))
+			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), cellMD(trimImagePrefix(s.Reason, s.Image))))
 		case s.isImagePrune():
 			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
 		}
@@ -280,19 +305,14 @@ func warningsMD(d *Doc) string {
 	var b strings.Builder
 	b.WriteString("\n")
 	for _, w := range d.Warnings {
-		b.WriteString("> ⚠️ " + strings.ReplaceAll(w, "\n", " ") + "\n")
+		b.WriteString("> ⚠️ " + cellMD(w) + "\n")
 	}
 	return b.String()
 }
 
-// cellMD escapes text for a table cell.
-func cellMD(s string) string {
-	s = strings.ReplaceAll(s, "\\", "\\\\")
-	s = strings.ReplaceAll(s, "|", "\\|")
-	s = strings.ReplaceAll(s, "\n", " ")
-	s = strings.ReplaceAll(s, "<", "&lt;")
-	return s
-}
+// cellMD escapes text from the spec, the cloud or an error for a table
+// cell or a line: no markup, HTML or mention (see package mdtext).
+func cellMD(s string) string { return mdtext.Inline(s) }
 
 func avgLen(rows []string) int {
 	if len(rows) == 0 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 )
 
 // Text writes the diff for a terminal, one line per change. The keys and
@@ -158,11 +160,8 @@ func commits(base, head string) string {
 }
 
 // mdEscape keeps spec text from being read as Markdown or HTML in a
-// comment: pipes would split table cells, angle brackets open tags.
-func mdEscape(s string) string {
-	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "*", `\*`, "_", `\_`)
-	return r.Replace(s)
-}
+// comment, or from mentioning anyone (see package mdtext).
+func mdEscape(s string) string { return mdtext.Inline(s) }
 
 // MarkdownCell escapes text for a Markdown table cell.
 func MarkdownCell(s string) string { return mdEscape(s) }

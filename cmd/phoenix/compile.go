@@ -28,7 +28,12 @@ every environment with its settings, and every (environment, role) pool
 with its merged settings, pool key and endpoint. It reads no cloud.
 
 --format json prints the model as JSON (durations in nanoseconds).
-Exit 0 when the spec compiles, 1 otherwise.`,
+Exit 0 when the spec compiles, 1 otherwise.
+
+Every command that compiles a spec bounds the evaluation: past
+PHOENIX_EVAL_TIMEOUT (default 1m) or with the heap past
+PHOENIX_EVAL_MEMORY (default 1GiB, also 512MiB or 4GB) it stops with a
+diagnostic naming the limit.`,
 		Example: `  phoenix compile                      images, environments and pools of environments/
   phoenix compile --format json | jq -c '.pools[] | {env, role, key}'
   phoenix compile --rev HEAD~1         what the previous commit described`,

@@ -69,9 +69,20 @@ read). It prints:
 --format markdown is the pull-request comment (a one-line verdict, a
 table, the plan graph and details collapsed, capped under GitHub's
 comment size); it starts with the line ` + diffCommentMarker + ` so a
-CI job can update its comment in place. --offline skips the live cloud
-and prints the desired-state diff only. Secret values never appear: a spec
-holds only references.`,
+CI job can update its comment in place; when the diff fails, it is a
+comment that says so, with the error in a code block, and the exit code
+is still 1. Text from the spec or an error is escaped: a config value
+cannot mention anyone, load an image, disguise a link or add HTML.
+
+--offline skips the live cloud and prints the desired-state diff only: it
+needs no cloud credentials (a pull request from a fork gets none). Secret
+values never appear: a spec holds only references.
+
+A pull request's spec is untrusted input, so its evaluation is bounded:
+a compile that runs longer than PHOENIX_EVAL_TIMEOUT (default 1m) or
+grows the heap past PHOENIX_EVAL_MEMORY (default 1GiB) stops with a
+diagnostic naming the limit. Set them to raise or lower the limits, as
+in PHOENIX_EVAL_MEMORY=2GiB phoenix diff main HEAD.`,
 		Example: `  phoenix diff main HEAD                            what this branch does, as text
   phoenix diff origin/main HEAD --format markdown   the pull-request comment
   phoenix diff main HEAD --offline                  the desired-state diff only, no cloud
@@ -85,6 +96,10 @@ holds only references.`,
 			o.Dir = specDir(args[2:])
 			o.Now = time.Now()
 			res, err := computeDiff(cmd.Context(), o, openCloudsReadOnly)
+			if err != nil && format == "markdown" {
+				// The comment says why, and the command still fails.
+				_ = writeFailureComment(cmd.OutOrStdout(), err)
+			}
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/render"
 	"github.com/phoenix-gitops/phoenix/specdiff"
@@ -40,6 +41,26 @@ func writeDiffMarkdown(w io.Writer, res *diffResult) error {
 	return err
 }
 
+// failureCommentMax leaves room for the comment's framing under
+// commentMax.
+const failureCommentMax = commentMax - 1000
+
+// writeFailureComment writes the comment of a diff that failed (a spec
+// that does not compile, a cloud that cannot be read): the marker, so
+// that it replaces the previous comment, and the error in a code block.
+// The error quotes the spec, which the pull request's author wrote, so
+// it goes in a fence it cannot close, where GitHub renders no markup,
+// HTML or mention.
+func writeFailureComment(w io.Writer, err error) error {
+	text := err.Error()
+	note := ""
+	if len(text) > failureCommentMax {
+		text, note = cutLines(text, failureCommentMax), "\n<sub>Cut to fit a comment. Run `phoenix diff` for everything.</sub>\n"
+	}
+	_, werr := io.WriteString(w, diffCommentMarker+"\n**Phoenix:** the preview failed.\n\n"+mdtext.Fence("", text)+note)
+	return werr
+}
+
 func buildComment(res *diffResult) *comment {
 	c := &comment{}
 	var desired strings.Builder
@@ -65,15 +86,13 @@ func buildComment(res *diffResult) *comment {
 	for _, wn := range doc.Warnings {
 		c.warn += "\n> ⚠️ " + specdiff.MarkdownCell(strings.ReplaceAll(wn, "\n", " ")) + "\n"
 	}
-	if doc.Changes && len(doc.Steps) <= commentGraphMax {
-		var g strings.Builder
-		_ = render.Mermaid(&g, doc)
-		c.graph = "\n<details><summary>Plan graph</summary>\n\n```mermaid\n" + g.String() + "```\n\n</details>\n"
+	if doc.Changes {
+		c.graph = commentGraph(doc)
 	}
 	if doc.Changes {
 		var t strings.Builder
 		_ = render.Text(&t, doc, render.TextOptions{Title: "Plan if " + res.HeadRev + " is applied"})
-		c.full = "\n<details><summary>Full plan</summary>\n\n```\n" + strings.ReplaceAll(t.String(), "```", "'''") + "```\n\n</details>\n"
+		c.full = "\n<details><summary>Full plan</summary>\n\n" + mdtext.Fence("", t.String()) + "\n</details>\n"
 	}
 	return c
 }
@@ -126,6 +145,17 @@ func (c *comment) fit(max int) string {
 		}
 	}
 	return cutLines(out, max)
+}
+
+// commentGraph is the collapsed plan graph, or, when GitHub would not
+// draw it, a line that says so and why (a graph left out silently looks
+// like a plan without one).
+func commentGraph(doc *render.Doc) string {
+	g, why := render.CommentGraph(doc, commentGraphMax)
+	if why != "" {
+		return "\n<sub>Plan graph left out: " + why + ". `phoenix graph` prints it.</sub>\n"
+	}
+	return "\n<details><summary>Plan graph</summary>\n\n" + mdtext.Fence("mermaid", g) + "\n</details>\n"
 }
 
 // bakesMarkdown lists the bakes and image prunes above the tables.
@@ -183,14 +213,14 @@ func envTables(doc *render.Doc) []string {
 				whys[s.Role] = append(whys[s.Role], why)
 			}
 		}
-		title := "#### " + env
+		title := "#### " + mdtext.Inline(env)
 		if rollback[env] {
 			title += " · rollback (swaps only)"
 		}
 		var b strings.Builder
 		b.WriteString("\n" + title + "\n\n| role | change | why |\n|---|---|---|\n")
 		for _, r := range roles {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", r, strings.Join(kinds[r], " + "), specdiff.MarkdownCell(strings.Join(whys[r], "; ")))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdtext.Inline(r), strings.Join(kinds[r], " + "), specdiff.MarkdownCell(strings.Join(whys[r], "; ")))
 		}
 		tables = append(tables, b.String())
 	}

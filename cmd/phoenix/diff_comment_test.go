@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phoenix-gitops/phoenix/cloud/memory"
+	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/render"
+)
+
+// hostileValue is a config value a pull request's author could write
+// (as a CUE string: \n are newlines): a team mention, an image from
+// anywhere, a disguised link, HTML, and a fence that would close the code
+// block of the full plan.
+const hostileValue = `@org/team ![x](https://evil.example/p.png) [docs](https://evil.example/phish) <img src=https://evil.example/i.png> <details open><summary>LGTM</summary>\n` +
+	"```\\n# Approved\\n```"
+
+// liveMarkup is what GitHub would act on if hostileValue reached a
+// comment outside a code block.
+var liveMarkup = []string{"@org", "![", "[x](", "[docs](", "<img", "<details open", "<summary>LGTM", "\n# Approved"}
+
+// prose drops fenced code blocks (shown by GitHub as they are) from a
+// comment, honouring the opening fence's length.
+func prose(md string) string {
+	var out strings.Builder
+	fence := ""
+	for _, line := range strings.SplitAfter(md, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case fence == "" && strings.HasPrefix(trimmed, "```"):
+			fence = trimmed[:len(trimmed)-len(strings.TrimLeft(trimmed, "`"))]
+		case fence != "" && strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, "`") == "":
+			fence = ""
+		case fence == "":
+			out.WriteString(line)
+		}
+	}
+	return out.String()
+}
+
+// TestCommentRendersSpecTextInert: a config value full of markup reaches
+// the comment's tables, desired-state list and full plan, and does
+// nothing in any of them.
+func TestCommentRendersSpecTextInert(t *testing.T) {
+	r := newGitopsRepo(t)
+	r.specVersion("1", "1", 2)
+	r.commit("v1")
+	r.specVersion(hostileValue, "1", 2)
+	r.commit("a friendly change")
+	c := memory.New(memory.WithName(model.CloudLocal))
+	res, err := computeDiff(context.Background(), diffOptions{Base: "HEAD~1", Head: "HEAD", Dir: r.spec(), Now: time.Now()}, memoryClouds(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := writeDiff(&md, res, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	out := prose(md.String())
+	for _, live := range liveMarkup {
+		if strings.Contains(out, live) {
+			t.Errorf("%q reaches the comment outside a code block:\n%s", live, out)
+		}
+	}
+	for _, section := range []string{"#### staging", "<summary>Desired-state changes</summary>", "<summary>Full plan</summary>"} {
+		if !strings.Contains(out, section) {
+			t.Errorf("%q is missing outside code blocks (a fence closed early?):\n%s", section, out)
+		}
+	}
+	if !strings.Contains(out, `\!\[x\](https://evil.example/p.png)`) {
+		t.Errorf("the value should still show, escaped:\n%s", out)
+	}
+}
+
+// TestFailureCommentHoldsTheErrorInert: the error of a failed diff quotes
+// the spec; the comment shows it in a code block it cannot close.
+func TestFailureCommentHoldsTheErrorInert(t *testing.T) {
+	err := errors.New("spec/web.cue:3:12: conflicting values \"@org/team <img src=x>\" and\n```\n# Approved <details open><summary>LGTM</summary>\n```\n![x](https://evil.example/p.png)")
+	var md bytes.Buffer
+	if werr := writeFailureComment(&md, err); werr != nil {
+		t.Fatal(werr)
+	}
+	if !strings.HasPrefix(md.String(), diffCommentMarker+"\n**Phoenix:** the preview failed.") {
+		t.Fatalf("no marker or verdict:\n%s", md.String())
+	}
+	out := prose(md.String())
+	for _, live := range liveMarkup {
+		if strings.Contains(out, live) {
+			t.Errorf("%q reaches the comment outside a code block:\n%s", live, out)
+		}
+	}
+	if !strings.Contains(md.String(), err.Error()) {
+		t.Errorf("the error is not shown as it is:\n%s", md.String())
+	}
+	var long bytes.Buffer
+	_ = writeFailureComment(&long, errors.New(strings.Repeat("an error line\n", 10000)))
+	if long.Len() > commentMax || !strings.Contains(long.String(), "Cut to fit a comment") {
+		t.Errorf("a long error: %d bytes, over %d or cut without saying so", long.Len(), commentMax)
+	}
+}
+
+// TestDiffMarkdownWritesTheFailureComment: `phoenix diff --format
+// markdown` that fails still prints a comment, and exits 1.
+func TestDiffMarkdownWritesTheFailureComment(t *testing.T) {
+	r := newGitopsRepo(t)
+	r.specVersion("1", "1", 2)
+	r.commit("v1")
+	r.write("environments/broken.cue", "package phoenix\nproject: \"@org/team <img src=x>\"\nproject: \"other\"\n")
+	r.commit("broken")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"diff", "HEAD~1", "HEAD", r.spec(), "--offline", "--format", "markdown"}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), diffCommentMarker+"\n**Phoenix:** the preview failed.") || !strings.Contains(stdout.String(), "two different values") {
+		t.Fatalf("stdout is not the failure comment:\n%s", stdout.String())
+	}
+	if out := prose(stdout.String()); strings.Contains(out, "@org") || strings.Contains(out, "<img") {
+		t.Errorf("the spec's text reaches the comment outside a code block:\n%s", out)
+	}
+}
+
+// TestCommentSaysWhenTheGraphIsLeftOut: a graph GitHub's Mermaid would
+// refuse (every prod swap after every staging swap: 600 edges in 50
+// steps) is left out, and the comment says so instead of going silent.
+func TestCommentSaysWhenTheGraphIsLeftOut(t *testing.T) {
+	p := &planner.Plan{Project: "fleet", Now: time.Now()}
+	var staging []string
+	for i := range 20 {
+		id := fmt.Sprintf("swap:staging-%d/web", i)
+		staging = append(staging, id)
+		p.Steps = append(p.Steps, planner.Step{ID: id, Kind: planner.Swap, Env: fmt.Sprintf("staging-%d", i), Role: "web", Pool: "p", After: []string{}})
+	}
+	for i := range 30 {
+		p.Steps = append(p.Steps, planner.Step{ID: fmt.Sprintf("swap:prod-%d/web", i), Kind: planner.Swap, Env: fmt.Sprintf("prod-%d", i), Role: "web", Pool: "p", After: staging})
+	}
+	got := commentGraph(render.FromPlan(p, render.Info{}))
+	if strings.Contains(got, "```mermaid") || !strings.Contains(got, "Plan graph left out: 600 edges") {
+		t.Errorf("comment graph part:\n%s", got)
+	}
+	small := &planner.Plan{Project: "p", Now: time.Now(), Steps: p.Steps[:2]}
+	if got := commentGraph(render.FromPlan(small, render.Info{})); !strings.Contains(got, "```mermaid") {
+		t.Errorf("a small graph is drawn:\n%s", got)
+	}
+}
