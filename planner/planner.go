@@ -80,6 +80,9 @@ type Options struct {
 	// ImageKeep is how many unused images per image name survive image
 	// pruning (rule 5); negative means DefaultImageKeep.
 	ImageKeep int
+	// RetryRejected releases a pool that release analysis rejected again,
+	// as a release (canary and watch), instead of holding it (rule 8).
+	RetryRejected bool
 }
 
 // Make returns the plan that takes live to desired. It reads both and
@@ -123,16 +126,19 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 	res := newResults()
 	var buf []livePool
 	for _, d := range pools {
-		ep := planEndpoint(d, idx, bk, opts.Now, &buf)
+		ep := planEndpoint(d, idx, bk, opts.Now, opts.RetryRejected, &buf)
 		steps = ep.appendSteps(steps)
 		out.Endpoints = append(out.Endpoints, ep.summary)
+		if ep.summary.Held != "" {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s/%s is held: %s", d.Env, d.Role, ep.summary.Held))
+		}
 		res.add(ep)
 	}
 	linkAfter(steps, desired, res.swapByEnv)
 
 	gone := planDestroy(desired, idx, pools, scope, len(opts.Envs) > 0, opts.Destroy)
 	steps = append(steps, gone.steps...)
-	out.Warnings = gone.warnings
+	out.Warnings = append(out.Warnings, gone.warnings...)
 	for p, id := range gone.pruned {
 		res.pruned[p] = id
 	}
