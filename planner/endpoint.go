@@ -157,9 +157,10 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, retry boo
 	if moveFrom != "" {
 		swapReason += "; " + moveReason(moveFrom, d.Endpoint)
 	}
-	out.swap = swapStep(d, ep, serving, target, weight, swapReason, canShare(live, serving, target.ID))
+	share := canShare(live, serving, target.ID)
+	out.swap = swapStep(d, ep, serving, target, weight, swapReason, share)
 	out.swap.Rollback = out.summary.Rollback
-	if out.swap.Watch = watchOf(d.Traffic, out.swap); out.swap.Watch != nil {
+	if out.swap.Watch = watchOf(d.Traffic, out.swap, share); out.swap.Watch != nil {
 		out.swap.Reason += "; " + out.swap.Watch.Describe(out.swap.Weights)
 	}
 	out.swap.MoveFrom, out.swap.Destructive = moveFrom, moveFrom != ""

@@ -22,11 +22,12 @@ type Watch struct {
 }
 
 // watchOf returns how the swap st is watched under traffic t: a release
-// that leaves another pool to go back to is; a rollback (the way back
-// itself: watching it would make the release it undoes the way back), a
-// first deploy and a detach are not. Nil when nothing is watched.
-func watchOf(t model.Traffic, st *Step) *Watch {
-	if st.Rollback || st.Pool == "" || !leavesPool(st) {
+// that leaves healthy pools to go back to (share, see canShare) is; a
+// rollback (the way back itself: watching it would make the release it
+// undoes the way back), a first deploy, a detach and the replacement of a
+// sick pool (no way back) are not. Nil when nothing is watched.
+func watchOf(t model.Traffic, st *Step, share bool) *Watch {
+	if st.Rollback || st.Pool == "" || !share || !leavesPool(st) {
 		return nil
 	}
 	w := &Watch{Bake: t.Bake, Analysis: t.Analysis}
@@ -113,14 +114,13 @@ func fmtDur(d time.Duration) string {
 // release and was not rejected since.
 func released(p *cloud.Pool) bool { return !p.Released.IsZero() && p.Rejected == "" }
 
-// rejectedProblem adds rule 8 to a pool's problem: a rejected pool that
-// serves nothing cannot be swapped to, unless it is the spec's key and the
-// apply retries rejected releases. One that serves is judged as before.
+// rejectedProblem adds rule 8 to a pool's problem: a rejected pool cannot
+// be swapped to or retained, unless it is the spec's key and the apply
+// retries rejected releases. One with the spec's key that has all the
+// traffic anyway (its way back failed) is judged as before: nothing swaps
+// to it.
 func rejectedProblem(p *cloud.Pool, prob string, ep *cloud.Endpoint, key string, retry bool) string {
-	if prob != "" || p.Rejected == "" || (retry && p.Key == key) {
-		return prob
-	}
-	if ep != nil && servingNow(ep.Backends, p.ID) {
+	if prob != "" || p.Rejected == "" || p.Key == key && (retry || ep != nil && cloud.SoleBackend(ep.Backends) == p.ID) {
 		return prob
 	}
 	return "rejected by release analysis: " + p.Rejected
