@@ -83,10 +83,9 @@ func TestRejectedPoolsAreNeverSwappedToProperty(t *testing.T) {
 				t.Fatalf("%s swaps to rejected pool %s without RetryRejected\n%s", s.ID, s.Pool, dump(p))
 			case s.Kind == planner.Swap && rejected && s.Rollback:
 				t.Fatalf("%s swaps to rejected pool %s as an instant rollback", s.ID, s.Pool)
-			case s.Kind == planner.Prune && rejected && x.Key == keyOf(d, s.Env, s.Role) && held[[3]string{s.Cloud, s.Env, s.Role}]:
-				t.Fatalf("%s prunes the pool that holds %s/%s", s.ID, s.Env, s.Role)
 			}
 		}
+		checkHeldKept(t, d, live, p, held)
 		clouds := cloud.Set{}
 		for _, c := range cloudNames {
 			mem := memory.New(memory.WithNow(now), memory.WithName(c))
@@ -105,6 +104,29 @@ func TestRejectedPoolsAreNeverSwappedToProperty(t *testing.T) {
 			t.Fatalf("planning again after apply: %v\n%s\nfirst plan:\n%s", err, dump(p2), dump(p))
 		}
 	})
+}
+
+// checkHeldKept asserts that a held (environment, role) keeps a rejected
+// pool of the spec's key: what holds it is not pruned.
+func checkHeldKept(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan, held map[[3]string]bool) {
+	pruned := map[string]bool{}
+	for _, s := range p.Steps {
+		if s.Kind == planner.Prune {
+			pruned[s.Cloud+"/"+s.Pool] = true
+		}
+	}
+	for h := range held {
+		kept := false
+		for _, x := range live.Pools {
+			if x.Cloud == h[0] && x.Env == h[1] && x.Role == h[2] && x.Rejected != "" &&
+				x.Key == keyOf(d, x.Env, x.Role) && !pruned[x.Cloud+"/"+x.ID] {
+				kept = true
+			}
+		}
+		if !kept {
+			t.Fatalf("%s/%s is held but every rejected pool of its key is pruned\n%s", h[1], h[2], dump(p))
+		}
+	}
 }
 
 func keyOf(d *model.Desired, env, role string) string {
