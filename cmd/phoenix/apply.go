@@ -159,6 +159,13 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		return err
 	}
 	if plan.Empty() {
+		for _, w := range plan.Warnings { // a release held (rule 8), what left the spec
+			if f.json {
+				view.Note("warning: " + w)
+			} else {
+				fmt.Fprintln(stdout, "Warning: "+w)
+			}
+		}
 		if f.json {
 			view.Note("No changes.")
 		} else {
