@@ -40,6 +40,14 @@
 //     pools serving now are ready and healthy (a sick pool is left at once),
 //     and not when it returns to a pool that served before (a rollback is
 //     instant); a canary cut short is finished from the weight it reached.
+//   - Watching. A release's swap carries a Watch (traffic.pause per canary
+//     weight, traffic.bake after the last, traffic.analysis) when it leaves
+//     healthy pools to go back to; a rollback, a first deploy and the
+//     replacement of a sick pool are not watched. The swap's prunes and
+//     cooling run after it, so after the watch. A pool rejected by
+//     analysis is never swapped to or retained (rule 8): its (env, role)
+//     is held (EndpointSummary.Held, a warning, no steps) until a new key,
+//     or Options.RetryRejected, which releases it as a watched release.
 //   - Left the spec. Live (cloud, environment, role) triples the spec no
 //     longer has (an environment or role removed, or moved to another
 //     cloud) give a warning naming --destroy; with Options.Destroy, a
