@@ -18,6 +18,7 @@ import (
 type watchedRelease struct {
 	Version     string
 	FailPercent int // srv's FAIL_PERCENT: the share of / answered with 500
+	SlowMS      int // srv's SLOW_MS: how long / takes to answer
 	Traffic     string
 }
 
@@ -38,11 +39,11 @@ roles: web: {
 }
 environments: prod: {
 	roles: web: endpoint: "127.0.0.1:%d"
-	config: {VERSION: %q, FAIL_PERCENT: "%d"}
+	config: {VERSION: %q, FAIL_PERCENT: "%d", SLOW_MS: "%d"}
 	retention: {keep: 2, warm: 1}
 	traffic: %s
 }
-`, e.project, e.ports["prod"], r.Version, r.FailPercent, r.Traffic)
+`, e.project, e.ports["prod"], r.Version, r.FailPercent, r.SlowMS, r.Traffic)
 	if err := os.WriteFile(filepath.Join(e.dir, "spec.cue"), []byte(spec), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
@@ -163,4 +164,26 @@ func TestABadBlueGreenReleaseIsCaughtInItsBake(t *testing.T) {
 	}
 	t.Logf("caught bad blue-green release: %d of %d requests failed (%.2f%%)", failed, served+failed, 100*float64(failed)/float64(max(served+failed, 1)))
 	e.heldPlan("bake")
+}
+
+// A canary whose every answer takes 300 ms is caught by maxLatency: the
+// p99 the proxy measures is above 150 ms, all traffic goes back.
+func TestASlowCanaryIsCaughtByItsLatency(t *testing.T) {
+	e := newEnv(t, "prod")
+	traffic := `{strategy: "canary", steps: [50], pause: "2s", analysis: {maxLatency: "150ms", minRequests: 5}}`
+	e.writeWatched(watchedRelease{Version: "1", Traffic: traffic})
+	e.mustApply()
+
+	l := startLoad([]int{e.ports["prod"]}, 4, 2*time.Minute)
+	defer l.Stop()
+	e.writeWatched(watchedRelease{Version: "2", SlowMS: 300, Traffic: traffic})
+	out := e.applyFails()
+	l.Stop()
+	if !strings.Contains(out, "rejected by release analysis at canary 50%: p99 500ms") || !strings.Contains(out, "> 150ms") {
+		t.Errorf("apply output does not reject on latency:\n%s", out)
+	}
+	if body := get(t, e.ports["prod"]); !strings.Contains(body, "version=1") {
+		t.Fatalf("after the rejection the endpoint answers %q", body)
+	}
+	e.heldPlan("p99")
 }
