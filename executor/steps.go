@@ -142,9 +142,10 @@ func (e *Executor) desiredPool(env, role string) *model.Pool {
 }
 
 // swap moves an endpoint's traffic onto the step's pool: in one atomic
-// step (blue-green) or through the canary's weights, checking the new
-// pool's health between them and going back to the old backends on any
-// failure. It then cools the pools the plan keeps cold.
+// step (blue-green) or through the canary's weights, watching the new pool
+// at each weight and for the bake window after the last (watch.go), and
+// going back to the old backends on any failure. It then cools the pools
+// the plan keeps cold: only after the watch, which may need them.
 func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	target := s.Env + "/" + s.Role
 	if s.Pool == "" {
