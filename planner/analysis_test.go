@@ -122,4 +122,5 @@ func TestABlueGreenBakeKeepsPrunesAndCoolingAfterTheWatch(t *testing.T) {
 	}
 	old := cloud.PoolID("prod", "web", pool(spec("1"), "prod", "web").Key, 1)
 	wantAfter(t, p, "prune:"+old, "swap:prod/web")
+	wantReason(t, p, "prune:"+old, "past retention (keep 0); after the 2m bake watch of swap:prod/web")
 }

@@ -168,6 +168,7 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, retry boo
 		out.swap.After = []string{out.create.ID}
 	}
 	out.prunes, out.pruned = retention(d, live, ep, out.swap, target.ID)
+	sayWaitsForBake(out.prunes, out.swap)
 	return out
 }
 

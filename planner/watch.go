@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,4 +160,18 @@ func shortCommit(c string) string {
 		return c[:7]
 	}
 	return c
+}
+
+// sayWaitsForBake adds to the reason of each prune that waits for a
+// watched swap that it waits for the bake window too: the previous pools
+// are the way back until it passes.
+func sayWaitsForBake(prunes []Step, swap *Step) {
+	if swap == nil || swap.Watch == nil || swap.Watch.Bake <= 0 {
+		return
+	}
+	for i := range prunes {
+		if slices.Contains(prunes[i].After, swap.ID) {
+			prunes[i].Reason += "; after the " + fmtDur(swap.Watch.Bake) + " bake watch of " + swap.ID
+		}
+	}
 }
