@@ -164,6 +164,12 @@ type Pool struct {
 	// unfinished canary, or never served, is released like a new one. The
 	// cloud records it in its own tags/state, so every machine sees it.
 	Released time.Time `json:"released,omitzero"`
+	// Rejected is why release analysis rejected the pool, with its figures
+	// ("5xx 33.8% of 212 requests > 1%"); empty if it never was. A
+	// rejected pool is never swapped to again by a plain plan (rule 8).
+	// The cloud records it in its own tags/state (see Rejecter).
+	Rejected   string    `json:"rejected,omitempty"`
+	RejectedAt time.Time `json:"rejected_at,omitzero"`
 	// Reason says why a pool failed or is unhealthy.
 	Reason string `json:"reason,omitempty"`
 }

@@ -466,6 +466,46 @@ func (c *checker) traffic(p vpath, env string, t rawTraffic) {
 	default:
 		c.d.at(p.field("strategy"), fmt.Sprintf("environment %q: traffic strategy %q is not known", env, *t.Strategy), `use "blue-green" or "canary"`)
 	}
+	c.watch(p, env, t)
+}
+
+// watch checks how a release is watched: pause (canaries only) and bake
+// are lengths of time, and the analysis bounds are ones a window can meet.
+func (c *checker) watch(p vpath, env string, t rawTraffic) {
+	if t.Pause != nil {
+		if *t.Strategy == "blue-green" {
+			c.d.at(p.field("pause"), fmt.Sprintf("environment %q: traffic pause applies to the canary strategy only", env),
+				"a blue-green release is watched after its one swap: use bake")
+		} else {
+			c.positive(p.field("pause"), "traffic pause", *t.Pause, "")
+		}
+	}
+	if t.Bake != nil {
+		c.positive(p.field("bake"), "traffic bake", *t.Bake, "leave bake out for no watch after the last swap")
+	}
+	a := t.Analysis
+	if a == nil {
+		return
+	}
+	ap := p.field("analysis")
+	if r := *a.MaxErrorRate; !(r > 0 && r <= 100) {
+		c.d.at(ap.field("maxErrorRate"), fmt.Sprintf("environment %q: analysis maxErrorRate %v must be more than 0 and at most 100", env, r),
+			"it is a percent of the new pool's requests in a window")
+	}
+	if a.MaxLatency != nil {
+		c.positive(ap.field("maxLatency"), "analysis maxLatency", *a.MaxLatency, "leave maxLatency out for no limit")
+	}
+	if n := *a.MinRequests; n < 0 {
+		c.d.at(ap.field("minRequests"), fmt.Sprintf("environment %q: analysis minRequests %d is negative", env, n),
+			"0 judges any window, however few its requests")
+	}
+}
+
+// positive checks a duration that must be more than 0.
+func (c *checker) positive(p vpath, what, s, detail string) {
+	if v := c.duration(p, what, s); v <= 0 && c.validDuration(s) {
+		c.d.at(p, fmt.Sprintf("%s: %s %q must be more than 0", owner(p), what, s), detail)
+	}
 }
 
 // imageCycles reports each cycle of parents once, at the image of the

@@ -32,6 +32,7 @@ const (
 	shapeList
 	shapeString
 	shapeInt
+	shapeNumber
 )
 
 var specShape = sync.OnceValue(func() *shape {
@@ -46,6 +47,8 @@ func shapeOf(v cue.Value) *shape {
 		return &shape{kind: shapeString}
 	case cue.IntKind:
 		return &shape{kind: shapeInt}
+	case cue.NumberKind:
+		return &shape{kind: shapeNumber}
 	case cue.ListKind:
 		return &shape{kind: shapeList, elem: shapeOf(v.LookupPath(cue.MakePath(cue.AnyIndex)))}
 	case cue.StructKind:
@@ -149,6 +152,43 @@ func (sc *scanner) integer() bool {
 	return true
 }
 
+// number reads a JSON number: an optional minus, digits, an optional
+// fraction and exponent.
+func (sc *scanner) number() bool {
+	sc.skipSpace()
+	start := sc.i
+	digits := func() int {
+		n := 0
+		for sc.i < len(sc.b) && sc.b[sc.i] >= '0' && sc.b[sc.i] <= '9' {
+			sc.i++
+			n++
+		}
+		return n
+	}
+	if sc.i < len(sc.b) && sc.b[sc.i] == '-' {
+		sc.i++
+	}
+	if digits() == 0 {
+		return false
+	}
+	if sc.i < len(sc.b) && sc.b[sc.i] == '.' {
+		sc.i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if sc.i < len(sc.b) && (sc.b[sc.i] == 'e' || sc.b[sc.i] == 'E') {
+		sc.i++
+		if sc.i < len(sc.b) && (sc.b[sc.i] == '+' || sc.b[sc.i] == '-') {
+			sc.i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return sc.i > start
+}
+
 func (s *shape) scan(sc *scanner) bool {
 	switch s.kind {
 	case shapeString:
@@ -156,6 +196,8 @@ func (s *shape) scan(sc *scanner) bool {
 		return ok
 	case shapeInt:
 		return sc.integer()
+	case shapeNumber:
+		return sc.number()
 	case shapeList:
 		if !sc.eat('[') {
 			return false

@@ -22,7 +22,8 @@ import (
 // DefaultParallelism bounds how many steps run at once.
 const DefaultParallelism = 16
 
-// DefaultCanaryHold is how long a canary stays at each weight.
+// DefaultCanaryHold is how long a canary stays at each weight when neither
+// the plan (traffic.pause) nor the apply (CanaryHold) says.
 const DefaultCanaryHold = 2 * time.Second
 
 // DefaultLimits bound steps per kind, so that a cloud's API limits are
@@ -42,8 +43,10 @@ type Executor struct {
 	Parallelism int                  // <= 0 means DefaultParallelism
 	Limits      map[planner.Kind]int // nil means DefaultLimits
 	Retry       Retry                // zero means DefaultRetry
-	// CanaryHold is how long a canary stays at each weight before its
-	// health is checked and it moves on (default DefaultCanaryHold).
+	// CanaryHold, when positive, is how long a canary stays at each weight
+	// before it is judged and moves on, for this apply: it overrides the
+	// plan's traffic.pause (Step.Watch), which is used otherwise, or
+	// DefaultCanaryHold for a step without one.
 	CanaryHold time.Duration
 	// StepContext is the context in-flight steps run with. Cancelling
 	// Apply's context stops new steps from starting; cancelling this one

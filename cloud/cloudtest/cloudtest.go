@@ -52,6 +52,10 @@ type Harness struct {
 	// Advance lets the cloud's clock move by d (lock leases). Without it
 	// the suite sleeps d.
 	Advance func(t *testing.T, c cloud.Cloud, d time.Duration)
+	// Load sends n requests to the endpoint at address and waits for their
+	// answers (bounded: exactly n). Without it the metering test is
+	// skipped.
+	Load func(t *testing.T, c cloud.Cloud, address string, n int)
 	// Settle is how long an expected state may take to show in Observe
 	// (health checks, eventual consistency); the suite polls until then.
 	// Zero checks once.
@@ -105,6 +109,8 @@ var cases = []struct {
 	{"lock/expired-lease", testLockExpired},
 	{"project/other-invisible", testOtherProject},
 	{"foreign/untouched", testForeign},
+	{"reject/recorded", testReject},
+	{"meter/counts-pool-traffic", testMeter},
 }
 
 // env is one subtest's world: a fresh cloud, the spec and a context.

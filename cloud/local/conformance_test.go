@@ -3,6 +3,8 @@ package local
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -47,6 +49,7 @@ func TestConformance(t *testing.T) {
 			t.Fatalf("pool %s has no running server to kill", poolID)
 		},
 		Foreign: foreign,
+		Load:    load,
 		Settle:  5 * time.Second,
 		Timeout: time.Minute,
 	})
@@ -98,5 +101,19 @@ func foreign(t *testing.T, c cloud.Cloud, d *model.Desired) func(t *testing.T) e
 			return err
 		}
 		return nil
+	}
+}
+
+// load sends n GET requests, one after another, through the endpoint at
+// address and checks each is answered.
+func load(t *testing.T, _ cloud.Cloud, address string, n int) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range n {
+		resp, err := client.Get("http://" + address + "/")
+		if err != nil {
+			t.Fatalf("request %d of %d to %s: %v", i+1, n, address, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 }

@@ -36,6 +36,7 @@ type poolRT struct {
 	inflight    atomic.Int64
 	drift       atomic.Bool
 	stopMonitor context.CancelFunc // guarded by life
+	meter       poolMeter          // traffic through the endpoint (meter.go)
 }
 
 func (p *poolRT) serverList() []*server {
@@ -379,7 +380,8 @@ func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
 		Commit: rec.Commit, CreatedAt: rec.CreatedAt, State: rec.State,
 		Count: max(rec.Spec.Count, 1), LastServed: rec.LastServed, Reason: rec.Reason,
 		Released: rec.Released,
-		Cloud:    model.CloudLocal,
+		Rejected: rec.Rejected, RejectedAt: rec.RejectedAt,
+		Cloud: model.CloudLocal,
 	}
 	if serving {
 		v.LastServed = now

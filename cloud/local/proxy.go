@@ -143,7 +143,9 @@ func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
 		defer pool.inflight.Add(-1)
 		p.served.Add(1)
 		ctx := context.WithValue(r.Context(), keyTarget, &target{set: set, pool: pool, server: srv})
-		rp.ServeHTTP(w, r.WithContext(ctx))
+		mw := pool.meter.start(w) // meter.go
+		rp.ServeHTTP(mw, r.WithContext(ctx))
+		mw.done()
 	})
 }
 

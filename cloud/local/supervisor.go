@@ -442,6 +442,7 @@ func (s *supervisor) routes() http.Handler {
 	handle(mux, pathLock, func(_ context.Context, req *lockReq) (any, error) { return nil, s.lock(req) })
 	handle(mux, pathUnlock, func(_ context.Context, req *unlockReq) (any, error) { return nil, s.unlock(req) })
 	mux.HandleFunc("GET "+pathColdServing, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.coldServing()) })
+	s.analysisRoutes(mux)
 	return mux
 }
 

@@ -34,6 +34,8 @@ const (
 	OpDeleteImage Op = "delete-image"
 	OpLock        Op = "lock"
 	OpUnlock      Op = "unlock"
+	OpTraffic     Op = "traffic"
+	OpReject      Op = "reject"
 )
 
 // Hook runs at the start of every call, before the cloud's state is read,
@@ -57,6 +59,7 @@ type Cloud struct {
 	transient  map[Op]int        // op -> calls left that fail
 	calls      map[Op]int
 	hook       Hook
+	traffic    TrafficScript // nil: no traffic
 }
 
 // project is everything tagged for one project.

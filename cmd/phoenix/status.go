@@ -88,6 +88,9 @@ type statusPool struct {
 	// Desired is true when the pool's key is the spec's for its role now.
 	Desired bool   `json:"desired"`
 	Reason  string `json:"reason,omitempty"`
+	// Rejected says why release analysis rejected the pool (rule 8).
+	Rejected   string    `json:"rejected,omitempty"`
+	RejectedAt time.Time `json:"rejected_at,omitzero"`
 }
 
 type statusImage struct {
@@ -191,7 +194,7 @@ func buildStatus(d *model.Desired, live *cloud.Live, scope map[string]string) *s
 			ID: p.ID, Env: p.Env, Role: p.Role, Key: p.Key, Generation: p.Generation, Image: p.Image, BuildID: p.BuildID,
 			Commit: p.Commit, CreatedAt: p.CreatedAt, Serving: weight[p.ID] > 0, Weight: weight[p.ID], Healthy: p.Healthy,
 			Servers: p.Servers, Count: p.Count, State: string(p.State), Cloud: p.Cloud,
-			Desired: wantKey[p.Env+"/"+p.Role] == p.Key, Reason: p.Reason,
+			Desired: wantKey[p.Env+"/"+p.Role] == p.Key, Reason: p.Reason, Rejected: p.Rejected, RejectedAt: p.RejectedAt,
 		})
 	}
 	sort.Slice(doc.Pools, func(i, j int) bool {
@@ -220,8 +223,9 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		_, err := fmt.Fprintln(w, "No environments in scope.")
 		return err
 	}
-	var stopped []statusPool // serving, but no server runs
-	var failed []statusPool  // retained in the table as "(failed)"
+	var stopped []statusPool  // serving, but no server runs
+	var failed []statusPool   // retained in the table as "(failed)"
+	var rejected []statusPool // rejected by release analysis (status_rejected.go)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tROLE\tENDPOINT\tSERVING\tAGE\tHEALTH\tCOMMIT\tRETAINED")
 	for _, e := range doc.Endpoints {
@@ -252,6 +256,9 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 			if p.State == string(cloud.PoolFailed) {
 				failed = append(failed, p)
 			}
+			if p.Rejected != "" {
+				rejected = append(rejected, p)
+			}
 			retained = append(retained, p)
 		}
 		role := e.Role
@@ -270,6 +277,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	}
 	writeColdServing(w, stopped)
 	writeFailed(w, failed)
+	writeRejected(w, rejected)
 	writeLeftSpec(w, doc.Endpoints)
 	if len(doc.Pools) == 0 {
 		// A new user's first status: say what to do rather than only "-".
