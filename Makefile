@@ -24,8 +24,13 @@ demo: build
 	@$(PHOENIX) status $(SPEC) | awk 'NR > 1 && $$2 == "web" && $$3 ~ /:/ { printf "  %-8s http://%s/\n", $$1, $$3 }'
 	@echo "(stop everything with: $(PHOENIX) cloud down)"
 
+# test also cross-compiles: macOS runs the local cloud (vet compiles its
+# tests too), Windows builds for the aws cloud and says the local cloud
+# does not run there.
 test:
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) build ./...
 	$(GO) test -race -timeout 40m ./...
 
 bench:
