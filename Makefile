@@ -7,8 +7,12 @@ SPEC ?= environments
 
 .PHONY: demo test bench build clean
 
+# COMMIT names the build where go build cannot stamp it (a git worktree,
+# GOFLAGS=-buildvcs=false); `phoenix version` prefers go build's own.
+COMMIT := $(shell git describe --always --dirty --abbrev=12 --exclude '*' 2>/dev/null)
+
 build:
-	$(GO) build -o $(PHOENIX) ./cmd/phoenix
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(PHOENIX) ./cmd/phoenix
 
 # demo: plan and apply the example spec on the local cloud (real servers
 # behind real proxies on 127.0.0.1:17081-17086), then show what serves

@@ -63,9 +63,11 @@ Typical use:
   phoenix plan environments/            show what would change (exit 2 if anything)
   phoenix apply environments/ --yes     carry the plan out
   phoenix status environments/          what serves each endpoint, what is retained`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("phoenix {{.Version}}\n")
 	for _, f := range commands {
 		root.AddCommand(f())
 	}
