@@ -20,7 +20,7 @@ import (
 const (
 	exitOK      = 0
 	exitError   = 1
-	exitChanges = 2 // `phoenix plan`: the plan has changes (as terraform -detailed-exitcode)
+	exitChanges = 2 // plan and diff: there are changes (as terraform -detailed-exitcode)
 )
 
 // commands are the constructors of every subcommand; each command's file
@@ -72,6 +72,7 @@ Typical use:
 		root.AddCommand(f())
 	}
 	explainArgs(root)
+	documentExitStatus(root)
 	return root
 }
 

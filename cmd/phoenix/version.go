@@ -21,9 +21,7 @@ func newVersionCmd() *cobra.Command {
 		Use:   "version",
 		Short: "Print the version of phoenix and the commit it was built from",
 		Long: `Print the version of phoenix and the commit it was built from (also
-phoenix --version).
-
-Exit status: 0.`,
+phoenix --version).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "phoenix %s\n", version())
