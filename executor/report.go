@@ -124,7 +124,11 @@ func (r *Report) Details() []string {
 		}
 	}
 	if n := r.Result.Count(NotStarted); n > 0 {
-		out = append(out, fmt.Sprintf("Interrupted: %d step(s) were not started; steps in flight finished. Run phoenix apply again: it plans from the live state and converges.", n))
+		were := "steps were"
+		if n == 1 {
+			were = "step was"
+		}
+		out = append(out, fmt.Sprintf("Interrupted: %d %s not started; steps in flight finished. Run phoenix apply again: it plans from the live state and converges.", n, were))
 	} else if !r.OK() {
 		out = append(out, "Fix the cause and run phoenix apply again: it plans from the live state.")
 	}

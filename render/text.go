@@ -49,7 +49,7 @@ func Text(w io.Writer, d *Doc, o TextOptions) error {
 	t.header()
 	if !d.Changes {
 		t.line()
-		t.line(t.paint(cAdd, "No changes.") + " Live state matches the spec.")
+		t.line(t.paint(cAdd, "No changes.") + " The live state matches the spec.")
 		t.warnings()
 		_, err := io.WriteString(w, t.b.String())
 		return err
@@ -100,8 +100,33 @@ func (t *textView) destructiveBanner() {
 		return
 	}
 	t.line()
-	t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s remove what left the spec (marked DESTROY and DETACH below).",
-		t.d.Destructive, plural(t.d.Destructive, "step", "steps"))))
+	t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s %s what left the spec (marked %s below).",
+		t.d.Destructive, plural(t.d.Destructive, "step", "steps"), plural(t.d.Destructive, "removes", "remove"),
+		strings.Join(destructiveMarks(t.d.Steps), " and "))))
+}
+
+// destructiveMarks are the marks the destructive steps carry in the plan
+// below, so the banner names only those that appear: DESTROY (a pool or
+// an image destroyed), DETACH (an endpoint left with no pool).
+func destructiveMarks(steps []Step) []string {
+	var destroy, detach bool
+	for _, s := range steps {
+		switch {
+		case !s.Destructive:
+		case s.Kind == string(planner.Swap) && s.Pool == "":
+			detach = true
+		default:
+			destroy = true
+		}
+	}
+	var marks []string
+	if destroy {
+		marks = append(marks, "DESTROY")
+	}
+	if detach {
+		marks = append(marks, "DETACH")
+	}
+	return marks
 }
 
 func (t *textView) bakes() {

@@ -154,5 +154,9 @@ func Counts(p *planner.Plan) string {
 			parts = append(parts, fmt.Sprintf("%d %ss", c.n, c.word))
 		}
 	}
-	return fmt.Sprintf("%d steps: %s", len(p.Steps), strings.Join(parts, ", "))
+	steps := "steps"
+	if len(p.Steps) == 1 {
+		steps = "step"
+	}
+	return fmt.Sprintf("%d %s: %s", len(p.Steps), steps, strings.Join(parts, ", "))
 }

@@ -124,3 +124,11 @@ func TestLiveViewEndsWithFinishedStepsAndNoRunningBlock(t *testing.T) {
 		}
 	}
 }
+
+// A plan of one step says "1 step", not "1 steps".
+func TestCountsOfOneStep(t *testing.T) {
+	p := &planner.Plan{Steps: []planner.Step{{ID: "swap:prod/web", Kind: planner.Swap}}}
+	if got, want := Counts(p), "1 step: 1 swap"; got != want {
+		t.Errorf("Counts = %q, want %q", got, want)
+	}
+}
