@@ -17,7 +17,12 @@ build:
 # demo: plan and apply the example spec on the local cloud (real servers
 # behind real proxies on 127.0.0.1:17081-17086), then show what serves
 # where. Run it again after changing the spec: only what changed moves.
+# The demo is a playground, so it applies a spec with uncommitted changes
+# (--allow-dirty: pools record HEAD's commit marked -dirty); APPLY_FLAGS=
+# makes it refuse one, as phoenix apply does by default.
 # `bin/phoenix cloud down` stops everything it started.
+APPLY_FLAGS ?= --allow-dirty
+
 demo: build
 	$(PHOENIX) validate $(SPEC)
 	@$(PHOENIX) plan $(SPEC); rc=$$?; [ $$rc -ne 1 ]
