@@ -132,3 +132,22 @@ func TestCountsOfOneStep(t *testing.T) {
 		t.Errorf("Counts = %q, want %q", got, want)
 	}
 }
+
+// An interrupt is not a failure: a step it ended reads "interrupted", and
+// the steps it kept from starting get no line each (the report sums them
+// up in one).
+func TestPlainViewSaysInterruptedNotFailed(t *testing.T) {
+	var b bytes.Buffer
+	v := newPlain(&b, false)
+	v.now = func() time.Time { return time.Date(2026, 1, 1, 12, 0, 1, 0, time.UTC) }
+	p := samplePlan()
+	v.ApplyStarted(p)
+	v.StepFailed(&p.Steps[0], 2*time.Second, executor.ErrAborted)
+	v.StepSkipped(&p.Steps[1], "")
+	v.StepSkipped(&p.Steps[2], "")
+	want := "12:00:01 apply   3 steps: 1 bake, 1 create, 1 swap\n" +
+		"12:00:01 bake    base 8c1f02e             interrupted after 2.0s: aborted by a second interrupt\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
