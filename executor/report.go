@@ -215,11 +215,13 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// round renders a duration for people: 12ms, 8.1s, 2m3s.
+// round renders a duration for people: 0ms, 12ms, 8.1s, 2m3s. Under a
+// second it is always in milliseconds: time.Duration's own String wrote
+// "0s" beside "500ms" (a sub-millisecond step, a live step just started).
 func round(d time.Duration) string {
 	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
+	case d.Round(time.Millisecond) < time.Second:
+		return fmt.Sprintf("%dms", d.Round(time.Millisecond).Milliseconds())
 	case d < time.Minute:
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/phoenix-gitops/phoenix/planner"
 )
@@ -77,5 +78,18 @@ func TestFailedDetailsSayFixTheCause(t *testing.T) {
 	}
 	if !strings.HasPrefix(r.Line(), "Apply failed: 1 failed, 2 skipped;") {
 		t.Errorf("line %q", r.Line())
+	}
+}
+
+// Durations under a second read in one unit: "0ms" beside "500ms", never
+// time.Duration's "0s".
+func TestRoundUsesOneFormatUnderASecond(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0ms", 400 * time.Microsecond: "0ms", 12 * time.Millisecond: "12ms", 500 * time.Millisecond: "500ms",
+		999 * time.Millisecond: "999ms", 8100 * time.Millisecond: "8.1s", 123 * time.Second: "2m3s",
+	} {
+		if got := Round(d); got != want {
+			t.Errorf("Round(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

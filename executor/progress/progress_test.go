@@ -68,10 +68,10 @@ func TestPlainViewWritesOneTimestampedLinePerEvent(t *testing.T) {
 	want := []string{
 		"12:00:01 apply   3 steps: 1 bake, 1 create, 1 swap",
 		"12:00:01 bake    base 8c1f02e             started",
-		"12:00:01 bake    base 8c1f02e             done in 0s",
+		"12:00:01 bake    base 8c1f02e             done in 0ms",
 		"12:00:01 create  staging/web web@7d2e.1   started",
 		"12:00:01 create  staging/web web@7d2e.1   | waiting for 2 servers",
-		"12:00:01 create  staging/web web@7d2e.1   FAILED after 0s: smoke check /: status 500",
+		"12:00:01 create  staging/web web@7d2e.1   FAILED after 0ms: smoke check /: status 500",
 		"12:00:01 swap    staging/web → web@7d2e.1 skipped: create staging/web web@7d2e.1 failed",
 	}
 	got := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -81,10 +81,10 @@ func TestPlainViewWritesOneTimestampedLinePerEvent(t *testing.T) {
 	for i := range want {
 		// durations vary: compare up to " in "/" after "
 		g, w := got[i], want[i]
-		if k := strings.Index(w, " in 0s"); k > 0 {
+		if k := strings.Index(w, " in 0ms"); k > 0 {
 			g, w = g[:min(len(g), k)], w[:k]
 		}
-		if k := strings.Index(w, " after 0s"); k > 0 {
+		if k := strings.Index(w, " after 0ms"); k > 0 {
 			g, w = g[:min(len(g), k)], w[:k]
 		}
 		if g != w {
