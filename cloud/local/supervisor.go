@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/phoenix-gitops/phoenix/cloud"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
 // ErrSupervisorRunning is returned by RunSupervisor when another
