@@ -38,6 +38,8 @@ var exitStatus = map[string]string{
 	"phoenix apply": `  0  applied, or nothing to do
   1  an error, a failed step or release, or the apply was cancelled or
      interrupted (what finished stays; run phoenix plan to see the rest)`,
+	"phoenix logs": `  0  the logs were printed (with --follow: until interrupted)
+  1  no logs for ENV and ROLE (without --follow), or an error`,
 	"phoenix validate": `  0  the spec is valid
   1  the spec has errors (each printed with file:line:col)`,
 }
