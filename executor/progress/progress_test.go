@@ -151,3 +151,23 @@ func TestPlainViewSaysInterruptedNotFailed(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// The live view, too, says "interrupted" for a step an interrupt ended and
+// draws no line per step it kept from starting, and still ends its
+// running block.
+func TestLiveViewSaysInterruptedNotFailed(t *testing.T) {
+	var b bytes.Buffer
+	v := newLive(&b, false)
+	p := samplePlan()
+	v.ApplyStarted(p)
+	v.StepStarted(&p.Steps[0])
+	v.StepFailed(&p.Steps[0], 2*time.Second, executor.ErrAborted)
+	v.StepSkipped(&p.Steps[1], "")
+	v.StepSkipped(&p.Steps[2], "")
+	v.Close()
+	out := b.String()
+	if !strings.Contains(out, "- bake    base 8c1f02e             interrupted after 2.0s: aborted by a second interrupt") ||
+		strings.Contains(out, "failed") || strings.Contains(out, "not started") || strings.Contains(out, "staging/web") {
+		t.Errorf("live view:\n%s", out)
+	}
+}
