@@ -68,6 +68,8 @@ Typical use:
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("phoenix {{.Version}}\n")
+	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print the version and the commit phoenix was built from"
 	for _, f := range commands {
 		root.AddCommand(f())
 	}
