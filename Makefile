@@ -7,13 +7,22 @@ SPEC ?= environments
 
 .PHONY: demo test bench build clean
 
+# COMMIT names the build where go build cannot stamp it (a git worktree,
+# GOFLAGS=-buildvcs=false); `phoenix version` prefers go build's own.
+COMMIT := $(shell git describe --always --dirty --abbrev=12 --exclude '*' 2>/dev/null)
+
 build:
-	$(GO) build -o $(PHOENIX) ./cmd/phoenix
+	$(GO) build -ldflags "-X main.commit=$(COMMIT)" -o $(PHOENIX) ./cmd/phoenix
 
 # demo: plan and apply the example spec on the local cloud (real servers
 # behind real proxies on 127.0.0.1:17081-17086), then show what serves
 # where. Run it again after changing the spec: only what changed moves.
+# The demo is a playground, so it applies a spec with uncommitted changes
+# (--allow-dirty: pools record HEAD's commit marked -dirty); APPLY_FLAGS=
+# makes it refuse one, as phoenix apply does by default.
 # `bin/phoenix cloud down` stops everything it started.
+APPLY_FLAGS ?= --allow-dirty
+
 demo: build
 	$(PHOENIX) validate $(SPEC)
 	@$(PHOENIX) plan $(SPEC); rc=$$?; [ $$rc -ne 1 ]
@@ -24,8 +33,13 @@ demo: build
 	@$(PHOENIX) status $(SPEC) | awk 'NR > 1 && $$2 == "web" && $$3 ~ /:/ { printf "  %-8s http://%s/\n", $$1, $$3 }'
 	@echo "(stop everything with: $(PHOENIX) cloud down)"
 
+# test also cross-compiles: macOS runs the local cloud (vet compiles its
+# tests too), Windows builds for the aws cloud and says the local cloud
+# does not run there.
 test:
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=windows $(GO) build ./...
 	$(GO) test -race -timeout 40m ./...
 
 bench:

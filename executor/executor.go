@@ -85,7 +85,7 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) 
 		opts.Parallelism = DefaultParallelism
 	}
 	r.hooks.ApplyStarted(p)
-	res, err := Walk(ctx, g, r.step, opts)
+	res, err := Walk(ctx, g, r.abortable, opts)
 	if err != nil {
 		return nil, fmt.Errorf("walking the plan: %w", err)
 	}
@@ -165,8 +165,9 @@ type run struct {
 	// observers share fresh Observe calls per cloud (by name).
 	observers map[string]*freshObserver
 
-	mu     sync.Mutex
-	images map[string]cloud.Image // by imageKey: live and freshly baked
+	mu          sync.Mutex
+	images      map[string]cloud.Image // by imageKey: live and freshly baked
+	interrupted map[string]bool        // steps that ended on an interrupt
 }
 
 func imageKey(cloudName, buildID string) string { return cloudName + "\x00" + buildID }
@@ -177,9 +178,12 @@ func (r *run) ended(s *planner.Step, o *Outcome[string]) {
 	case Done:
 		r.hooks.StepFinished(s, o.Duration())
 	case Failed:
+		if Interrupted(o.Err) {
+			r.noteInterrupted(s.ID)
+		}
 		r.hooks.StepFailed(s, o.Duration(), o.Err)
 	case Skipped:
-		r.hooks.StepSkipped(s, o.Cause)
+		r.hooks.StepSkipped(s, r.skippedBecause(o.Cause))
 	case NotStarted:
 		r.hooks.StepSkipped(s, "")
 	}

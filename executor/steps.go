@@ -171,7 +171,7 @@ func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	}
 	for i, w := range weights {
 		if i > 0 && r.stopped() {
-			return r.undo(ctx, c, s, old, errors.New("apply interrupted during the canary"))
+			return r.undo(ctx, c, s, old, fmt.Errorf("%w during the canary", ErrInterrupted))
 		}
 		if err := r.send(ctx, c, s, canary(s.Pool, w, old)); err != nil {
 			if i == 0 {

@@ -218,7 +218,7 @@ func runStep(ctx context.Context, dir, step string, imageEnv map[string]string, 
 	cmd.Env = stepEnv(dir, imageEnv)
 	cmd.Stdout = io.MultiWriter(out, tail)
 	cmd.Stderr = cmd.Stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func runStep(ctx context.Context, dir, step string, imageEnv map[string]string, 
 		}
 		return nil
 	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		return ctx.Err()
 	}

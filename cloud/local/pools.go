@@ -347,7 +347,7 @@ func startServer(home string, rec *poolRec, dir string, index int, secrets map[s
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	fmt.Fprintf(logf, "--- phoenix: starting server %d of pool %s on port %d at %s\n", index, rec.ID, port, time.Now().UTC().Format(time.RFC3339))
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting server %d: %w", index, err)
@@ -360,7 +360,7 @@ func startServer(home string, rec *poolRec, dir string, index int, secrets map[s
 		// (crashed, or its sh killed alone), what it started goes too, so
 		// no child keeps running unseen on the server's port. The group's
 		// id cannot be taken by another process while a member remains.
-		_ = syscall.Kill(-sr.PID, syscall.SIGKILL)
+		_ = signalGroup(sr.PID, syscall.SIGKILL)
 		s.markExited(err)
 	}()
 	return s, nil

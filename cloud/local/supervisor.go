@@ -12,11 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
@@ -151,9 +149,9 @@ func lockHome(home string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, ErrSupervisorRunning
 		}
 		return nil, fmt.Errorf("locking %s: %w", home, err)
@@ -542,6 +540,3 @@ func (s *supervisor) servingEndpoint(project, id string) string {
 	}
 	return ""
 }
-
-// signalPID is used by tests and `cloud down` to check a pid is gone.
-func pidAlive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }

@@ -12,15 +12,14 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Image trees. A child image starts as a copy of its parent's tree. How
 // the copy is made decides whether a child can ever change its parent:
 //
-//   - A reflink (FICLONE, on btrfs, xfs, ...) shares blocks copy-on-write:
-//     always safe and cheap, tried first for every file.
+//   - A reflink (FICLONE on Linux's btrfs, xfs, ...; clonefile on macOS's
+//     APFS) shares blocks copy-on-write: always safe and cheap, tried
+//     first for every file (cloneFile, per system).
 //   - A hard link shares the inode: cheap, but a step that writes a file in
 //     place (`echo x >> f`) would write through to the parent, and file
 //     modes do not stop root. So hard links are used only when the child has
@@ -86,7 +85,7 @@ func copyFile(src, dst string, perm fs.FileMode, mode copyMode) error {
 	if err != nil {
 		return err
 	}
-	if unix.IoctlFileClone(int(out.Fd()), int(in.Fd())) == nil {
+	if cloneFile(out, in) == nil {
 		return out.Close()
 	}
 	if mode == copyLink {

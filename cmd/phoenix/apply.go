@@ -490,11 +490,13 @@ func (w *interruptWatch) stop(msg string) {
 	}
 }
 
-// firstSignalNote says what the first signal does and how to abort; it
-// names Ctrl-C only when the signal was an interrupt (a SIGTERM comes
-// from a CI runner or a process manager, where no one pressed a key).
+// firstSignalNote says what the first signal does (a canary in flight
+// does not finish: the executor sends its traffic back at its next weight)
+// and how to abort; it names Ctrl-C only when the signal was an interrupt
+// (a SIGTERM comes from a CI runner or a process manager, where no one
+// pressed a key).
 func firstSignalNote(s os.Signal) string {
-	const what = "starting no more steps; steps in flight will finish"
+	const what = "starting no more steps; steps in flight will finish, except a canary, whose traffic goes back to the pool it replaced"
 	switch s {
 	case os.Interrupt:
 		return "interrupt: " + what + " (Ctrl-C again to abort them)"

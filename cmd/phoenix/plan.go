@@ -46,11 +46,6 @@ In a git repository, a create (and a rollback) says what moved in the
 spec since the commit its endpoint's serving pool was made from, read
 from git as phoenix diff reads it: config VERSION "1" → "2".
 
-The exit code tells scripts what it found (as terraform -detailed-exitcode):
-  0  no changes: the live state matches the spec
-  2  the plan has changes
-  1  an error (a spec error, an unreachable cloud)
-
 With --out FILE the plan is saved with fingerprints of the spec and of the
 live state it was made from; phoenix apply --plan FILE carries out exactly
 that plan, and refuses, naming what changed, if either changed since.`,
