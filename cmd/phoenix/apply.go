@@ -314,9 +314,8 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		}
 		return saved.Plan, live, nil
 	}
-	opts := planOptions(f.envs, f.destroy)
+	opts := planOptions(f.envs, f.destroy, f.retryRejected)
 	opts.Explain = historyReasons(ctx, f.src.Dir, d, live, f.envs)
-	opts.RetryRejected = f.retryRejected
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)
