@@ -47,7 +47,7 @@ func (p *poolRT) serverList() []*server {
 
 // pickServer returns a server by round robin, preferring healthy ones,
 // then live ones; nil if none runs.
-func (p *poolRT) pickServer(_ uint64) *server {
+func (p *poolRT) pickServer() *server {
 	list := p.serverList()
 	if len(list) == 0 {
 		return nil
