@@ -372,7 +372,14 @@ func serverLogPath(home string, rec *poolRec, index int) string {
 }
 
 // poolView builds the live picture of a pool from its record and runtime.
-func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
+// LastServed is the record's: the time of the last swap that started or
+// stopped the pool's traffic (or changed its share), so a serving pool
+// says when it started serving and two observations agree. A serving pool
+// whose record has no such time (written before swaps recorded it) says
+// when it was created: it cannot have served before. The time of the
+// observation (the last parameter) is deliberately unused: no fact of the
+// view may move with the clock alone.
+func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
 	v := cloud.Pool{
 		ID: rec.ID, Env: rec.Spec.Env, Role: rec.Spec.Role, Key: rec.Spec.Key,
 		Generation: rec.Generation, Image: rec.ImageName, BuildID: rec.BuildID,
@@ -380,8 +387,8 @@ func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
 		Count: max(rec.Spec.Count, 1), LastServed: rec.LastServed, Reason: rec.Reason,
 		Cloud: model.CloudLocal,
 	}
-	if serving {
-		v.LastServed = now
+	if serving && v.LastServed.IsZero() {
+		v.LastServed = rec.CreatedAt
 	}
 	if p != nil {
 		v.Drift = p.drift.Load()
