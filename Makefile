@@ -24,9 +24,15 @@ demo: build
 	@$(PHOENIX) status $(SPEC) | awk 'NR > 1 && $$2 == "web" && $$3 ~ /:/ { printf "  %-8s http://%s/\n", $$1, $$3 }'
 	@echo "(stop everything with: $(PHOENIX) cloud down)"
 
+# test also fuzzes saved-plan parsing for FUZZTIME beyond its seed corpus
+# (go test runs the seeds of every fuzz target anyway): a saved plan is
+# input from outside, and apply must refuse a bad one, never crash.
+FUZZTIME ?= 5s
+
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 40m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./planfile/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

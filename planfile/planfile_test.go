@@ -19,14 +19,14 @@ import (
 // world is a spec with two environments (test, prod) deployed on a memory
 // cloud: each serves generation 1 and retains generation 2 of its key.
 type world struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	c    *memory.Cloud
 	d    *model.Desired
 	plan *planner.Plan
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	d := cloudtest.Spec(cloudtest.SpecOptions{Project: "shop", Cloud: "memory", From: "scratch", Endpoint: "127.0.0.1:18081"})
 	prod := *d.Pools[0]
