@@ -137,6 +137,8 @@ func diffLive(was, now LiveView) []string {
 			out = append(out, fmt.Sprintf("image %s %s is gone", a.Name, bid))
 		case !inA:
 			out = append(out, fmt.Sprintf("image %s %s was baked", b.Name, bid))
+		case a.CreatedAt != b.CreatedAt:
+			out = append(out, fmt.Sprintf("image %s %s was baked again", b.Name, bid))
 		case !reflect.DeepEqual(a, b):
 			out = append(out, fmt.Sprintf("image %s %s changed", b.Name, bid))
 		}

@@ -99,6 +99,13 @@ func TestStaleRefusalsNameTheExactDifference(t *testing.T) {
 			base := w.image("base")
 			_, _ = w.c.Bake(w.ctx, cloud.BakeRequest{Project: "shop", Image: &im, Parent: &base})
 		}, func(w *world) string { return live + "image app " + newBuild[:7] + " was baked" + again }},
+		{"image baked again", func(w *world) {
+			w.c.Advance(time.Hour)
+			base := w.image("base")
+			_, _ = w.c.Bake(w.ctx, cloud.BakeRequest{Project: "shop", Image: w.d.Images["app"], Parent: &base, Replace: true})
+		}, func(w *world) string {
+			return live + "image app " + w.d.Images["app"].BuildID[:7] + " was baked again" + again
+		}},
 		{"image pruned", func(w *world) {
 			w.c.Mutate("shop", func(l *cloud.Live) {
 				for i, im := range l.Images {
