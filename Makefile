@@ -36,11 +36,18 @@ demo: build
 # test also cross-compiles: macOS runs the local cloud (vet compiles its
 # tests too), Windows builds for the aws cloud and says the local cloud
 # does not run there.
+#
+# test also fuzzes saved-plan parsing for FUZZTIME beyond its seed corpus
+# (go test runs the seeds of every fuzz target anyway): a saved plan is
+# input from outside, and apply must refuse a bad one, never crash.
+FUZZTIME ?= 5s
+
 test:
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 	GOOS=windows $(GO) build ./...
 	$(GO) test -race -timeout 40m ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./planfile/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

@@ -48,7 +48,7 @@ func (p *poolRT) serverList() []*server {
 
 // pickServer returns a server by round robin, preferring healthy ones,
 // then live ones; nil if none runs.
-func (p *poolRT) pickServer(_ uint64) *server {
+func (p *poolRT) pickServer() *server {
 	list := p.serverList()
 	if len(list) == 0 {
 		return nil
@@ -373,7 +373,14 @@ func serverLogPath(home string, rec *poolRec, index int) string {
 }
 
 // poolView builds the live picture of a pool from its record and runtime.
-func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
+// LastServed is the record's: the time of the last swap that started or
+// stopped the pool's traffic (or changed its share), so a serving pool
+// says when it started serving and two observations agree. A serving pool
+// whose record has no such time (written before swaps recorded it) says
+// when it was created: it cannot have served before. The time of the
+// observation (the last parameter) is deliberately unused: no fact of the
+// view may move with the clock alone.
+func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
 	v := cloud.Pool{
 		ID: rec.ID, Env: rec.Spec.Env, Role: rec.Spec.Role, Key: rec.Spec.Key,
 		Generation: rec.Generation, Image: rec.ImageName, BuildID: rec.BuildID,
@@ -383,8 +390,8 @@ func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
 		Rejected: rec.Rejected, RejectedAt: rec.RejectedAt,
 		Cloud: model.CloudLocal,
 	}
-	if serving {
-		v.LastServed = now
+	if serving && v.LastServed.IsZero() {
+		v.LastServed = rec.CreatedAt
 	}
 	if p != nil {
 		v.Drift = p.drift.Load()
