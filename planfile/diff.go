@@ -118,6 +118,8 @@ func diffLive(was, now LiveView) []string {
 			out = append(out, fmt.Sprintf("pool %s in %s/%s is now %s (was %s)", shortPool(id), b.Env, b.Role, b.Health, a.Health))
 		case a.Drift != b.Drift:
 			out = append(out, fmt.Sprintf("pool %s in %s/%s drift is now %v", shortPool(id), b.Env, b.Role, b.Drift))
+		case a.Rejected != b.Rejected:
+			out = append(out, fmt.Sprintf("pool %s in %s/%s %s", shortPool(id), b.Env, b.Role, rejected(b.Rejected)))
 		case a.Released != b.Released:
 			out = append(out, fmt.Sprintf("pool %s in %s/%s %s", shortPool(id), b.Env, b.Role, released(b.Released)))
 		case a.ServedRank != b.ServedRank:
@@ -175,6 +177,13 @@ func shortPool(id string) string {
 		return id
 	}
 	return cloud.ShortPool(parts[n-3], parts[n-2], gen)
+}
+
+func rejected(r bool) string {
+	if r {
+		return "was rejected by release analysis"
+	}
+	return "is no longer rejected"
 }
 
 func released(r bool) string {

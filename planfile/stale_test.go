@@ -79,9 +79,16 @@ func TestStaleRefusalsNameTheExactDifference(t *testing.T) {
 			func(w *world) string {
 				return live + "pool " + w.short(2) + " in test/web is now a rollback target (a completed swap released it)" + again
 			}},
+		{"pool rejected", func(w *world) {
+			w.setPool("test", 2, func(p *cloud.Pool) { p.Rejected = "watch 1: 5xx 30% of 200 requests > 1%" })
+		},
+			func(w *world) string {
+				return live + "pool " + w.short(2) + " in test/web was rejected by release analysis" + again
+			}},
 		{"endpoint swapped", func(w *world) { w.swap("test", 2) },
 			func(w *world) string {
-				return live + "test/web now serves " + w.short(2) + " (was " + w.short(1) + ")" + again
+				return live + "test/web now serves " + w.short(2) + " (was " + w.short(1) + "); pool " + w.short(2) +
+					" in test/web is now a rollback target (a completed swap released it)" + again
 			}},
 		{"endpoint weights", func(w *world) {
 			_ = w.c.Swap(w.ctx, cloud.SwapRequest{Project: "shop", Env: "test", Role: "web",
@@ -89,7 +96,14 @@ func TestStaleRefusalsNameTheExactDifference(t *testing.T) {
 		}, func(w *world) string {
 			return live + "test/web now serves " + w.short(1) + " 75%, " + w.short(2) + " 25% (was " + w.short(1) + ")" + again
 		}},
-		{"swapped away and back", func(w *world) { w.swap("test", 2); w.c.Advance(time.Second); w.swap("test", 1) },
+		{"swapped away and back", func(w *world) {
+			// A canary step onto 2, then all back to 1: 2 served (its place
+			// in the served order moved) but was never released.
+			_ = w.c.Swap(w.ctx, cloud.SwapRequest{Project: "shop", Env: "test", Role: "web",
+				Backends: []cloud.Backend{{Pool: w.id("test", 1), Weight: 50}, {Pool: w.id("test", 2), Weight: 50}}})
+			w.c.Advance(time.Second)
+			w.swap("test", 1)
+		},
 			func(w *world) string {
 				return live + "pool " + w.short(2) + " in test/web was swapped to or from" + again
 			}},

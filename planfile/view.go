@@ -85,6 +85,9 @@ type LivePool struct {
 	// Released: a completed swap once put all of its endpoint's traffic on
 	// the pool, which makes it a rollback target (swapped to at once).
 	Released bool `json:"released,omitempty"`
+	// Rejected: release analysis rejected the pool, so a plain plan holds
+	// its endpoint instead of swapping to it (rule 8).
+	Rejected bool `json:"rejected,omitempty"`
 	// ServedRank is the pool's place among its (env, role)'s pools by when
 	// they last served, newest first from 1 (ties share a place); 0 if it
 	// never served. It steers retention and whether a swap to the pool is
@@ -171,6 +174,7 @@ func NewLiveView(l *cloud.Live, envs map[string]bool, wanted map[string]bool) Li
 		used[p.BuildID] = true
 		v.Pools[p.Cloud+"/"+p.ID] = LivePool{Env: p.Env, Role: p.Role, Key: p.Key, Generation: p.Generation,
 			BuildID: p.BuildID, State: p.State, Health: healthClass(p), Drift: p.Drift, Released: !p.Released.IsZero(),
+			Rejected:   p.Rejected != "",
 			ServedRank: servedRank(l.Pools, p), CreatedAt: stamp(p.CreatedAt)}
 	}
 	for _, e := range l.Endpoints {
