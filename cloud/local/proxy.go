@@ -156,13 +156,14 @@ func startProxy(address string, logf func(string, ...any)) (*proxy, error) {
 
 func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := p.set.Load()
-		pool, srv := set.pick(p.n.Add(1) - 1)
+		set, pool, srv := p.acquire()
 		if srv == nil {
+			if pool != nil {
+				pool.inflight.Add(-1)
+			}
 			http.Error(w, noBackend(pool), http.StatusServiceUnavailable)
 			return
 		}
-		pool.inflight.Add(1)
 		defer pool.inflight.Add(-1)
 		p.served.Add(1)
 		ctx := context.WithValue(r.Context(), keyTarget, &target{set: set, pool: pool, server: srv})
@@ -170,6 +171,35 @@ func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
 		rp.ServeHTTP(mw, r.WithContext(ctx))
 		mw.done()
 	})
+}
+
+// afterPick, when set by a test, runs between a request's pick and the
+// check that its backend set is still current.
+var afterPick func()
+
+// acquire picks a request's pool and server and counts the request in
+// flight on the pool (the caller takes it off). A pool is stopped only
+// after a swap replaced the set that named it, and stopPool waits for the
+// pool's requests in flight: so a request counted while its set was still
+// current is waited for, and one whose set was replaced in between picks
+// again from the new set rather than reach a pool being stopped (a 503 or a
+// refused connection during a swap). Swaps are rare: the loop is bounded.
+func (p *proxy) acquire() (*backendSet, *poolRT, *server) {
+	for try := 0; ; try++ {
+		set := p.set.Load()
+		pool, srv := set.pick(p.n.Add(1) - 1)
+		if pool == nil {
+			return set, nil, nil
+		}
+		pool.inflight.Add(1)
+		if afterPick != nil {
+			afterPick()
+		}
+		if p.set.Load() == set || try == 8 {
+			return set, pool, srv
+		}
+		pool.inflight.Add(-1)
+	}
 }
 
 // noBackend says why an endpoint answers 503: usually its pool was

@@ -122,3 +122,33 @@ func windowsOff(hits []bool, n, want, tol int) []int {
 	}
 	return bad
 }
+
+// A swap that lands between a request's pick and its count in flight must
+// not send the request to the replaced pool, which may be stopping (its
+// drain saw no request in flight): the request picks again from the new
+// set, and nothing stays counted on the old pool.
+func TestAcquireRepicksWhenTheSetMovesOn(t *testing.T) {
+	pools := testPools(2)
+	old := newBackendSet([]cloud.Backend{{Pool: "p0", Weight: 100}}, pools)
+	next := newBackendSet([]cloud.Backend{{Pool: "p1", Weight: 100}}, pools)
+	p := &proxy{}
+	p.set.Store(old)
+	swapped := false
+	afterPick = func() {
+		if !swapped {
+			swapped = true
+			p.set.Store(next)
+		}
+	}
+	defer func() { afterPick = nil }()
+	set, pool, srv := p.acquire()
+	if set != next || pool != pools["p1"] || srv == nil {
+		t.Fatalf("acquire during a swap picked pool %p of set %p, want the new set's pool %p", pool, set, pools["p1"])
+	}
+	if n := pools["p0"].inflight.Load(); n != 0 {
+		t.Fatalf("the replaced pool still counts %d requests in flight", n)
+	}
+	if n := pools["p1"].inflight.Load(); n != 1 {
+		t.Fatalf("the new pool counts %d requests in flight, want 1", n)
+	}
+}
