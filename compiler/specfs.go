@@ -1,12 +1,11 @@
 package compiler
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
-	"strings"
+
+	"github.com/phoenix-gitops/phoenix/internal/inroot"
 )
 
 // A spec in the work tree is read through an os.Root: a path of the spec
@@ -96,36 +95,10 @@ func (e *LinkOutError) Unwrap() error { return fs.ErrPermission }
 // explain turns os.Root's escape error into a LinkOutError naming the
 // link; other errors pass unchanged.
 func (f *rootFS) explain(name string, err error) error {
-	if err == nil || !escapes(err) {
+	if err == nil || !inroot.Escapes(err) {
 		return err
 	}
 	e := &LinkOutError{Path: name}
-	e.Link, e.Target = f.linkOut(name)
+	e.Link, e.Target = inroot.LinkOut(f.r, name)
 	return e
-}
-
-// escapes reports whether err is os.Root's refusal of a path that leaves
-// the root. The standard library does not export the error; its text is
-// its only mark (the tests of this package pin it).
-func escapes(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent"
-}
-
-// linkOut finds the first link on name, from the root down, whose target
-// cannot be resolved inside the root.
-func (f *rootFS) linkOut(name string) (link, target string) {
-	parts := strings.Split(name, "/")
-	for i := range parts {
-		p := path.Join(parts[:i+1]...)
-		fi, err := f.r.Lstat(p)
-		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
-			continue
-		}
-		if _, err := f.r.Stat(p); err != nil && escapes(err) {
-			t, _ := f.r.Readlink(p)
-			return p, t
-		}
-	}
-	return "", ""
 }
