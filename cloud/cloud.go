@@ -121,6 +121,12 @@ type Image struct {
 	CreatedAt     time.Time `json:"created_at"`
 	// Ref is the cloud's own handle: an AMI id, a directory.
 	Ref string `json:"ref,omitempty"`
+	// Drift is true when the image no longer holds what its bake made
+	// (local: its tree does not match the digest recorded at the bake).
+	// Such an image is rebaked, never used: not for a pool, not as the
+	// parent of a bake (which would launder the change into a child with a
+	// fresh digest). Clouds whose images cannot change (AWS) leave it false.
+	Drift bool `json:"drift,omitempty"`
 }
 
 // PoolState is the lifecycle state of a pool.
