@@ -27,7 +27,9 @@ type Cloud interface {
 	// resources without the project's ownership tags.
 	Observe(ctx context.Context, project string) (*Live, error)
 	// Bake builds req.Image on top of req.Parent (nil for an image with
-	// From) and records it under its build id.
+	// From) and records it under its build id. It refuses a parent whose
+	// Drift is set (an error wrapping ErrDrift), and bakes again an
+	// existing image of the build id that drifted, as with Replace.
 	Bake(ctx context.Context, req BakeRequest) (Image, error)
 	// CreatePool creates a pool off traffic, waits until every server is
 	// healthy, then runs smoke checks and warm-up requests. A pool that
@@ -76,6 +78,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrLocked   = errors.New("locked")
 	ErrNotReady = errors.New("pool is not healthy")
+	// ErrDrift: an image no longer holds what its bake made (Image.Drift);
+	// a bake refuses it as a parent.
+	ErrDrift = errors.New("image drifted")
 )
 
 // TransientError marks an error worth retrying (throttling, a timeout of

@@ -49,6 +49,12 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 	}
 	var got cloud.Image
 	err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {im.BuildID}}, &got)
+	if err == nil && got.Drift {
+		// Changed since its bake (a plan made before the change asks
+		// for it as it is): never hand it out, bake it again.
+		req.Replace = true
+		return c.build(ctx, req)
+	}
 	if err == nil {
 		return got, nil
 	}
@@ -72,6 +78,12 @@ func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, 
 		var p cloud.Image
 		if err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {req.Parent.BuildID}}, &p); err != nil {
 			return fail(fmt.Errorf("parent image %s %s: %w", req.Parent.Name, short(req.Parent.BuildID), err))
+		}
+		if p.Drift {
+			// Copying it would launder the change into the child
+			// under a fresh digest.
+			return fail(fmt.Errorf("parent image %s %s: its tree %s does not match its digest (changed after its bake): %w; the next plan rebakes it",
+				req.Parent.Name, short(req.Parent.BuildID), p.Ref, cloud.ErrDrift))
 		}
 		parentDir = p.Ref
 	case im.Parent != "":
