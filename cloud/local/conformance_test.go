@@ -46,9 +46,10 @@ func TestConformance(t *testing.T) {
 			}
 			t.Fatalf("pool %s has no running server to kill", poolID)
 		},
-		Foreign: foreign,
-		Settle:  5 * time.Second,
-		Timeout: time.Minute,
+		Foreign:    foreign,
+		DriftImage: driftImage,
+		Settle:     5 * time.Second,
+		Timeout:    time.Minute,
 	})
 }
 
@@ -98,5 +99,19 @@ func foreign(t *testing.T, c cloud.Cloud, d *model.Desired) func(t *testing.T) e
 			return err
 		}
 		return nil
+	}
+}
+
+// driftImage adds a file to a baked image's (read-only) tree, as someone
+// with a shell on the machine could.
+func driftImage(t *testing.T, _ cloud.Cloud, _ string, im cloud.Image) {
+	if err := os.Chmod(im.Ref, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(im.Ref, "planted"), []byte("x\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(im.Ref, 0o555); err != nil {
+		t.Fatal(err)
 	}
 }
