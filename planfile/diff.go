@@ -136,6 +136,8 @@ func diffLive(was, now LiveView) []string {
 			out = append(out, fmt.Sprintf("image %s %s is gone", a.Name, bid))
 		case !inA:
 			out = append(out, fmt.Sprintf("image %s %s was baked", b.Name, bid))
+		case a.Drift != b.Drift:
+			out = append(out, fmt.Sprintf("image %s %s drift is now %v", b.Name, bid, b.Drift))
 		case !reflect.DeepEqual(a, b):
 			out = append(out, fmt.Sprintf("image %s %s changed", b.Name, bid))
 		}
