@@ -5,7 +5,7 @@ GO ?= go
 PHOENIX := bin/phoenix
 SPEC ?= environments
 
-.PHONY: demo test bench build clean
+.PHONY: demo test fuzz bench build clean
 
 build:
 	$(GO) build -o $(PHOENIX) ./cmd/phoenix
@@ -27,6 +27,19 @@ demo: build
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 40m ./...
+	$(MAKE) fuzz
+
+# fuzz: every fuzz target (package:Name in FUZZ) for FUZZTIME beyond its
+# seed corpus, which plain `go test` runs already. FUZZTIME=10m for a long
+# run; a failing input is written to the package's testdata/fuzz, to be
+# committed with its fix.
+FUZZTIME ?= 5s
+FUZZ := compiler:FuzzCompile gitspec:FuzzTreeFS
+fuzz:
+	@for t in $(FUZZ); do \
+		echo "fuzz $${t#*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
