@@ -33,6 +33,7 @@ func FuzzTreeFS(f *testing.F) {
 		"l leak\t../outside.txt\nl abs\t/etc/passwd\nl in\tapp/main.go\nf app/main.go\tx",
 		"l a\tb\nl b\ta\nl self\tself\nl dir\tapp\nf app/x\t1\nl app/up\t..\nl app/out\t../..",
 		"r ..\tup\nf a/c\tc\nf a/d/e\te",
+		"f a/../x\tup\nf a/c\tc",
 		"r .\tdot\nf a/c\tc",
 		"r a/b\tslash\nf a/b\tc\nf a/c\tc",
 		"r \tempty\nf a/c\tc",
