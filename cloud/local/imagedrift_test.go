@@ -154,3 +154,29 @@ func TestBakeOfDriftedImageRebakes(t *testing.T) {
 		t.Errorf("Bake handed out the tampered image: %+v", again)
 	}
 }
+
+// The cached digest of a tree is not fooled by a change that keeps every
+// file's size and modification time: the change time moves.
+func TestDriftSeenThroughSameSizeAndMtime(t *testing.T) {
+	c := newTestCloud(t)
+	im := &model.Image{Name: "base", From: "scratch", BuildID: "d2" + strings.Repeat("e", 62), Steps: []string{"echo good > f"}}
+	b, err := c.Bake(context.Background(), cloud.BakeRequest{Project: "p", Image: im})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if observedImage(t, c, "p", "base").Drift { // primes the cache
+		t.Fatal("a fresh bake is reported as drift")
+	}
+	p := filepath.Join(b.Ref, "f")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, p, "evil\n")
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if !observedImage(t, c, "p", "base").Drift {
+		t.Error("a same-size change with the old modification time is not seen as drift")
+	}
+}
