@@ -3,11 +3,13 @@ package gitspec
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"strings"
 	"testing"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -51,9 +53,17 @@ func FuzzTreeFS(f *testing.F) {
 		if fsys == nil {
 			return
 		}
-		checkWalk(t, fsys, files)
-		for _, p := range probes(spec) {
-			checkPath(t, fsys, p, files)
+		// A hang is a finding too (a crafted commit that stalls diff in
+		// CI), which the fuzzer would not report as one.
+		done := make(chan error, 1)
+		go func() { done <- readAll(fsys, spec, files) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("reading the tree took over 10s")
 		}
 	})
 }
@@ -204,69 +214,82 @@ func probes(spec []byte) []string {
 	return out
 }
 
+// readAll walks the tree and reads every probe; the first disagreement
+// is the error.
+func readAll(fsys *TreeFS, spec []byte, files map[string]bool) error {
+	if err := checkWalk(fsys, files); err != nil {
+		return err
+	}
+	for _, p := range probes(spec) {
+		if err := checkPath(fsys, p, files); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkPath reads p every way and checks that the answers agree and come
 // from the tree.
-func checkPath(t *testing.T, fsys *TreeFS, p string, files map[string]bool) {
+func checkPath(fsys *TreeFS, p string, files map[string]bool) error {
 	fi, statErr := fsys.Stat(p)
 	if !fs.ValidPath(p) {
 		if statErr == nil || !errors.Is(statErr, fs.ErrInvalid) {
-			t.Fatalf("Stat(%q), not a valid path: %v, want ErrInvalid", p, statErr)
+			return fmt.Errorf("Stat(%q), not a valid path: %v, want ErrInvalid", p, statErr)
 		}
-		return
+		return nil
 	}
 	file, openErr := fsys.Open(p)
 	// Stat of a directory does not decode it; Open lists it, which fails
 	// on a malformed tree (an empty entry name, say).
 	if (statErr == nil) != (openErr == nil) && (statErr != nil || !fi.IsDir()) {
-		t.Fatalf("Stat(%q) = %v but Open = %v", p, statErr, openErr)
+		return fmt.Errorf("Stat(%q) = %v but Open = %v", p, statErr, openErr)
 	}
 	if openErr != nil {
-		return
+		return nil
 	}
 	defer file.Close()
 	if fi.IsDir() {
 		if _, err := fsys.ReadDir(p); err != nil {
-			t.Fatalf("ReadDir(%q) of a directory: %v", p, err)
+			return fmt.Errorf("ReadDir(%q) of a directory: %v", p, err)
 		}
-		return
+		return nil
 	}
 	b, err := fsys.ReadFile(p)
 	if err != nil {
-		t.Fatalf("ReadFile(%q) of a file that opened: %v", p, err)
+		return fmt.Errorf("ReadFile(%q) of a file that opened: %v", p, err)
 	}
 	if !files[string(b)] {
-		t.Fatalf("ReadFile(%q) = %q, which no blob of the tree holds", p, b)
+		return fmt.Errorf("ReadFile(%q) = %q, which no blob of the tree holds", p, b)
 	}
 	viaOpen, err := io.ReadAll(file)
 	if err != nil || !bytes.Equal(viaOpen, b) || int64(len(b)) != fi.Size() {
-		t.Fatalf("%q: ReadFile %q, Open+Read %q (%v), Stat size %d", p, b, viaOpen, err, fi.Size())
+		return fmt.Errorf("%q: ReadFile %q, Open+Read %q (%v), Stat size %d", p, b, viaOpen, err, fi.Size())
 	}
+	return nil
 }
 
 // checkWalk walks the whole tree as a digest of a `files` directory does:
-// it must end, visit only valid paths, and read every file it lists.
-func checkWalk(t *testing.T, fsys *TreeFS, files map[string]bool) {
+// it must end, visit only paths inside the tree, and read every file it
+// lists from the tree's blobs.
+func checkWalk(fsys *TreeFS, files map[string]bool) error {
 	seen := 0
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
 			return nil // an unreadable entry is reported, not fatal
+		case !insidePath(p):
+			return fmt.Errorf("walking the tree reached the path %q, which leaves it or loops", p)
 		}
 		if seen++; seen > 10000 {
-			t.Fatalf("walking the tree visited over 10000 paths (at %q): a loop", p)
-		}
-		if !insidePath(p) {
-			t.Fatalf("walking the tree reached the path %q, which leaves it or loops", p)
+			return fmt.Errorf("walking the tree visited over 10000 paths (at %q): a loop", p)
 		}
 		if d.Type().IsRegular() {
 			if b, err := fsys.ReadFile(p); err == nil && !files[string(b)] {
-				t.Fatalf("ReadFile(%q) = %q, which no blob of the tree holds", p, b)
+				return fmt.Errorf("ReadFile(%q) = %q, which no blob of the tree holds", p, b)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("walking the tree: %v", err)
-	}
 }
 
 // insidePath reports whether p names something inside the tree: "." or
