@@ -198,7 +198,7 @@ func (c *Cloud) populate(req cloud.BakeRequest, parentDir, dir string, out io.Wr
 		}
 	}
 	for _, f := range im.Files {
-		if err := copyFile1(req, root, f); err != nil {
+		if err := copyFilesEntry(req, root, f); err != nil {
 			return fmt.Errorf("image %s: files destination %s: %w", im.Name, f.Dest, err)
 		}
 		fmt.Fprintf(out, "+ copied %s to %s\n", f.Source, f.Dest)
@@ -234,8 +234,8 @@ func fromSource(req cloud.BakeRequest, root *os.Root) error {
 	return nil
 }
 
-// copyFile1 copies one `files` entry into the image root.
-func copyFile1(req cloud.BakeRequest, root *os.Root, f model.File) error {
+// copyFilesEntry copies one `files` entry into the image root.
+func copyFilesEntry(req cloud.BakeRequest, root *os.Root, f model.File) error {
 	if req.Source == nil {
 		return fmt.Errorf("source %s: the spec's files are not available", f.Source)
 	}
