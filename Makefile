@@ -5,7 +5,7 @@ GO ?= go
 PHOENIX := bin/phoenix
 SPEC ?= environments
 
-.PHONY: demo test bench build clean
+.PHONY: demo test fuzz bench build clean
 
 # COMMIT names the build where go build cannot stamp it (a git worktree,
 # GOFLAGS=-buildvcs=false); `phoenix version` prefers go build's own.
@@ -37,9 +37,9 @@ demo: build
 # tests too), Windows builds for the aws cloud and says the local cloud
 # does not run there.
 #
-# test also fuzzes saved-plan parsing for FUZZTIME beyond its seed corpus
-# (go test runs the seeds of every fuzz target anyway): a saved plan is
-# input from outside, and apply must refuse a bad one, never crash.
+# test also runs every fuzz target (make fuzz, below) for FUZZTIME beyond
+# its seed corpus: specs, git trees, saved plans and the supervisor's
+# requests are input from outside, refused when bad, never a crash.
 FUZZTIME ?= 5s
 
 test:
@@ -47,7 +47,18 @@ test:
 	GOOS=darwin $(GO) vet ./...
 	GOOS=windows $(GO) build ./...
 	$(GO) test -race -timeout 40m ./...
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./planfile/
+	$(MAKE) fuzz
+
+# fuzz: every fuzz target (package:Name in FUZZ) for FUZZTIME beyond its
+# seed corpus, which plain `go test` runs already. FUZZTIME=10m for a long
+# run; a failing input is written to the package's testdata/fuzz, to be
+# committed with its fix.
+FUZZ := compiler:FuzzCompile gitspec:FuzzTreeFS planfile:FuzzParse cloud/local:FuzzCreateNamesStayInHome
+fuzz:
+	@for t in $(FUZZ); do \
+		echo "fuzz $${t#*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

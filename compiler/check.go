@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -220,7 +221,10 @@ func (c *checker) from(p vpath, image, from string) {
 			c.d.at(p, fmt.Sprintf("image %q: from %q must name a directory inside the spec", image, from), "")
 			return
 		}
-		if fi, err := fs.Stat(c.fsys, src); err != nil || !fi.IsDir() {
+		switch fi, err := fs.Stat(c.fsys, src); {
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			c.d.at(p, fmt.Sprintf("image %q: from %q: %v", image, from, err), "")
+		case err != nil || !fi.IsDir():
 			c.d.at(p, fmt.Sprintf("image %q: from %q: no directory %s in the spec", image, from, src), "")
 		}
 	case scheme == "ami" && strings.HasPrefix(rest, "ami-") && len(rest) > 4:
@@ -247,8 +251,11 @@ func (c *checker) file(p vpath, image, dest, src string) {
 		c.d.at(p, fmt.Sprintf("image %q: file source %q must be a path inside the spec directory", image, src), "")
 		return
 	}
-	if _, err := fs.Stat(c.fsys, sp); err != nil {
+	switch _, err := fs.Stat(c.fsys, sp); {
+	case errors.Is(err, fs.ErrNotExist):
 		c.d.at(p, fmt.Sprintf("image %q: file source %q does not exist in the spec directory", image, src), "")
+	case err != nil:
+		c.d.at(p, fmt.Sprintf("image %q: file source %q: %v", image, src, err), "")
 	}
 }
 

@@ -139,6 +139,8 @@ func diffLive(was, now LiveView) []string {
 			out = append(out, fmt.Sprintf("image %s %s is gone", a.Name, bid))
 		case !inA:
 			out = append(out, fmt.Sprintf("image %s %s was baked", b.Name, bid))
+		case a.Drift != b.Drift:
+			out = append(out, fmt.Sprintf("image %s %s drift is now %v", b.Name, bid, b.Drift))
 		case a.CreatedAt != b.CreatedAt:
 			out = append(out, fmt.Sprintf("image %s %s was baked again", b.Name, bid))
 		case !reflect.DeepEqual(a, b):

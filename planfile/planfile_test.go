@@ -106,6 +106,7 @@ func TestUnchangedWorldPasses(t *testing.T) {
 }
 
 func TestLiveChangesRefused(t *testing.T) {
+	appID := newWorld(t).d.Images["app"].BuildID
 	cases := []struct {
 		name   string
 		change func(w *world)
@@ -126,6 +127,7 @@ func TestLiveChangesRefused(t *testing.T) {
 			w.c.Mutate("shop", func(l *cloud.Live) { l.Images = l.Images[1:] })
 		}, "is gone"},
 		{"drift", func(w *world) { _ = w.c.SetDrift("shop", w.id("test", 1), true) }, "drift is now true"},
+		{"image drift", func(w *world) { _ = w.c.SetImageDrift("shop", w.d.Images["app"].BuildID, true) }, "image app " + appID[:7] + " drift is now true"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -107,6 +107,7 @@ type LiveImage struct {
 	Name      string `json:"name"`
 	Parent    string `json:"parent,omitempty"`
 	CreatedAt string `json:"created_at"`
+	Drift     bool   `json:"drift,omitempty"`
 }
 
 // scope returns the environments a plan covers: its Envs, those its steps
@@ -195,7 +196,7 @@ func NewLiveView(l *cloud.Live, envs map[string]bool, wanted map[string]bool) Li
 	}
 	for _, im := range l.Images {
 		if used[im.BuildID] {
-			v.Images[im.Cloud+"/"+im.BuildID] = LiveImage{Name: im.Name, Parent: im.ParentBuildID, CreatedAt: stamp(im.CreatedAt)}
+			v.Images[im.Cloud+"/"+im.BuildID] = LiveImage{Name: im.Name, Parent: im.ParentBuildID, CreatedAt: stamp(im.CreatedAt), Drift: im.Drift}
 		}
 	}
 	return v

@@ -48,10 +48,11 @@ func TestConformance(t *testing.T) {
 			}
 			t.Fatalf("pool %s has no running server to kill", poolID)
 		},
-		Foreign: foreign,
-		Load:    load,
-		Settle:  5 * time.Second,
-		Timeout: time.Minute,
+		Foreign:    foreign,
+		Load:       load,
+		DriftImage: driftImage,
+		Settle:     5 * time.Second,
+		Timeout:    time.Minute,
 	})
 }
 
@@ -115,5 +116,19 @@ func load(t *testing.T, _ cloud.Cloud, address string, n int) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// driftImage adds a file to a baked image's (read-only) tree, as someone
+// with a shell on the machine could.
+func driftImage(t *testing.T, _ cloud.Cloud, _ string, im cloud.Image) {
+	if err := os.Chmod(im.Ref, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(im.Ref, "planted"), []byte("x\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(im.Ref, 0o555); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -241,14 +241,18 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 		return cloud.Image{}, fmt.Errorf("baking image %s: no build id", im.Name)
 	}
 	p := c.proj(req.Project)
-	if got, ok := p.images[im.BuildID]; ok && !req.Replace {
+	if got, ok := p.images[im.BuildID]; ok && !req.Replace && !got.Drift {
 		return got, nil
 	}
 	parent := ""
 	switch {
 	case req.Parent != nil:
-		if _, ok := p.images[req.Parent.BuildID]; !ok {
+		pim, ok := p.images[req.Parent.BuildID]
+		if !ok {
 			return cloud.Image{}, fmt.Errorf("baking image %s: parent image %s %s: %w", im.Name, req.Parent.Name, short(req.Parent.BuildID), cloud.ErrNotFound)
+		}
+		if pim.Drift {
+			return cloud.Image{}, fmt.Errorf("baking image %s: parent image %s %s: %w", im.Name, req.Parent.Name, short(req.Parent.BuildID), cloud.ErrDrift)
 		}
 		parent = req.Parent.BuildID
 	case im.Parent != "":

@@ -99,6 +99,8 @@ type statusImage struct {
 	ParentBuildID string    `json:"parent_build_id,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	Cloud         string    `json:"cloud"`
+	// Drift is true when the image no longer holds what its bake made.
+	Drift bool `json:"drift,omitempty"`
 }
 
 func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, format string) error {
@@ -205,7 +207,7 @@ func buildStatus(d *model.Desired, live *cloud.Live, scope map[string]string) *s
 		return a.CreatedAt.After(b.CreatedAt) // newest first
 	})
 	for _, im := range live.Images {
-		doc.Images = append(doc.Images, statusImage{Name: im.Name, BuildID: im.BuildID, ParentBuildID: im.ParentBuildID, CreatedAt: im.CreatedAt, Cloud: im.Cloud})
+		doc.Images = append(doc.Images, statusImage{Name: im.Name, BuildID: im.BuildID, ParentBuildID: im.ParentBuildID, CreatedAt: im.CreatedAt, Cloud: im.Cloud, Drift: im.Drift})
 	}
 	sort.Slice(doc.Images, func(i, j int) bool {
 		a, b := doc.Images[i], doc.Images[j]
@@ -286,11 +288,35 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	if len(doc.Images) > 0 {
 		var ims []string
 		for _, im := range doc.Images {
-			ims = append(ims, fmt.Sprintf("%s %s (%s)", im.Name, shortCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt))))
+			drift := ""
+			if im.Drift {
+				drift = ", drift"
+			}
+			ims = append(ims, fmt.Sprintf("%s %s (%s%s)", im.Name, shortCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt)), drift))
 		}
 		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(slices.Compact(ims), ", "))
 	}
+	writeDriftedImages(w, doc.Images)
 	return nil
+}
+
+// writeDriftedImages says which images changed after their bake: nothing
+// in the table shows it (their pools may still be healthy), and the next
+// plan rebakes them with their descendants.
+func writeDriftedImages(w io.Writer, images []statusImage) {
+	var names []string
+	for _, im := range images {
+		if im.Drift {
+			names = append(names, im.Name+" "+shortCommit(im.BuildID))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	n := len(names)
+	fmt.Fprintf(w, "\nDrift: %s %s no longer %s what %s bake made; phoenix plan shows %s rebaked, with every image built on %s.\n",
+		plural(n, "image", "images"), strings.Join(names, ", "), plural(n, "holds", "hold"), plural(n, "its", "their"),
+		plural(n, "it", "them"), plural(n, "it", "them"))
 }
 
 // writeColdServing explains serving pools whose servers are stopped (the
