@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // Options configure a Cloud.
@@ -30,6 +31,12 @@ type Options struct {
 	// the supervisor, and when none runs Observe reads the recorded state
 	// (see offline.go) and every other call fails.
 	ReadOnly bool
+	// Spec is the spec this process plans or applies, if any. The secret
+	// references it gives a pool are this process's own choice too, so a
+	// cold pool the spec still describes (same environment, role and key)
+	// may be started with them when the home holds no record of the pool's
+	// references (a pool created before Phoenix kept records).
+	Spec *model.Desired
 	// SupervisorCommand returns the command that runs the supervisor for
 	// home in the foreground (it is started detached, in its own session).
 	// The default runs this executable as `phoenix supervise --home HOME`;
@@ -120,7 +127,7 @@ func (c *Cloud) Up(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range cold {
-		secrets, err := resolvePoolSecrets(c.home, p.Project, p.Pool, p.Secrets)
+		secrets, err := resolvePoolSecrets(c.home, p.Project, p.Pool, p.Secrets, specRefs(c.opts.Spec, p.Project, p.Pool))
 		if err == nil {
 			err = c.call(ctx, pathSetWarm, warmReq{Project: p.Project, Pool: p.Pool, Warm: true, Secrets: secrets}, nil)
 		}
@@ -554,7 +561,7 @@ func (c *Cloud) coldSecrets(ctx context.Context, project, id string) (map[string
 	if rec.State != cloud.PoolCold || len(rec.Spec.Secrets) == 0 {
 		return nil, nil
 	}
-	return resolvePoolSecrets(c.home, project, id, rec.Spec.Secrets)
+	return resolvePoolSecrets(c.home, project, id, rec.Spec.Secrets, specRefs(c.opts.Spec, project, id))
 }
 
 // SetWarm implements cloud.Cloud.

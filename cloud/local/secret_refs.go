@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // The CLI resolves only secret references it chose itself: those of the
@@ -85,8 +88,10 @@ func recordedRefs(home, project, pool string) (refs map[string]string, ok bool, 
 
 // resolvePoolSecrets resolves the secrets of a pool that the supervisor
 // says has the references named: only if they are the ones this home
-// recorded when the pool was created.
-func resolvePoolSecrets(home, project, pool string, named map[string]string) (map[string]string, error) {
+// recorded when the pool was created or, with no record, the ones the spec
+// this process holds gives the pool (spec; nil when it does not describe
+// the pool). The spec's are then recorded, as a create would have.
+func resolvePoolSecrets(home, project, pool string, named, spec map[string]string) (map[string]string, error) {
 	if len(named) == 0 {
 		return nil, nil
 	}
@@ -94,13 +99,38 @@ func resolvePoolSecrets(home, project, pool string, named map[string]string) (ma
 	if err != nil {
 		return nil, err
 	}
+	if !ok && spec != nil && maps.Equal(spec, named) {
+		if err := recordRefs(home, project, pool, spec); err != nil {
+			return nil, err
+		}
+		own, ok = spec, true
+	}
 	if !ok {
-		return nil, fmt.Errorf("refusing to resolve the secret references %s that the supervisor names for pool %s: this home has no record of creating the pool with them (a pool created before Phoenix kept one: delete it, or change the spec to create a new pool)", refNames(named), pool)
+		return nil, fmt.Errorf("refusing to resolve the secret references %s that the supervisor names for pool %s: this home has no record of creating the pool with them, and the spec does not describe it (a pool created before Phoenix kept records: phoenix apply of the spec that made it starts it, or delete it)", refNames(named), pool)
 	}
 	if !maps.Equal(own, named) {
 		return nil, fmt.Errorf("refusing to resolve the secret references %s that the supervisor names for pool %s: they differ from the ones it was created with (%s)", refNames(named), pool, refNames(own))
 	}
 	return resolveSecrets(own)
+}
+
+// specRefs returns the secret references spec gives the pool with id in
+// project: the desired pool of the same environment, role and key (a pool
+// id is ENV.ROLE.KEY8.GEN), or nil when the spec does not describe it.
+func specRefs(spec *model.Desired, project, id string) map[string]string {
+	if spec == nil || spec.Project != project {
+		return nil
+	}
+	for _, p := range spec.Pools {
+		prefix := strings.TrimSuffix(cloud.PoolID(p.Env, p.Role, p.Key, 0), "0")
+		if p.Cloud == model.CloudLocal && strings.HasPrefix(id, prefix) && !strings.Contains(id[len(prefix):], ".") {
+			if p.Secrets == nil {
+				return map[string]string{}
+			}
+			return p.Secrets
+		}
+	}
+	return nil
 }
 
 // refNames lists "name=reference" pairs, sorted.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -295,5 +296,44 @@ func TestPeerListenerDropsOtherUID(t *testing.T) {
 		}
 		mu.Unlock()
 		srv.Close()
+	}
+}
+
+// A cold pool created before this home recorded references (an upgrade)
+// is started with the references the spec being applied gives it, when
+// the spec still describes the pool; never with others, and never with
+// references the supervisor alone names.
+func TestSpecReferencesStartAPoolWithoutARecord(t *testing.T) {
+	t.Setenv("PHX_VICTIM_SECRET", victimSecret)
+	home := t.TempDir()
+	key := strings.Repeat("ab", 32)
+	id := cloud.PoolID("prod", "web", key, 3)
+	refs := map[string]string{"K": "env:PHX_VICTIM_SECRET"}
+	spec := &model.Desired{Project: "p", Pools: []*model.Pool{{Env: "prod", Role: "web", Cloud: model.CloudLocal, Key: key, Secrets: refs}}}
+
+	if got := specRefs(spec, "p", id); !maps.Equal(got, refs) {
+		t.Fatalf("the spec's references for %s: %v", id, got)
+	}
+	for _, other := range []string{cloud.PoolID("prod", "web", strings.Repeat("cd", 32), 3), cloud.PoolID("prod", "api", key, 3), id + ".9"} {
+		if got := specRefs(spec, "p", other); got != nil {
+			t.Errorf("the spec gives pool %s, which it does not describe, references %v", other, got)
+		}
+	}
+	if got := specRefs(spec, "q", id); got != nil {
+		t.Errorf("the spec of project p gives a pool of project q references %v", got)
+	}
+	if _, err := resolvePoolSecrets(home, "p", id, map[string]string{"K": "env:HOME"}, specRefs(spec, "p", id)); err == nil {
+		t.Error("references the supervisor named, not the spec's, were resolved")
+	}
+	if _, err := resolvePoolSecrets(home, "p", id, refs, nil); err == nil {
+		t.Error("with no record and no spec, the references were resolved")
+	}
+	got, err := resolvePoolSecrets(home, "p", id, refs, specRefs(spec, "p", id))
+	if err != nil || got["K"] != victimSecret {
+		t.Fatalf("the spec's references for a pool with no record: %v, %v", got, err)
+	}
+	// Recorded now, as a create would have: cloud up starts it later.
+	if _, err := resolvePoolSecrets(home, "p", id, refs, nil); err != nil {
+		t.Errorf("after starting it once with the spec's references: %v", err)
 	}
 }

@@ -12,8 +12,8 @@ import (
 )
 
 func init() {
-	cloudFactories[model.CloudLocal] = func(ctx context.Context, _ *model.Desired) (cloud.Cloud, error) {
-		return local.Open(local.Options{Home: localHome(), ReadOnly: readOnly(ctx)})
+	cloudFactories[model.CloudLocal] = func(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
+		return local.Open(local.Options{Home: localHome(), ReadOnly: readOnly(ctx), Spec: d})
 	}
 }
 
