@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"reflect"
 	"sync"
 	"time"
 
@@ -30,9 +31,11 @@ import (
 //     atomic store) and the pins and the claim released.
 //
 // A crash before the commit leaves the old routing, after it the new one,
-// both on disk and, after a restart, in the proxy. The records committed
-// in step 2 are written by no one else meanwhile: the new backends are
-// pinned, the old ones serve, and swaps of one endpoint queue on its lock.
+// both on disk and, after a restart, in the proxy. The pool records
+// committed in step 2 are copies taken in step 1; step 3 saves again any
+// that changed meanwhile (the new backends are pinned and the old ones
+// serve, so only a warm-up of a cold old backend can), so the store ends
+// with the running state.
 func (s *supervisor) swap(ctx context.Context, req *swapReq) error {
 	target := req.Env + "/" + req.Role
 	backends, err := cloud.CheckBackends(req.Backends)
@@ -236,6 +239,11 @@ func (s *supervisor) publishSwap(sw *pendingSwap) {
 	for i := range sw.records {
 		rt := sw.touched[sw.records[i].ID]
 		rt.rec.LastServed, rt.rec.Released = sw.records[i].LastServed, sw.records[i].Released
+		if !reflect.DeepEqual(rt.rec, sw.records[i]) { // changed since the check (a warm-up)
+			if err := s.save(&rt.rec); err != nil {
+				s.log.Printf("saving pool %s: %v", rt.rec.ID, err)
+			}
+		}
 	}
 	if len(sw.backends) > 0 {
 		sw.proxy.set.Store(newBackendSet(sw.backends, sw.pools))

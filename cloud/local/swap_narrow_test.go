@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
 )
@@ -124,4 +126,36 @@ func errString(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+// TestASwapKeepsWhatChangedDuringItsCommit: a pool record the swap
+// commits from its copy, changed by someone else while the swap was held
+// before its commit, ends in the store with both changes.
+func TestASwapKeepsWhatChangedDuringItsCommit(t *testing.T) {
+	s := quickSupervisor(t)
+	readyPool(s, "qa", "web", "pool-web")
+	entered, release := make(chan struct{}), make(chan struct{})
+	s.beforeCommit = func(string) { close(entered); <-release }
+	done := make(chan error, 1)
+	go func() { done <- s.swap(context.Background(), swapTo("qa", "web", freeAddr(t), "pool-web")) }()
+	<-entered
+	s.mu.Lock()
+	rt := s.pools[string(recKey("p", "pool-web"))]
+	rt.rec.Reason = "changed meanwhile"
+	err := s.save(&rt.rec)
+	s.mu.Unlock()
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("swap: %v", err)
+	}
+	var rec poolRec
+	if err := s.st.view(func(tx *bolt.Tx) error { _, err := get(tx, bucketPools, recKey("p", "pool-web"), &rec); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Reason != "changed meanwhile" || rec.LastServed.IsZero() {
+		t.Fatalf("stored record lost a change: reason %q, last served %v", rec.Reason, rec.LastServed)
+	}
 }
