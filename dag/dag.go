@@ -82,8 +82,12 @@ func (g *Graph[K]) Index() (*Indexed, error) {
 	for i, k := range g.order {
 		idx[k] = int32(i)
 	}
+	edges := 0
+	for _, d := range g.deps {
+		edges += len(d)
+	}
 	depAt := make([]int32, len(g.order)+1)
-	var deps []int32
+	deps := make([]int32, 0, edges)
 	for i, k := range g.order {
 		for _, d := range g.deps[k] {
 			j, ok := idx[d]
