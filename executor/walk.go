@@ -79,7 +79,8 @@ type WalkOptions[K cmp.Ordered] struct {
 
 // Result is the outcome of a whole walk.
 type Result[K cmp.Ordered] struct {
-	// Order lists the nodes in a topological order.
+	// Order lists the nodes in dag's one topological order (insertion
+	// order among ready nodes): a plan's own step order, for a plan.
 	Order    []K
 	Outcomes map[K]*Outcome[K]
 	// Stopped is true when the context was cancelled before every node ran.
