@@ -58,24 +58,26 @@ func TestShapeRefusesWhatIsNotABareType(t *testing.T) {
 // (as under an environment's traffic) are checked with no change to the
 // shape code.
 func TestShapeTakesNewBareFields(t *testing.T) {
+	// Names no schema will take, so that the case holds whatever the
+	// schema's own traffic fields are.
 	src := strings.Replace(string(schema.Source), "#Traffic: {", `#Traffic: {
-	pause?: #Duration
-	analysis?: {maxErrorRate?: number, ratio?: float, minRequests?: int, strict?: bool, maxLatency?: #Duration}`, 1)
+	testPause?: #Duration
+	testAnalysis?: {maxErrorRate?: number, ratio?: float, minRequests?: int, strict?: bool, maxLatency?: #Duration}`, 1)
 	sh, refused := deriveShape(schemaDef(t, src))
 	if len(refused) > 0 {
 		t.Fatalf("bare fields refused: %v", refused)
 	}
 	env := sh.fields["environments"].elem
 	for json, want := range map[string]bool{
-		`{"roles":{},"traffic":{"pause":"1m","analysis":{"maxErrorRate":0.01,"ratio":0.5,"minRequests":100,"strict":true,"maxLatency":"2s"}}}`: true,
-		`{"roles":{},"traffic":{"analysis":{"maxErrorRate":1}}}`:                                                                               true,
-		`{"roles":{},"traffic":{"analysis":{"maxErrorRate":"1%"}}}`:                                                                            false,
-		`{"roles":{},"traffic":{"analysis":{"ratio":1}}}`:                                                                                      false, // an int is not a CUE float
-		`{"roles":{},"traffic":{"analysis":{"minRequests":1.5}}}`:                                                                              false,
-		`{"roles":{},"traffic":{"analysis":{"strict":"yes"}}}`:                                                                                 false,
-		`{"roles":{},"traffic":{"analysis":{"maxErrorRate":1e-2}}}`:                                                                            true,
-		`{"roles":{},"traffic":{"analysis":{"maxErrorRate":1.}}}`:                                                                              false,
-		`{"roles":{},"traffic":{"analysis":{"unknown":1}}}`:                                                                                    false,
+		`{"roles":{},"traffic":{"testPause":"1m","testAnalysis":{"maxErrorRate":0.01,"ratio":0.5,"minRequests":100,"strict":true,"maxLatency":"2s"}}}`: true,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1}}}`:                                                                               true,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":"1%"}}}`:                                                                            false,
+		`{"roles":{},"traffic":{"testAnalysis":{"ratio":1}}}`:                                                                                      false, // an int is not a CUE float
+		`{"roles":{},"traffic":{"testAnalysis":{"minRequests":1.5}}}`:                                                                              false,
+		`{"roles":{},"traffic":{"testAnalysis":{"strict":"yes"}}}`:                                                                                 false,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1e-2}}}`:                                                                            true,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1.}}}`:                                                                              false,
+		`{"roles":{},"traffic":{"testAnalysis":{"unknown":1}}}`:                                                                                    false,
 	} {
 		if got := env.fits([]byte(json)); got != want {
 			t.Errorf("fits(%s) = %v, want %v", json, got, want)
