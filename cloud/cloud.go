@@ -27,7 +27,9 @@ type Cloud interface {
 	// resources without the project's ownership tags.
 	Observe(ctx context.Context, project string) (*Live, error)
 	// Bake builds req.Image on top of req.Parent (nil for an image with
-	// From) and records it under its build id.
+	// From) and records it under its build id. It refuses a parent whose
+	// Drift is set (an error wrapping ErrDrift), and bakes again an
+	// existing image of the build id that drifted, as with Replace.
 	Bake(ctx context.Context, req BakeRequest) (Image, error)
 	// CreatePool creates a pool off traffic, waits until every server is
 	// healthy, then runs smoke checks and warm-up requests. A pool that
@@ -76,6 +78,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrLocked   = errors.New("locked")
 	ErrNotReady = errors.New("pool is not healthy")
+	// ErrDrift: an image no longer holds what its bake made (Image.Drift);
+	// a bake refuses it as a parent.
+	ErrDrift = errors.New("image drifted")
 )
 
 // TransientError marks an error worth retrying (throttling, a timeout of
@@ -121,6 +126,12 @@ type Image struct {
 	CreatedAt     time.Time `json:"created_at"`
 	// Ref is the cloud's own handle: an AMI id, a directory.
 	Ref string `json:"ref,omitempty"`
+	// Drift is true when the image no longer holds what its bake made
+	// (local: its tree does not match the digest recorded at the bake).
+	// Such an image is rebaked, never used: not for a pool, not as the
+	// parent of a bake (which would launder the change into a child with a
+	// fresh digest). Clouds whose images cannot change (AWS) leave it false.
+	Drift bool `json:"drift,omitempty"`
 }
 
 // PoolState is the lifecycle state of a pool.
@@ -164,6 +175,12 @@ type Pool struct {
 	// unfinished canary, or never served, is released like a new one. The
 	// cloud records it in its own tags/state, so every machine sees it.
 	Released time.Time `json:"released,omitzero"`
+	// Rejected is why release analysis rejected the pool, with its figures
+	// ("5xx 33.8% of 212 requests > 1%"); empty if it never was. A
+	// rejected pool is never swapped to again by a plain plan (rule 8).
+	// The cloud records it in its own tags/state (see Rejecter).
+	Rejected   string    `json:"rejected,omitempty"`
+	RejectedAt time.Time `json:"rejected_at,omitzero"`
 	// Reason says why a pool failed or is unhealthy.
 	Reason string `json:"reason,omitempty"`
 }

@@ -117,7 +117,7 @@ func (b *builder) env(name string, r *rawEnv) *model.Environment {
 		Secrets:   nonEmpty(r.Secrets),
 		Retention: model.Retention{Keep: *r.Retention.Keep, Warm: *r.Retention.Warm},
 		After:     slices.Sorted(slices.Values(slices.Compact(slices.Sorted(slices.Values(r.After))))),
-		Traffic:   model.Traffic{Strategy: *r.Traffic.Strategy, Steps: r.Traffic.Steps},
+		Traffic:   traffic(r.Traffic),
 	}
 	if len(e.After) == 0 {
 		e.After = nil
@@ -147,7 +147,7 @@ func (b *builder) pool(env *model.Environment, role string, images map[string]*m
 		Warm:      slices.Clone(r.Warm),
 		Secrets:   maps.Clone(env.Secrets),
 		Retention: env.Retention, MaxAge: env.MaxAge,
-		Traffic: model.Traffic{Strategy: env.Traffic.Strategy, Steps: slices.Clone(env.Traffic.Steps)},
+		Traffic: env.Traffic.Clone(),
 	}
 	if er.Count != nil {
 		p.Count = *er.Count
@@ -210,4 +210,22 @@ func nonEmpty(m map[string]string) map[string]string {
 		return nil
 	}
 	return m
+}
+
+// traffic builds an environment's traffic strategy; durations were checked.
+func traffic(r rawTraffic) model.Traffic {
+	t := model.Traffic{Strategy: *r.Strategy, Steps: r.Steps}
+	if r.Pause != nil {
+		t.Pause, _ = parseDuration(*r.Pause)
+	}
+	if r.Bake != nil {
+		t.Bake, _ = parseDuration(*r.Bake)
+	}
+	if a := r.Analysis; a != nil {
+		t.Analysis = &model.Analysis{MaxErrorRate: *a.MaxErrorRate, MinRequests: *a.MinRequests}
+		if a.MaxLatency != nil {
+			t.Analysis.MaxLatency, _ = parseDuration(*a.MaxLatency)
+		}
+	}
+	return t
 }

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -220,7 +221,10 @@ func (c *checker) from(p vpath, image, from string) {
 			c.d.at(p, fmt.Sprintf("image %q: from %q must name a directory inside the spec", image, from), "")
 			return
 		}
-		if fi, err := fs.Stat(c.fsys, src); err != nil || !fi.IsDir() {
+		switch fi, err := fs.Stat(c.fsys, src); {
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			c.d.at(p, fmt.Sprintf("image %q: from %q: %v", image, from, err), "")
+		case err != nil || !fi.IsDir():
 			c.d.at(p, fmt.Sprintf("image %q: from %q: no directory %s in the spec", image, from, src), "")
 		}
 	case scheme == "ami" && strings.HasPrefix(rest, "ami-") && len(rest) > 4:
@@ -247,8 +251,11 @@ func (c *checker) file(p vpath, image, dest, src string) {
 		c.d.at(p, fmt.Sprintf("image %q: file source %q must be a path inside the spec directory", image, src), "")
 		return
 	}
-	if _, err := fs.Stat(c.fsys, sp); err != nil {
+	switch _, err := fs.Stat(c.fsys, sp); {
+	case errors.Is(err, fs.ErrNotExist):
 		c.d.at(p, fmt.Sprintf("image %q: file source %q does not exist in the spec directory", image, src), "")
+	case err != nil:
+		c.d.at(p, fmt.Sprintf("image %q: file source %q: %v", image, src, err), "")
 	}
 }
 
@@ -465,6 +472,46 @@ func (c *checker) traffic(p vpath, env string, t rawTraffic) {
 		}
 	default:
 		c.d.at(p.field("strategy"), fmt.Sprintf("environment %q: traffic strategy %q is not known", env, *t.Strategy), `use "blue-green" or "canary"`)
+	}
+	c.watch(p, env, t)
+}
+
+// watch checks how a release is watched: pause (canaries only) and bake
+// are lengths of time, and the analysis bounds are ones a window can meet.
+func (c *checker) watch(p vpath, env string, t rawTraffic) {
+	if t.Pause != nil {
+		if *t.Strategy == "blue-green" {
+			c.d.at(p.field("pause"), fmt.Sprintf("environment %q: traffic pause applies to the canary strategy only", env),
+				"a blue-green release is watched after its one swap: use bake")
+		} else {
+			c.positive(p.field("pause"), "traffic pause", *t.Pause, "")
+		}
+	}
+	if t.Bake != nil {
+		c.positive(p.field("bake"), "traffic bake", *t.Bake, "leave bake out for no watch after the last swap")
+	}
+	a := t.Analysis
+	if a == nil {
+		return
+	}
+	ap := p.field("analysis")
+	if r := *a.MaxErrorRate; !(r > 0 && r <= 100) {
+		c.d.at(ap.field("maxErrorRate"), fmt.Sprintf("environment %q: analysis maxErrorRate %v must be more than 0 and at most 100", env, r),
+			"it is a percent of the new pool's requests in a window")
+	}
+	if a.MaxLatency != nil {
+		c.positive(ap.field("maxLatency"), "analysis maxLatency", *a.MaxLatency, "leave maxLatency out for no limit")
+	}
+	if n := *a.MinRequests; n < 0 {
+		c.d.at(ap.field("minRequests"), fmt.Sprintf("environment %q: analysis minRequests %d is negative", env, n),
+			"0 judges any window, however few its requests")
+	}
+}
+
+// positive checks a duration that must be more than 0.
+func (c *checker) positive(p vpath, what, s, detail string) {
+	if v := c.duration(p, what, s); v <= 0 && c.validDuration(s) {
+		c.d.at(p, fmt.Sprintf("%s: %s %q must be more than 0", owner(p), what, s), detail)
 	}
 }
 

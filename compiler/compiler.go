@@ -112,7 +112,9 @@ func compileFast(ctx context.Context, files []*specFile, fsys fs.FS) (*model.Des
 	return out, len(d.list) == 0
 }
 
-// LoadDir compiles the spec in a directory on disk.
+// LoadDir compiles the spec in a directory on disk. Every path of the spec
+// is resolved inside dir (see openDir): a symbolic link out of it is an
+// error, never followed.
 func LoadDir(ctx context.Context, dir string) (*model.Desired, error) {
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
@@ -122,5 +124,9 @@ func LoadDir(ctx context.Context, dir string) (*model.Desired, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("%s is not a directory: a spec is a directory of .cue files", dir)
 	}
-	return Load(ctx, os.DirFS(dir), Options{Name: dir})
+	fsys, err := openDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Load(ctx, fsys, Options{Name: dir})
 }

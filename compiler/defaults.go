@@ -14,6 +14,9 @@ const (
 	defaultKeep           = 2
 	defaultWarm           = 1 // at most keep
 	defaultStrategy       = "blue-green"
+	defaultPause          = "30s" // canary only
+	defaultMaxErrorRate   = 1.0   // percent
+	defaultMinRequests    = 20
 )
 
 // applyDefaults fills every unset field that has a default, in place.
@@ -33,6 +36,13 @@ func applyDefaults(raw *rawSpec) {
 		setDefault(&e.Retention.Keep, defaultKeep)
 		setDefault(&e.Retention.Warm, min(defaultWarm, max(*e.Retention.Keep, 0)))
 		setDefault(&e.Traffic.Strategy, defaultStrategy)
+		if *e.Traffic.Strategy == "canary" {
+			setDefault(&e.Traffic.Pause, defaultPause)
+		}
+		if a := e.Traffic.Analysis; a != nil {
+			setDefault(&a.MaxErrorRate, defaultMaxErrorRate)
+			setDefault(&a.MinRequests, defaultMinRequests)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -29,6 +30,11 @@ func digestSource(fsys fs.FS, src string) (string, error) {
 			h.str("d")
 			h.str(rel)
 		case t&fs.ModeSymlink != 0:
+			// A bake copies what the link points at: it must point
+			// inside the spec (a dangling link fails at the bake).
+			if _, err := fs.Stat(fsys, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
 			target, err := readLink(fsys, p)
 			if err != nil {
 				return err

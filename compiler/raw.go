@@ -70,8 +70,17 @@ type rawRetention struct {
 }
 
 type rawTraffic struct {
-	Strategy *string `json:"strategy"`
-	Steps    []int   `json:"steps"`
+	Strategy *string      `json:"strategy"`
+	Steps    []int        `json:"steps"`
+	Pause    *string      `json:"pause"`
+	Bake     *string      `json:"bake"`
+	Analysis *rawAnalysis `json:"analysis"`
+}
+
+type rawAnalysis struct {
+	MaxErrorRate *float64 `json:"maxErrorRate"`
+	MaxLatency   *string  `json:"maxLatency"`
+	MinRequests  *int     `json:"minRequests"`
 }
 
 type rawAWS struct {

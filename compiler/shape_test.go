@@ -27,6 +27,14 @@ func TestShapeFits(t *testing.T) {
 		{"wrong list element", role, `{"image":"i","warm":["/",1]}`, false},
 		{"smoke needs path", role, `{"image":"i","smoke":[{"status":200}]}`, false},
 		{"smoke", role, `{"image":"i","smoke":[{"path":"/","status":200,"contains":"ok \"x\""}]}`, true},
+		{"analysis", env, `{"roles":{},"traffic":{"strategy":"canary","pause":"30s","bake":"5m",` +
+			`"analysis":{"maxErrorRate":0.5,"maxLatency":"300ms","minRequests":20}}}`, true},
+		{"whole error rate", env, `{"roles":{},"traffic":{"analysis":{"maxErrorRate":2}}}`, true},
+		{"exponent error rate", env, `{"roles":{},"traffic":{"analysis":{"maxErrorRate":1e-1}}}`, true},
+		{"string error rate", env, `{"roles":{},"traffic":{"analysis":{"maxErrorRate":"1%"}}}`, false},
+		{"bare fraction", env, `{"roles":{},"traffic":{"analysis":{"maxErrorRate":.5}}}`, false},
+		{"float min requests", env, `{"roles":{},"traffic":{"analysis":{"minRequests":2.5}}}`, false},
+		{"unknown analysis field", env, `{"roles":{},"traffic":{"analysis":{"errorRate":1}}}`, false},
 		{"trailing garbage", role, `{"image":"i"} x`, false},
 		{"huge int", role, `{"image":"i","count":123456789012345678901}`, false},
 	}

@@ -22,7 +22,8 @@ import (
 // DefaultParallelism bounds how many steps run at once.
 const DefaultParallelism = 16
 
-// DefaultCanaryHold is how long a canary stays at each weight.
+// DefaultCanaryHold is how long a canary stays at each weight when neither
+// the plan (traffic.pause) nor the apply (CanaryHold) says.
 const DefaultCanaryHold = 2 * time.Second
 
 // DefaultLimits returns the default bounds of steps per kind, so that a
@@ -46,8 +47,10 @@ type Executor struct {
 	Parallelism int                  // <= 0 means DefaultParallelism
 	Limits      map[planner.Kind]int // nil means DefaultLimits
 	Retry       Retry                // zero means DefaultRetry
-	// CanaryHold is how long a canary stays at each weight before its
-	// health is checked and it moves on (default DefaultCanaryHold).
+	// CanaryHold, when positive, is how long a canary stays at each weight
+	// before it is judged and moves on, for this apply: it overrides the
+	// plan's traffic.pause (Step.Watch), which is used otherwise, or
+	// DefaultCanaryHold for a step without one.
 	CanaryHold time.Duration
 	// StepContext is the context in-flight steps run with. Cancelling
 	// Apply's context stops new steps from starting; cancelling this one
@@ -86,7 +89,7 @@ func (e *Executor) Apply(ctx context.Context, p *planner.Plan) (*Report, error) 
 		opts.Parallelism = DefaultParallelism
 	}
 	r.hooks.ApplyStarted(p)
-	res, err := Walk(ctx, g, r.step, opts)
+	res, err := Walk(ctx, g, r.abortable, opts)
 	if err != nil {
 		return nil, fmt.Errorf("walking the plan: %w", err)
 	}
@@ -166,8 +169,9 @@ type run struct {
 	// observers share fresh Observe calls per cloud (by name).
 	observers map[string]*freshObserver
 
-	mu     sync.Mutex
-	images map[string]cloud.Image // by imageKey: live and freshly baked
+	mu          sync.Mutex
+	images      map[string]cloud.Image // by imageKey: live and freshly baked
+	interrupted map[string]bool        // steps that ended on an interrupt
 }
 
 func imageKey(cloudName, buildID string) string { return cloudName + "\x00" + buildID }
@@ -178,9 +182,12 @@ func (r *run) ended(s *planner.Step, o *Outcome[string]) {
 	case Done:
 		r.hooks.StepFinished(s, o.Duration())
 	case Failed:
+		if Interrupted(o.Err) {
+			r.noteInterrupted(s.ID)
+		}
 		r.hooks.StepFailed(s, o.Duration(), o.Err)
 	case Skipped:
-		r.hooks.StepSkipped(s, o.Cause)
+		r.hooks.StepSkipped(s, r.skippedBecause(o.Cause))
 	case NotStarted:
 		r.hooks.StepSkipped(s, "")
 	}

@@ -451,13 +451,13 @@ func TestLocksKeepASecondApplyOut(t *testing.T) {
 func TestLocksAreRenewedWhileHeld(t *testing.T) {
 	mem := memory.New()
 	set := cloud.Set{"memory": mem}
-	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1", Lease: 300 * time.Millisecond}
+	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1", Lease: time.Second}
 	held, err := l.Acquire(context.Background(), map[string]string{"prod": "memory"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Release(context.Background())
-	time.Sleep(700 * time.Millisecond) // > 2 leases: only renewal keeps it
+	time.Sleep(2100 * time.Millisecond) // > 2 leases: only renewal keeps it
 	other := &Locker{Clouds: set, Project: project, Owner: "bob@b:2", Lease: time.Minute}
 	if _, err := other.Acquire(context.Background(), map[string]string{"prod": "memory"}); !errors.Is(err, cloud.ErrLocked) {
 		t.Fatalf("lock was not renewed: %v", err)
@@ -475,7 +475,7 @@ func TestKeepReleasesOnlyTheLocksNotKept(t *testing.T) {
 	mem := memory.New()
 	set := cloud.Set{"memory": mem}
 	ctx := context.Background()
-	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1", Lease: 300 * time.Millisecond}
+	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1", Lease: time.Second}
 	held, err := l.Acquire(ctx, map[string]string{"prod": "memory", "qa": "memory", "staging": "memory"})
 	if err != nil {
 		t.Fatal(err)
@@ -485,7 +485,7 @@ func TestKeepReleasesOnlyTheLocksNotKept(t *testing.T) {
 	if err != nil || strings.Join(dropped, ",") != "qa,staging" {
 		t.Fatalf("Keep(prod) released %v (err %v), want qa and staging", dropped, err)
 	}
-	time.Sleep(700 * time.Millisecond) // > 2 leases: only renewal keeps prod
+	time.Sleep(2100 * time.Millisecond) // > 2 leases: only renewal keeps prod
 	other := &Locker{Clouds: set, Project: project, Owner: "bob@b:2", Lease: time.Minute}
 	h, err := other.Acquire(ctx, map[string]string{"qa": "memory", "staging": "memory"})
 	if err != nil {

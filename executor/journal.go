@@ -131,7 +131,7 @@ func (j *Journal) StepSkipped(s *planner.Step, cause string) {
 func (j *Journal) ApplyFinished(r *Report) {
 	e := Entry{Event: "apply_end", Project: r.Plan.Project, Result: "ok", Summary: r.Line(), DurationMS: ms(r.Result.Makespan)}
 	switch {
-	case r.Result.Count(Failed) > 0:
+	case len(r.Failures()) > 0:
 		e.Result = "failed"
 	case !r.OK():
 		e.Result = "interrupted"

@@ -267,7 +267,7 @@ func TestLosingOneLockKeepsRenewingTheOthers(t *testing.T) {
 	mem := memory.New()
 	set := cloud.Set{"memory": mem}
 	ctx := context.Background()
-	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1#a1", Lease: 300 * time.Millisecond}
+	l := &Locker{Clouds: set, Project: project, Owner: "ann@a:1#a1", Lease: time.Second}
 	held, err := l.Acquire(ctx, map[string]string{"prod": "memory", "staging": "memory"})
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestLosingOneLockKeepsRenewingTheOthers(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the taken lock of prod was never found lost")
 	}
-	time.Sleep(700 * time.Millisecond) // > 2 leases: only renewal keeps staging
+	time.Sleep(2100 * time.Millisecond) // > 2 leases: only renewal keeps staging
 	other := &Locker{Clouds: set, Project: project, Owner: "bob@b:2#b2", Lease: time.Minute}
 	if _, err := other.Acquire(ctx, map[string]string{"staging": "memory"}); !errors.Is(err, cloud.ErrLocked) {
 		t.Fatalf("staging after prod's lock was lost: %v, want still locked (renewed)", err)

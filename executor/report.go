@@ -39,11 +39,15 @@ type Failure struct {
 }
 
 // Failures returns the root causes: every failed step, in plan order, with
-// what it held back.
+// what it held back. A step that an interrupt ended did not fail (see
+// interruption).
 func (r *Report) Failures() []Failure {
 	var out []Failure
 	at := map[string]int{}
 	for _, id := range r.Result.With(Failed) {
+		if Interrupted(r.Result.Outcomes[id].Err) {
+			continue
+		}
 		at[id] = len(out)
 		out = append(out, Failure{Step: r.steps[id], Err: r.Result.Outcomes[id].Err})
 	}
@@ -63,7 +67,7 @@ func (r *Report) Err() error {
 	}
 	fs := r.Failures()
 	if len(fs) == 0 {
-		return errors.New("apply interrupted before every step ran; run it again to converge")
+		return errors.New("apply interrupted; run it again to converge")
 	}
 	names := make([]string, len(fs))
 	for i, f := range fs {
@@ -92,18 +96,25 @@ func (r *Report) Line() string {
 	if done == "" {
 		done = "nothing"
 	}
+	in := r.interruption()
 	var not []string
-	if n := res.Count(Failed); n > 0 {
+	if n := res.Count(Failed) - in.aborted - in.sentBack; n > 0 {
 		not = append(not, fmt.Sprintf("%d failed", n))
 	}
-	if n := res.Count(Skipped); n > 0 {
+	if n := in.aborted; n > 0 {
+		not = append(not, fmt.Sprintf("%d aborted", n))
+	}
+	if n := in.sentBack; n > 0 {
+		not = append(not, fmt.Sprintf("%d sent back", n))
+	}
+	if n := res.Count(Skipped) - in.held; n > 0 {
 		not = append(not, fmt.Sprintf("%d skipped", n))
 	}
-	if n := res.Count(NotStarted); n > 0 {
+	if n := res.Count(NotStarted) + in.held; n > 0 {
 		not = append(not, fmt.Sprintf("%d not started", n))
 	}
 	head := "Apply failed"
-	if res.Count(Failed) == 0 {
+	if len(r.Failures()) == 0 {
 		head = "Apply interrupted"
 	}
 	return fmt.Sprintf("%s: %s; applied %s %s.", head, strings.Join(not, ", "), done, timing)
@@ -123,12 +134,67 @@ func (r *Report) Details() []string {
 			out = append(out, "  not done because of it: "+strings.Join(names, "; "))
 		}
 	}
-	if n := r.Result.Count(NotStarted); n > 0 {
-		out = append(out, fmt.Sprintf("Interrupted: %d step(s) were not started; steps in flight finished. Run phoenix apply again: it plans from the live state and converges.", n))
+	if in := r.interruption(); in.any() {
+		out = append(out, in.line())
 	} else if !r.OK() {
 		out = append(out, "Fix the cause and run phoenix apply again: it plans from the live state.")
 	}
 	return out
+}
+
+// interruption counts what an interrupt left undone.
+type interruption struct {
+	notStarted int // never started (NotStarted, or skipped after an interrupted step)
+	held       int // of notStarted, skipped because an interrupted step did not finish
+	aborted    int // cut short by a second interrupt
+	sentBack   int // canaries whose traffic went back to the previous pool
+}
+
+func (r *Report) interruption() interruption {
+	res := r.Result
+	in := interruption{notStarted: res.Count(NotStarted)}
+	for _, id := range res.With(Failed) {
+		switch err := res.Outcomes[id].Err; {
+		case errors.Is(err, ErrAborted):
+			in.aborted++
+		case errors.Is(err, ErrInterrupted):
+			in.sentBack++
+		}
+	}
+	for _, id := range res.With(Skipped) {
+		if cause := res.Outcomes[res.Outcomes[id].Cause]; cause != nil && Interrupted(cause.Err) {
+			in.held++
+		}
+	}
+	in.notStarted += in.held
+	return in
+}
+
+func (in interruption) any() bool { return in.notStarted+in.aborted+in.sentBack > 0 }
+
+// line is the one line that sums an interrupt up, in place of a line per
+// step: "Interrupted: 1 canary was sent back to the pool it replaced, 24
+// steps were not started. Run phoenix apply again: ...".
+func (in interruption) line() string {
+	var parts []string
+	if in.aborted > 0 {
+		parts = append(parts, was(in.aborted, "step was", "steps were", "aborted in flight"))
+	}
+	if in.sentBack > 0 {
+		parts = append(parts, was(in.sentBack, "canary was", "canaries were", "sent back to the pool it replaced"))
+	}
+	if in.notStarted > 0 {
+		parts = append(parts, was(in.notStarted, "step was", "steps were", "not started"))
+	}
+	return "Interrupted: " + strings.Join(parts, ", ") + ". Run phoenix apply again: it plans from the live state and converges."
+}
+
+// was says "1 step was done" or "3 steps were done".
+func was(n int, one, many, what string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s %s", one, what)
+	}
+	return fmt.Sprintf("%d %s %s", n, many, what)
 }
 
 // counts renders the done steps by kind: "2 bakes, 1 create".
@@ -149,11 +215,13 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// round renders a duration for people: 12ms, 8.1s, 2m3s.
+// round renders a duration for people: 0ms, 12ms, 8.1s, 2m3s. Under a
+// second it is always in milliseconds: time.Duration's own String wrote
+// "0s" beside "500ms" (a sub-millisecond step, a live step just started).
 func round(d time.Duration) string {
 	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
+	case d.Round(time.Millisecond) < time.Second:
+		return fmt.Sprintf("%dms", d.Round(time.Millisecond).Milliseconds())
 	case d < time.Minute:
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	default:

@@ -142,9 +142,10 @@ func (e *Executor) desiredPool(env, role string) *model.Pool {
 }
 
 // swap moves an endpoint's traffic onto the step's pool: in one atomic
-// step (blue-green) or through the canary's weights, checking the new
-// pool's health between them and going back to the old backends on any
-// failure. It then cools the pools the plan keeps cold.
+// step (blue-green) or through the canary's weights, watching the new pool
+// at each weight and for the bake window after the last (watch.go), and
+// going back to the old backends on any failure. It then cools the pools
+// the plan keeps cold: only after the watch, which may need them.
 func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	target := s.Env + "/" + s.Role
 	if s.Pool == "" {
@@ -170,7 +171,7 @@ func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	}
 	for i, w := range weights {
 		if i > 0 && r.stopped() {
-			return r.undo(ctx, c, s, old, errors.New("apply interrupted during the canary"))
+			return r.undo(ctx, c, s, old, fmt.Errorf("%w during the canary", ErrInterrupted))
 		}
 		if err := r.send(ctx, c, s, canary(s.Pool, w, old)); err != nil {
 			if i == 0 {
@@ -185,9 +186,12 @@ func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 			break
 		}
 		r.logf(s, "canary: %d%% of traffic on %s", w, shortPool(s))
-		if err := r.hold(ctx, c, s); err != nil {
+		if err := r.hold(ctx, c, s, fmt.Sprintf("canary %d%%", w)); err != nil {
 			return r.undo(ctx, c, s, old, err)
 		}
+	}
+	if err := r.bakeWatch(ctx, c, s, old); err != nil {
+		return r.undo(ctx, c, s, old, err)
 	}
 	return r.cool(ctx, c, s)
 }
@@ -251,20 +255,8 @@ func (r *run) send(ctx context.Context, c cloud.Cloud, s *planner.Step, backends
 	return err
 }
 
-// hold waits at a canary weight, then checks that the new pool is still
-// healthy with all its servers.
-func (r *run) hold(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
-	d := r.exec.CanaryHold
-	if d <= 0 {
-		d = DefaultCanaryHold
-	}
-	t := time.NewTimer(d)
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return context.Cause(ctx) // a lost lock ends a hold at once
-	case <-t.C:
-	}
+// healthy checks that the new pool is still healthy with all its servers.
+func (r *run) healthy(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	live, err := r.observe(ctx, c)
 	if err != nil {
 		return err
@@ -285,9 +277,16 @@ func (r *run) hold(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 // resumes a canary cut short: the new pool is what failed).
 func (r *run) undo(ctx context.Context, c cloud.Cloud, s *planner.Step, old []cloud.Backend, cause error) error {
 	old = whole(old)
-	r.logf(s, "canary failed, sending traffic back to %s: %v", pools(old), cause)
+	r.logf(s, "release failed, sending traffic back to %s: %v", pools(old), cause)
+	start := time.Now()
 	if err := r.send(context.WithoutCancel(ctx), c, s, old); err != nil {
 		return fmt.Errorf("swapping %s/%s to %s: %w; swapping back to %s also failed: %v", s.Env, s.Role, s.Pool, cause, pools(old), err)
+	}
+	took := time.Since(start)
+	r.logf(s, "traffic is back on %s (in %s)", pools(old), took.Round(time.Microsecond))
+	var rej *rejection
+	if errors.As(cause, &rej) {
+		return r.reject(context.WithoutCancel(ctx), c, s, rej, old)
 	}
 	return fmt.Errorf("swapping %s/%s to %s: %w (traffic is back on %s)", s.Env, s.Role, s.Pool, cause, pools(old))
 }

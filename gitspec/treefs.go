@@ -16,8 +16,11 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// maxSymlinks bounds how many symbolic links one path may follow.
-const maxSymlinks = 16
+// maxSymlinks bounds how many symbolic links one lookup may follow in all,
+// as Linux bounds a path's resolution (40). A bound per link instead lets
+// links that name each other several times (l1 -> l0/l0/l0/l0, l2 ->
+// l1/l1/l1/l1, ...) make one lookup exponential: a crafted spec hung diff.
+const maxSymlinks = 40
 
 // TreeFS is a read-only file system over a directory of a commit's tree.
 // Trees are decoded when first visited and blobs read when a file is first
@@ -161,7 +164,8 @@ func (f *TreeFS) lookup(op, name string) (node, error) {
 	if !fs.ValidPath(name) {
 		return node{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	n, err := f.resolve(name, 0)
+	budget := maxSymlinks
+	n, err := f.resolve(name, &budget)
 	if err != nil {
 		return node{}, &fs.PathError{Op: op, Path: name, Err: err}
 	}
@@ -169,13 +173,15 @@ func (f *TreeFS) lookup(op, name string) (node, error) {
 	return n, nil
 }
 
-func (f *TreeFS) resolve(name string, depth int) (node, error) {
+// resolve finds name, following links with what is left of the lookup's
+// budget of links.
+func (f *TreeFS) resolve(name string, budget *int) (node, error) {
 	if name == "." {
 		return node{path: ".", mode: filemode.Dir, hash: f.root}, nil
 	}
 	// Resolve the parent first so that a symlinked directory in the middle
 	// of a path is followed too.
-	parent, err := f.resolve(path.Dir(name), depth)
+	parent, err := f.resolve(path.Dir(name), budget)
 	if err != nil {
 		return node{}, err
 	}
@@ -194,9 +200,10 @@ func (f *TreeFS) resolve(name string, depth int) (node, error) {
 	if e.Mode != filemode.Symlink {
 		return node{path: p, mode: e.Mode, hash: e.Hash}, nil
 	}
-	if depth >= maxSymlinks {
+	if *budget <= 0 {
 		return node{}, errors.New("too many levels of symbolic links")
 	}
+	*budget--
 	target, err := f.blob(e.Hash)
 	if err != nil {
 		return node{}, err
@@ -209,7 +216,7 @@ func (f *TreeFS) resolve(name string, depth int) (node, error) {
 	if dest == ".." || strings.HasPrefix(dest, "../") {
 		return node{}, fmt.Errorf("symbolic link to %s leaves the spec", string(target))
 	}
-	return f.resolve(dest, depth+1)
+	return f.resolve(dest, budget)
 }
 
 // blob reads a blob whole. r.mu is held. Small blobs are kept in the
@@ -327,7 +334,8 @@ func (f *TreeFS) lookupLink(op, name string) (node, error) {
 	if name == "." {
 		return f.lookup(op, name)
 	}
-	parent, err := f.resolve(path.Dir(name), 0)
+	budget := maxSymlinks
+	parent, err := f.resolve(path.Dir(name), &budget)
 	if err == nil && parent.mode != filemode.Dir {
 		err = fs.ErrNotExist
 	}
@@ -423,12 +431,23 @@ func (f *TreeFS) readDirLocked(dir string) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, 0, len(t.Entries))
 	for _, e := range t.Entries {
+		if !validName(e.Name) {
+			// Git never writes one; a crafted tree can. Listed, ".."
+			// would send a walk (a `files` digest) back up the tree
+			// forever.
+			return nil, fmt.Errorf("directory %s holds an entry named %q, which is not a file name", dir, e.Name)
+		}
 		out = append(out, &dirEntry{fsys: f, dir: dir, n: node{name: e.Name, path: path.Join(dir, e.Name), mode: e.Mode, hash: e.Hash}})
 	}
 	// Git orders a directory "a" as "a/", so "a.b" sorts before it; io/fs
 	// wants plain name order.
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out, nil
+}
+
+// validName reports whether name can be one element of a path.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
 }
 
 func (f *TreeFS) info(n node, size int64) *fileInfo {

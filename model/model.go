@@ -5,6 +5,7 @@ package model
 
 import (
 	"io/fs"
+	"slices"
 	"sort"
 	"time"
 )
@@ -86,6 +87,28 @@ type Retention struct {
 type Traffic struct {
 	Strategy string `json:"strategy"`
 	Steps    []int  `json:"steps,omitempty"`
+	// Pause is how long each canary weight is watched before the next
+	// (canary only).
+	Pause time.Duration `json:"pause,omitempty"`
+	// Bake is how long the new pool is still watched once it has all the
+	// traffic; the previous pool stays warm and retained until it passes.
+	// Zero: not watched.
+	Bake time.Duration `json:"bake,omitempty"`
+	// Analysis judges watched windows on the new pool's traffic; nil
+	// watches health only.
+	Analysis *Analysis `json:"analysis,omitempty"`
+}
+
+// Analysis is what a watched window of a release must show on the new
+// pool's own traffic to pass.
+type Analysis struct {
+	// MaxErrorRate is the percent of requests that may fail (5xx or no
+	// answer): 0 < MaxErrorRate <= 100.
+	MaxErrorRate float64 `json:"max_error_rate"`
+	// MaxLatency bounds the 99th percentile answer time; 0 is no limit.
+	MaxLatency time.Duration `json:"max_latency,omitempty"`
+	// MinRequests: a window with fewer is inconclusive (0 judges any).
+	MinRequests int `json:"min_requests"`
 }
 
 // AWS holds the identity layer of an AWS environment, which Phoenix names but
@@ -165,4 +188,14 @@ func (d *Desired) EnvNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Clone returns a copy of t that shares nothing with it.
+func (t Traffic) Clone() Traffic {
+	t.Steps = slices.Clone(t.Steps)
+	if t.Analysis != nil {
+		a := *t.Analysis
+		t.Analysis = &a
+	}
+	return t
 }

@@ -114,12 +114,15 @@ func diffLive(was, now LiveView) []string {
 		case reflect.DeepEqual(a, b):
 		case a.State != b.State:
 			out = append(out, fmt.Sprintf("pool %s in %s/%s is now %s (was %s)", shortPool(id), b.Env, b.Role, b.State, a.State))
-		case a.Healthy != b.Healthy || a.Servers != b.Servers:
-			out = append(out, fmt.Sprintf("pool %s in %s/%s is now %s with %d/%d servers (was %s, %d/%d)", shortPool(id), b.Env, b.Role,
-				health(b.Healthy), b.Servers, b.Count, health(a.Healthy), a.Servers, a.Count))
+		case a.Health != b.Health:
+			out = append(out, fmt.Sprintf("pool %s in %s/%s is now %s (was %s)", shortPool(id), b.Env, b.Role, b.Health, a.Health))
 		case a.Drift != b.Drift:
 			out = append(out, fmt.Sprintf("pool %s in %s/%s drift is now %v", shortPool(id), b.Env, b.Role, b.Drift))
-		case a.LastServed != b.LastServed:
+		case a.Rejected != b.Rejected:
+			out = append(out, fmt.Sprintf("pool %s in %s/%s %s", shortPool(id), b.Env, b.Role, rejected(b.Rejected)))
+		case a.Released != b.Released:
+			out = append(out, fmt.Sprintf("pool %s in %s/%s %s", shortPool(id), b.Env, b.Role, released(b.Released)))
+		case a.ServedRank != b.ServedRank:
 			// Only a swap changes it, and a swap shows on its endpoint;
 			// say it only if nothing else explains the change.
 			served = append(served, fmt.Sprintf("pool %s in %s/%s was swapped to or from", shortPool(id), b.Env, b.Role))
@@ -136,6 +139,10 @@ func diffLive(was, now LiveView) []string {
 			out = append(out, fmt.Sprintf("image %s %s is gone", a.Name, bid))
 		case !inA:
 			out = append(out, fmt.Sprintf("image %s %s was baked", b.Name, bid))
+		case a.Drift != b.Drift:
+			out = append(out, fmt.Sprintf("image %s %s drift is now %v", b.Name, bid, b.Drift))
+		case a.CreatedAt != b.CreatedAt:
+			out = append(out, fmt.Sprintf("image %s %s was baked again", b.Name, bid))
 		case !reflect.DeepEqual(a, b):
 			out = append(out, fmt.Sprintf("image %s %s changed", b.Name, bid))
 		}
@@ -174,11 +181,18 @@ func shortPool(id string) string {
 	return cloud.ShortPool(parts[n-3], parts[n-2], gen)
 }
 
-func health(h bool) string {
-	if h {
-		return "healthy"
+func rejected(r bool) string {
+	if r {
+		return "was rejected by release analysis"
 	}
-	return "unhealthy"
+	return "is no longer rejected"
+}
+
+func released(r bool) string {
+	if r {
+		return "is now a rollback target (a completed swap released it)"
+	}
+	return "is no longer a rollback target"
 }
 
 func trimCloud(k string) string {

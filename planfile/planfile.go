@@ -22,8 +22,11 @@ import (
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
-// Version is the saved-plan format version; Read refuses others.
-const Version = 1
+// Version is the saved-plan format version; Read refuses others. Version
+// 2 fingerprints facts instead of times (a pool's health class, whether it
+// is released, its place in the served order); a version 1 file compared
+// last-served times, which made a plan stale as time passed.
+const Version = 2
 
 // Kind marks the file as a Phoenix saved plan.
 const Kind = "phoenix-plan"
@@ -165,8 +168,8 @@ func Parse(name string, b []byte) (*File, error) {
 	if err := json.Unmarshal(b, &head); err != nil || head.Kind != Kind {
 		return nil, fmt.Errorf("reading plan %s: not a saved Phoenix plan (write one with phoenix plan --out FILE)", name)
 	}
-	if head.Version != Version {
-		return nil, fmt.Errorf("reading plan %s: format version %d, this phoenix reads version %d; run phoenix plan again", name, head.Version, Version)
+	if err := checkVersion(head.Version); err != nil {
+		return nil, fmt.Errorf("reading plan %s: %w", name, err)
 	}
 	var f File
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -186,6 +189,20 @@ func Parse(name string, b []byte) (*File, error) {
 		return nil, fmt.Errorf("reading plan %s: live fingerprint: %w", name, err)
 	}
 	return &f, nil
+}
+
+// checkVersion refuses a file of another format version, saying which
+// side is older: an older file is remade with phoenix plan, a newer one
+// needs a newer phoenix.
+func checkVersion(v int) error {
+	switch {
+	case v == Version:
+		return nil
+	case v < Version:
+		return fmt.Errorf("format version %d was written by an older phoenix, this one reads version %d; run phoenix plan again", v, Version)
+	default:
+		return fmt.Errorf("format version %d was written by a newer phoenix, this one reads version %d; upgrade phoenix or run phoenix plan again", v, Version)
+	}
 }
 
 // ErrStale is wrapped by Check's errors.

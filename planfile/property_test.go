@@ -11,7 +11,9 @@ import (
 )
 
 // Any change to what a plan depends on in its scope makes the saved plan
-// stale; changes to volatile fields or outside its scope never do.
+// stale; changes to volatile fields (reasons, sub-second times, time
+// passing alike for every pool, a server count within its health class)
+// or outside its scope never do.
 func TestFingerprintProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		w := newWorld(t)
@@ -20,6 +22,7 @@ func TestFingerprintProperty(t *testing.T) {
 			rt.Fatal(err)
 		}
 		relevant := rapid.Bool().Draw(rt, "relevant")
+		later := w.c.Now().Add(24 * time.Hour)
 		w.c.Mutate("shop", func(l *cloud.Live) {
 			var in, out []int
 			for i, p := range l.Pools {
@@ -33,6 +36,15 @@ func TestFingerprintProperty(t *testing.T) {
 				i := rapid.SampledFrom(append(in, out...)).Draw(rt, "pool")
 				l.Pools[i].Reason = rapid.String().Draw(rt, "reason")
 				l.Pools[i].CreatedAt = l.Pools[i].CreatedAt.Truncate(time.Second).Add(time.Duration(rapid.IntRange(0, 999).Draw(rt, "ms")) * time.Millisecond)
+				shift := time.Duration(rapid.IntRange(1, 3600).Draw(rt, "seconds later")) * time.Second
+				for k := range l.Pools {
+					if !l.Pools[k].LastServed.IsZero() {
+						l.Pools[k].LastServed = l.Pools[k].LastServed.Add(shift) // time passed alike for all
+					}
+				}
+				if l.Pools[i].State == cloud.PoolReady && l.Pools[i].Healthy {
+					l.Pools[i].Servers++ // within its health class
+				}
 				if len(out) > 0 && rapid.Bool().Draw(rt, "other-env") {
 					j := rapid.SampledFrom(out).Draw(rt, "other")
 					l.Pools[j].Healthy = !l.Pools[j].Healthy
@@ -46,13 +58,23 @@ func TestFingerprintProperty(t *testing.T) {
 			case 0:
 				p.Healthy = !p.Healthy
 			case 1:
-				p.Servers++
+				if p.Released.IsZero() {
+					p.Released = p.CreatedAt.Add(time.Minute)
+				} else {
+					p.Released = time.Time{}
+				}
 			case 2:
 				p.State = cloud.PoolCold
 			case 3:
 				p.Drift = !p.Drift
 			case 4:
-				p.LastServed = p.LastServed.Add(time.Hour)
+				// Its place in the served order moves: one that served
+				// never did, or one that never served did, last.
+				if p.LastServed.IsZero() {
+					p.LastServed = later
+				} else {
+					p.LastServed = time.Time{}
+				}
 			case 5:
 				p.CreatedAt = p.CreatedAt.Add(-time.Hour)
 			case 6:

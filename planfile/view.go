@@ -56,7 +56,10 @@ type SpecEnv struct {
 
 // LiveView is what a plan depends on in the live state: the pools and
 // endpoints of the environments in scope and the images they use or the
-// spec wants. Health counts; reasons and locks do not.
+// spec wants. It holds facts, never clocks: a pool's health class but not
+// its server count, where it stands in its endpoint's served order but
+// not when it served, so the same world always gives the same view however
+// long ago it was observed. Reasons and locks do not count.
 type LiveView struct {
 	// Pools by "cloud/pool id".
 	Pools map[string]LivePool `json:"pools"`
@@ -74,12 +77,23 @@ type LivePool struct {
 	Generation int             `json:"generation"`
 	BuildID    string          `json:"build_id"`
 	State      cloud.PoolState `json:"state"`
-	Healthy    bool            `json:"healthy"`
-	Servers    int             `json:"servers"`
-	Count      int             `json:"count"`
-	Drift      bool            `json:"drift,omitempty"`
-	CreatedAt  string          `json:"created_at"`
-	LastServed string          `json:"last_served,omitempty"`
+	// Health is the class the planner acts on: "healthy" or "unhealthy"
+	// for a ready pool, "" otherwise. A server count moving within a class
+	// changes no step.
+	Health string `json:"health,omitempty"`
+	Drift  bool   `json:"drift,omitempty"`
+	// Released: a completed swap once put all of its endpoint's traffic on
+	// the pool, which makes it a rollback target (swapped to at once).
+	Released bool `json:"released,omitempty"`
+	// Rejected: release analysis rejected the pool, so a plain plan holds
+	// its endpoint instead of swapping to it (rule 8).
+	Rejected bool `json:"rejected,omitempty"`
+	// ServedRank is the pool's place among its (env, role)'s pools by when
+	// they last served, newest first from 1 (ties share a place); 0 if it
+	// never served. It steers retention and whether a swap to the pool is
+	// a canary; the time itself is no fact a plan rests on.
+	ServedRank int    `json:"served_rank,omitempty"`
+	CreatedAt  string `json:"created_at"`
 }
 
 // LiveEndpoint is one observed endpoint; backends sorted by pool.
@@ -93,6 +107,7 @@ type LiveImage struct {
 	Name      string `json:"name"`
 	Parent    string `json:"parent,omitempty"`
 	CreatedAt string `json:"created_at"`
+	Drift     bool   `json:"drift,omitempty"`
 }
 
 // scope returns the environments a plan covers: its Envs, those its steps
@@ -159,8 +174,9 @@ func NewLiveView(l *cloud.Live, envs map[string]bool, wanted map[string]bool) Li
 		}
 		used[p.BuildID] = true
 		v.Pools[p.Cloud+"/"+p.ID] = LivePool{Env: p.Env, Role: p.Role, Key: p.Key, Generation: p.Generation,
-			BuildID: p.BuildID, State: p.State, Healthy: p.Healthy, Servers: p.Servers, Count: p.Count,
-			Drift: p.Drift, CreatedAt: stamp(p.CreatedAt), LastServed: stamp(p.LastServed)}
+			BuildID: p.BuildID, State: p.State, Health: healthClass(p), Drift: p.Drift, Released: !p.Released.IsZero(),
+			Rejected:   p.Rejected != "",
+			ServedRank: servedRank(l.Pools, p), CreatedAt: stamp(p.CreatedAt)}
 	}
 	for _, e := range l.Endpoints {
 		if !inScope(envs, e.Env) {
@@ -180,10 +196,38 @@ func NewLiveView(l *cloud.Live, envs map[string]bool, wanted map[string]bool) Li
 	}
 	for _, im := range l.Images {
 		if used[im.BuildID] {
-			v.Images[im.Cloud+"/"+im.BuildID] = LiveImage{Name: im.Name, Parent: im.ParentBuildID, CreatedAt: stamp(im.CreatedAt)}
+			v.Images[im.Cloud+"/"+im.BuildID] = LiveImage{Name: im.Name, Parent: im.ParentBuildID, CreatedAt: stamp(im.CreatedAt), Drift: im.Drift}
 		}
 	}
 	return v
+}
+
+// healthClass is "healthy" or "unhealthy" for a ready pool, "" for one
+// whose state says it all (creating, failed, cold).
+func healthClass(p cloud.Pool) string {
+	switch {
+	case p.State != cloud.PoolReady:
+		return ""
+	case p.Healthy:
+		return "healthy"
+	default:
+		return "unhealthy"
+	}
+}
+
+// servedRank is 1 + how many pools of p's cloud, environment and role
+// last served after p, or 0 if p never served.
+func servedRank(pools []cloud.Pool, p cloud.Pool) int {
+	if p.LastServed.IsZero() {
+		return 0
+	}
+	rank := 1
+	for _, o := range pools {
+		if o.Cloud == p.Cloud && o.Env == p.Env && o.Role == p.Role && o.LastServed.After(p.LastServed) {
+			rank++
+		}
+	}
+	return rank
 }
 
 // wantedBuilds are the build ids the spec in scope and the plan name.

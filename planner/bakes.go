@@ -14,8 +14,8 @@ type imageState struct {
 	img   *model.Image
 	live  *cloud.Image // nil when the cloud has no image of this build id
 	// current is true when the live image can be used as it is: present,
-	// younger than its maxAge, and baked after its parent, which is itself
-	// live and current.
+	// not drifted, younger than its maxAge, and baked after its parent,
+	// which is itself live and current.
 	current bool
 	why     string // why not current, for the bake's reason
 	parent  *imageState
@@ -70,6 +70,11 @@ func (b *bakes) judge(s *imageState) (bool, string) {
 			return false, fmt.Sprintf("image %s: inputs changed (live build %s)", name, short8(old.BuildID))
 		}
 		return false, fmt.Sprintf("image %s: not baked yet", name)
+	}
+	if s.live.Drift {
+		// Repaired like a drifted pool, by replacement; its children
+		// follow (their parent is not current).
+		return false, fmt.Sprintf("image %s: drift: image tree does not match its digest", name)
 	}
 	if older(s.live.CreatedAt, s.img.MaxAge, b.now) {
 		return false, fmt.Sprintf("image %s: older than maxAge %s", name, fmtAge(s.img.MaxAge))

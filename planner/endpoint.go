@@ -90,7 +90,7 @@ type livePool struct {
 
 // planEndpoint applies rules 1, 2, 3, 6 and 4 to one desired pool.
 // buf is scratch space reused from one endpoint to the next.
-func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]livePool) *endpointPlan {
+func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, retry bool, buf *[]livePool) *endpointPlan {
 	sl := idx.slot(d.Cloud, d.Env, d.Role)
 	var ep *cloud.Endpoint
 	live := (*buf)[:0]
@@ -99,7 +99,7 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 		sl.claimed = true
 		ep = sl.endpoint
 		for i, p := range sl.pools {
-			live = append(live, livePool{p, j.problem(p, sl.images[i])})
+			live = append(live, livePool{p, rejectedProblem(p, j.problem(p, sl.images[i]), sl.endpoint, d.Key, retry)})
 		}
 		*buf = live
 	}
@@ -129,14 +129,21 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 	}
 
 	target, weight := rollbackTarget(d, live, serving)
+	if held := heldBy(d, live); target == nil && held != nil {
+		// Rule 8: the spec's release was rejected; change nothing for it.
+		out.summary.Held = heldReason(held)
+		out.prunes, out.pruned = retention(d, live, ep, nil, held.ID)
+		return out
+	}
 	var swapReason string
 	if target != nil {
 		// Rule 2: a retained pool has the key: swap only. It is an instant
-		// rollback only when it completed a release before (Released); one
-		// that carried part of an unfinished canary, or never served, is
-		// put in service as a release.
+		// rollback only when it completed a release before (Released) and
+		// was not rejected; one that carried part of an unfinished canary,
+		// never served, or is retried after a rejection is put in service
+		// as a release.
 		swapReason = reuseReason(d, target, weight)
-		out.summary.Rollback = weight == 0 && !target.Released.IsZero()
+		out.summary.Rollback = weight == 0 && released(target)
 	} else {
 		// Rules 3 and 6: bake what is missing, create a new generation.
 		out.create = createStep(d, live, bk, createReason(d, live, serving, sole))
@@ -149,13 +156,18 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, buf *[]li
 	if moveFrom != "" {
 		swapReason += "; " + moveReason(moveFrom, d.Endpoint)
 	}
-	out.swap = swapStep(d, ep, serving, target, weight, swapReason, canShare(live, serving, target.ID))
+	share := canShare(live, serving, target.ID)
+	out.swap = swapStep(d, ep, serving, target, weight, swapReason, share)
 	out.swap.Rollback = out.summary.Rollback
+	if out.swap.Watch = watchOf(d.Traffic, out.swap, share); out.swap.Watch != nil {
+		out.swap.Reason += "; " + out.swap.Watch.Describe(out.swap.Weights)
+	}
 	out.swap.MoveFrom, out.swap.Destructive = moveFrom, moveFrom != ""
 	if out.create != nil {
 		out.swap.After = []string{out.create.ID}
 	}
 	out.prunes, out.pruned = retention(d, live, ep, out.swap, target.ID)
+	sayWaitsForBake(out.prunes, out.swap)
 	return out
 }
 
@@ -187,7 +199,9 @@ func reuseReason(d *model.Pool, target *cloud.Pool, weight int) string {
 		return fmt.Sprintf("serving pool %s is cold: start it", shortPool(target))
 	case weight > 0:
 		return fmt.Sprintf("finish canary: %s serves %d%% and matches the spec", shortPool(target), weight)
-	case !target.Released.IsZero():
+	case target.Rejected != "":
+		return fmt.Sprintf("retry rejected pool %s (%s): it was rejected by release analysis: %s", shortPool(target), state, target.Rejected)
+	case released(target):
 		return fmt.Sprintf("rollback: retained pool %s matches the spec (%s)", shortPool(target), state)
 	case !target.LastServed.IsZero() && d.Traffic.Strategy == "canary":
 		return fmt.Sprintf("resuming an interrupted canary: pool %s matches the spec but never took all traffic (%s)", shortPool(target), state)
@@ -325,7 +339,7 @@ func swapStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, target
 	if st.Endpoint == "" && ep != nil {
 		st.Endpoint = ep.Address
 	}
-	if d.Traffic.Strategy == "canary" && share && (target.Released.IsZero() || weight > 0) {
+	if d.Traffic.Strategy == "canary" && share && (!released(target) || weight > 0) {
 		st.Weights = canaryWeights(d.Traffic.Steps, weight)
 		if len(st.Weights) > 0 {
 			st.Reason += " (" + canaryNote(st.Weights) + ")"

@@ -56,6 +56,9 @@ type EndpointSummary struct {
 	// MovedFrom is the address the endpoint serves at now when the spec
 	// moves it to Address (rule 7); empty when it does not move.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// Held says why the spec's release is held back (rule 8: its pool was
+	// rejected by release analysis); the plan changes nothing for it.
+	Held string `json:"held,omitempty"`
 }
 
 // Step is one node of the plan.
@@ -94,6 +97,10 @@ type Step struct {
 	Destructive bool   `json:"destructive,omitempty"`
 	// Rollback is true for a swap to a retained pool (no bake, no create).
 	Rollback bool `json:"rollback,omitempty"`
+	// Watch says how a release's swap is watched on the new pool's own
+	// traffic (each canary weight, then a bake window); nil for a swap
+	// that is not watched (a rollback, a first deploy, a detach).
+	Watch *Watch `json:"watch,omitempty"`
 	// Replace is true for a bake of a build id the cloud already has (past
 	// its maxAge, or baked before its parent was rebaked): the same inputs
 	// baked again. The executor passes it on as cloud.BakeRequest.Replace.

@@ -40,6 +40,14 @@
 //     pools serving now are ready and healthy (a sick pool is left at once),
 //     and not when it returns to a pool that served before (a rollback is
 //     instant); a canary cut short is finished from the weight it reached.
+//   - Watching. A release's swap carries a Watch (traffic.pause per canary
+//     weight, traffic.bake after the last, traffic.analysis) when it leaves
+//     healthy pools to go back to; a rollback, a first deploy and the
+//     replacement of a sick pool are not watched. The swap's prunes and
+//     cooling run after it, so after the watch. A pool rejected by
+//     analysis is never swapped to or retained (rule 8): its (env, role)
+//     is held (EndpointSummary.Held, a warning, no steps) until a new key,
+//     or Options.RetryRejected, which releases it as a watched release.
 //   - Left the spec. Live (cloud, environment, role) triples the spec no
 //     longer has (an environment or role removed, or moved to another
 //     cloud) give a warning naming --destroy; with Options.Destroy, a
@@ -88,6 +96,9 @@ type Options struct {
 	// It is asked only for endpoints with a swap and must answer from what
 	// the caller read before planning: the planner stays free of I/O.
 	Explain func(env, role string) string
+	// RetryRejected releases a pool that release analysis rejected again,
+	// as a release (canary and watch), instead of holding it (rule 8).
+	RetryRejected bool
 }
 
 // Make returns the plan that takes live to desired. It reads both and
@@ -131,17 +142,20 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 	res := newResults()
 	var buf []livePool
 	for _, d := range pools {
-		ep := planEndpoint(d, idx, bk, opts.Now, &buf)
+		ep := planEndpoint(d, idx, bk, opts.Now, opts.RetryRejected, &buf)
 		ep.explain(opts.Explain)
 		steps = ep.appendSteps(steps)
 		out.Endpoints = append(out.Endpoints, ep.summary)
+		if ep.summary.Held != "" {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s/%s is held: %s", d.Env, d.Role, ep.summary.Held))
+		}
 		res.add(ep)
 	}
 	linkAfter(steps, desired, res.swapByEnv)
 
 	gone := planDestroy(desired, idx, pools, scope, len(opts.Envs) > 0, opts.Destroy)
 	steps = append(steps, gone.steps...)
-	out.Warnings = gone.warnings
+	out.Warnings = append(out.Warnings, gone.warnings...)
 	for p, id := range gone.pruned {
 		res.pruned[p] = id
 	}

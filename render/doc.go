@@ -69,6 +69,9 @@ type Step struct {
 	// past its maxAge keeps its id).
 	Replace bool     `json:"replace,omitempty"`
 	After   []string `json:"after"`
+	// Watch is how a release's swap is watched on the new pool's traffic
+	// (canary pause, bake window, analysis); the reason says it in words.
+	Watch *planner.Watch `json:"watch,omitempty"`
 }
 
 // Endpoint is an (environment, role) in the plan's scope and what it serves
@@ -83,6 +86,9 @@ type Endpoint struct {
 	// MovedFrom is the address that serves now when the plan moves the
 	// endpoint to Address.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// Held says why the spec's release is held back: release analysis
+	// rejected its pool (rule 8).
+	Held string `json:"held,omitempty"`
 }
 
 // Summary counts the steps by kind.
@@ -142,7 +148,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 			Image: s.Image, BuildID: s.BuildID, Pool: s.Pool, Key: s.Key, Generation: s.Generation,
 			Endpoint: s.Endpoint, MoveFrom: s.MoveFrom, From: slices.Clone(s.From), Weights: slices.Clone(s.Weights),
 			Cool: slices.Clone(s.Cool), Reason: s.Reason, Destructive: s.Destructive,
-			Rollback: s.Rollback, Replace: s.Replace, After: after,
+			Rollback: s.Rollback, Replace: s.Replace, After: after, Watch: s.Watch,
 		})
 		if len(info.Clouds) == 0 && s.Cloud != "" {
 			clouds[s.Cloud] = true
@@ -151,7 +157,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 	for _, e := range p.Endpoints {
 		d.Endpoints = append(d.Endpoints, Endpoint{Cloud: e.Cloud, Env: e.Env, Role: e.Role,
 			Address: e.Address, Serving: slices.Clone(e.Serving), Rollback: e.Rollback,
-			MovedFrom: e.MovedFrom})
+			MovedFrom: e.MovedFrom, Held: e.Held})
 		if len(info.Clouds) == 0 && e.Cloud != "" {
 			clouds[e.Cloud] = true
 		}

@@ -176,7 +176,7 @@ func CommentGraph(d *Doc, maxSteps int) (graph, why string) {
 // only ("2 bakes, 1 create, 2 swaps in staging and prod.").
 func Verdict(d *Doc) string {
 	if !d.Changes {
-		return "no changes. Live state matches the spec."
+		return "no changes. The live state matches the spec."
 	}
 	envs := d.EnvsWithSteps()
 	v := countsLine(d.Summary)

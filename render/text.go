@@ -49,7 +49,7 @@ func Text(w io.Writer, d *Doc, o TextOptions) error {
 	t.header()
 	if !d.Changes {
 		t.line()
-		t.line(t.paint(cAdd, "No changes.") + " Live state matches the spec.")
+		t.line(t.paint(cAdd, "No changes.") + " The live state matches the spec.")
 		t.warnings()
 		_, err := io.WriteString(w, t.b.String())
 		return err
@@ -102,13 +102,39 @@ func (t *textView) destructiveBanner() {
 	t.line()
 	moves := t.d.Moves()
 	if n := t.d.Destructive - moves; n > 0 {
-		t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s remove what left the spec (marked DESTROY and DETACH below).",
-			n, plural(n, "step", "steps"))))
+		t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s %s what left the spec (marked %s below).",
+			n, plural(n, "step", "steps"), plural(n, "removes", "remove"),
+			strings.Join(destructiveMarks(t.d.Steps), " and "))))
 	}
 	if moves > 0 {
 		t.line(t.paint(cDestroy, fmt.Sprintf("!! %d destructive %s %s an endpoint: the old address stops serving (marked MOVE below).",
 			moves, plural(moves, "step", "steps"), plural(moves, "moves", "move"))))
 	}
+}
+
+// destructiveMarks are the marks the destructive steps that remove what
+// left the spec carry in the plan below, so the banner names only those
+// that appear: DESTROY (a pool or an image destroyed), DETACH (an endpoint
+// left with no pool). Moves have a banner of their own.
+func destructiveMarks(steps []Step) []string {
+	var destroy, detach bool
+	for _, s := range steps {
+		switch {
+		case !s.Destructive || s.MoveFrom != "":
+		case s.Kind == string(planner.Swap) && s.Pool == "":
+			detach = true
+		default:
+			destroy = true
+		}
+	}
+	var marks []string
+	if destroy {
+		marks = append(marks, "DESTROY")
+	}
+	if detach {
+		marks = append(marks, "DETACH")
+	}
+	return marks
 }
 
 func (t *textView) bakes() {

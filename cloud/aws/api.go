@@ -81,4 +81,7 @@ type Clients struct {
 	ELB         ELBAPI
 	S3          S3API
 	Presign     Presigner
+	// CloudWatch meters a pool's traffic for release analysis (meter.go);
+	// nil: Traffic says it cannot.
+	CloudWatch CloudWatchAPI
 }

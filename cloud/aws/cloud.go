@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -127,6 +128,7 @@ func NewFromConfig(cfg aws.Config, d *model.Desired, opt Options) (*Cloud, error
 		ELB:         elb.NewFromConfig(cfg),
 		S3:          s3c,
 		Presign:     s3.NewPresignClient(s3c),
+		CloudWatch:  cloudwatch.NewFromConfig(cfg),
 	}, d, opt)
 }
 

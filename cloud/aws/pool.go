@@ -442,6 +442,8 @@ func livePool(g asgtypes.AutoScalingGroup, healthy int, why string) cloud.Pool {
 		Count:      count,
 		LastServed: t.time(tagLastServed),
 		Released:   t.time(tagReleased),
+		Rejected:   t[tagRejected],
+		RejectedAt: t.time(tagRejectedAt),
 		Reason:     t[tagReason],
 	}
 	p.Drift = drifted(g, t[tagAMI])

@@ -32,6 +32,8 @@ const (
 	tagEndpoint   = "phoenix:endpoint"
 	tagLastServed = "phoenix:last-served"
 	tagReleased   = "phoenix:released"
+	tagRejected   = "phoenix:rejected" // why release analysis rejected the pool
+	tagRejectedAt = "phoenix:rejected-at"
 	tagBuilder    = "phoenix:builder"
 	tagAMI        = "phoenix:ami"
 	tagName       = "Name"

@@ -49,9 +49,17 @@ type Harness struct {
 	// tagged for another owner) in c and returns a check that they are
 	// intact. Without it the foreign test is skipped.
 	Foreign func(t *testing.T, c cloud.Cloud, d *model.Desired) (intact func(t *testing.T) error)
+	// DriftImage changes a baked image behind the cloud's back, as
+	// tampering would (local: rewrite a file of its tree). Without it the
+	// drifted-image test is skipped (clouds whose images cannot change).
+	DriftImage func(t *testing.T, c cloud.Cloud, project string, im cloud.Image)
 	// Advance lets the cloud's clock move by d (lock leases). Without it
 	// the suite sleeps d.
 	Advance func(t *testing.T, c cloud.Cloud, d time.Duration)
+	// Load sends n requests to the endpoint at address and waits for their
+	// answers (bounded: exactly n). Without it the metering test is
+	// skipped.
+	Load func(t *testing.T, c cloud.Cloud, address string, n int)
 	// Settle is how long an expected state may take to show in Observe
 	// (health checks, eventual consistency); the suite polls until then.
 	// Zero checks once.
@@ -86,6 +94,7 @@ var cases = []struct {
 	{"observe/empty", testObserveEmpty},
 	{"bake/chain-idempotent", testBakeChain},
 	{"bake/replace", testBakeReplace},
+	{"bake/drifted-image", testBakeDrifted},
 	{"create/ready-tagged", testCreateTagged},
 	{"create/same-id-again", testCreateAgain},
 	{"create/concurrent", testCreateConcurrent},
@@ -105,6 +114,8 @@ var cases = []struct {
 	{"lock/expired-lease", testLockExpired},
 	{"project/other-invisible", testOtherProject},
 	{"foreign/untouched", testForeign},
+	{"reject/recorded", testReject},
+	{"meter/counts-pool-traffic", testMeter},
 }
 
 // env is one subtest's world: a fresh cloud, the spec and a context.

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // Bake runs in the calling process (the CLI), not in the supervisor: the
@@ -48,6 +49,12 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 	}
 	var got cloud.Image
 	err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {im.BuildID}}, &got)
+	if err == nil && got.Drift {
+		// Changed since its bake (a plan made before the change asks
+		// for it as it is): never hand it out, bake it again.
+		req.Replace = true
+		return c.build(ctx, req)
+	}
 	if err == nil {
 		return got, nil
 	}
@@ -71,6 +78,12 @@ func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, 
 		var p cloud.Image
 		if err := c.getJSON(ctx, pathImage, url.Values{"project": {req.Project}, "build": {req.Parent.BuildID}}, &p); err != nil {
 			return fail(fmt.Errorf("parent image %s %s: %w", req.Parent.Name, short(req.Parent.BuildID), err))
+		}
+		if p.Drift {
+			// Copying it would launder the change into the child
+			// under a fresh digest.
+			return fail(fmt.Errorf("parent image %s %s: its tree %s does not match its digest (changed after its bake): %w; the next plan rebakes it",
+				req.Parent.Name, short(req.Parent.BuildID), p.Ref, cloud.ErrDrift))
 		}
 		parentDir = p.Ref
 	case im.Parent != "":
@@ -161,11 +174,11 @@ func sweepTmp(tmpRoot string) {
 }
 
 // populate fills dir from the parent's tree or the image's source, then
-// copies the image's files in.
+// copies the image's files in. Phoenix's own writes go through an os.Root
+// of dir: a link a parent's step left in the tree never leads them out.
 func (c *Cloud) populate(req cloud.BakeRequest, parentDir, dir string, out io.Writer) error {
 	im := req.Image
-	switch {
-	case parentDir != "":
+	if parentDir != "" {
 		mode := copyBytes
 		if len(im.Steps) == 0 {
 			mode = copyLink
@@ -173,36 +186,65 @@ func (c *Cloud) populate(req cloud.BakeRequest, parentDir, dir string, out io.Wr
 		if err := copyTree(parentDir, dir, mode); err != nil {
 			return fmt.Errorf("copying the parent's tree: %w", err)
 		}
-	case im.From == "scratch":
-	case strings.HasPrefix(im.From, "dir:"):
-		src := path.Clean(strings.TrimPrefix(im.From, "dir:"))
-		if req.Source == nil {
-			return fmt.Errorf("source %s: the spec's files are not available", im.From)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if parentDir == "" {
+		if err := fromSource(req, root); err != nil {
+			return err
 		}
-		entries, err := fs.ReadDir(req.Source, src)
-		if err != nil {
-			return fmt.Errorf("source %s: %w", im.From, err)
-		}
-		for _, e := range entries {
-			if err := copyFromFS(req.Source, path.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("source %s: %w", im.From, err)
-			}
-		}
-	default:
-		return fmt.Errorf("source %q is not supported on the local cloud (use scratch or dir:PATH)", im.From)
 	}
 	for _, f := range im.Files {
-		if req.Source == nil {
-			return fmt.Errorf("file %s: the spec's files are not available", f.Source)
-		}
-		dst, err := insideRoot(dir, f.Dest)
-		if err != nil {
-			return fmt.Errorf("file %s: %w", f.Source, err)
-		}
-		if err := copyFromFS(req.Source, path.Clean(f.Source), dst); err != nil {
-			return fmt.Errorf("copying file %s to %s: %w", f.Source, f.Dest, err)
+		if err := copyFilesEntry(req, root, f); err != nil {
+			return fmt.Errorf("image %s: files destination %s: %w", im.Name, f.Dest, err)
 		}
 		fmt.Fprintf(out, "+ copied %s to %s\n", f.Source, f.Dest)
+	}
+	return nil
+}
+
+// fromSource fills an image without a parent from its source.
+func fromSource(req cloud.BakeRequest, root *os.Root) error {
+	from := req.Image.From
+	switch {
+	case from == "scratch":
+		return nil
+	case strings.HasPrefix(from, "dir:"):
+	case from == "":
+		return errors.New("it has neither a parent nor a source (from)")
+	default:
+		return fmt.Errorf("source %q is not supported on the local cloud (use scratch or dir:PATH)", from)
+	}
+	src := path.Clean(strings.TrimPrefix(from, "dir:"))
+	if req.Source == nil {
+		return fmt.Errorf("source %s: the spec's files are not available", from)
+	}
+	entries, err := fs.ReadDir(req.Source, src)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", from, err)
+	}
+	for _, e := range entries {
+		if err := copyFromFS(req.Source, path.Join(src, e.Name()), root, e.Name()); err != nil {
+			return fmt.Errorf("source %s: %w", from, err)
+		}
+	}
+	return nil
+}
+
+// copyFilesEntry copies one `files` entry into the image root.
+func copyFilesEntry(req cloud.BakeRequest, root *os.Root, f model.File) error {
+	if req.Source == nil {
+		return fmt.Errorf("source %s: the spec's files are not available", f.Source)
+	}
+	dst, err := insideRoot(f.Dest)
+	if err != nil {
+		return err
+	}
+	if err := copyFromFS(req.Source, path.Clean(f.Source), root, dst); err != nil {
+		return fmt.Errorf("copying %s: %w", f.Source, outsideImage(root, dst, err))
 	}
 	return nil
 }
@@ -218,7 +260,7 @@ func runStep(ctx context.Context, dir, step string, imageEnv map[string]string, 
 	cmd.Env = stepEnv(dir, imageEnv)
 	cmd.Stdout = io.MultiWriter(out, tail)
 	cmd.Stderr = cmd.Stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -234,7 +276,7 @@ func runStep(ctx context.Context, dir, step string, imageEnv map[string]string, 
 		}
 		return nil
 	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		return ctx.Err()
 	}

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,4 +48,35 @@ func BenchmarkBakeCacheHit(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")
+}
+
+// BenchmarkObserveImages measures Observe of a project with four images
+// of 16 MiB and 200 small files each: Observe checks every image tree
+// against its digest (drift), which must not mean hashing every byte on
+// every plan.
+func BenchmarkObserveImages(b *testing.B) {
+	c := newTestCloud(b)
+	ctx := context.Background()
+	for i := range 4 {
+		im := &model.Image{Name: fmt.Sprintf("im%d", i), From: "scratch", BuildID: fmt.Sprintf("0b%d%061d", i, 0),
+			Steps: []string{"head -c 16777216 /dev/urandom > blob && mkdir d && for i in $(seq 200); do echo $i > d/$i; done"}}
+		if _, err := c.Bake(ctx, cloud.BakeRequest{Project: "p", Image: im}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if _, err := c.Observe(ctx, "p"); err != nil {
+		b.Fatal(err)
+	}
+	first := time.Since(start)
+	b.ResetTimer()
+	start = time.Now()
+	for b.Loop() {
+		live, err := c.Observe(ctx, "p")
+		if err != nil || len(live.Images) != 4 {
+			b.Fatal(live, err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")
+	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 }

@@ -17,7 +17,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -57,6 +56,9 @@ var _ cloud.Cloud = (*Cloud)(nil)
 // Open returns the local cloud of home. It does not start the supervisor;
 // the first call that needs it does.
 func Open(opts Options) (*Cloud, error) {
+	if err := checkPlatform(); err != nil {
+		return nil, err
+	}
 	if opts.Home == "" {
 		return nil, errors.New("opening local cloud: no PHOENIX_HOME")
 	}
@@ -297,7 +299,7 @@ func (c *Cloud) startSupervisor(ctx context.Context, deadline time.Time) error {
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	newSession(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the local cloud's supervisor: %w", err)
 	}

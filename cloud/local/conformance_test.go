@@ -3,6 +3,8 @@ package local
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -46,9 +48,11 @@ func TestConformance(t *testing.T) {
 			}
 			t.Fatalf("pool %s has no running server to kill", poolID)
 		},
-		Foreign: foreign,
-		Settle:  5 * time.Second,
-		Timeout: time.Minute,
+		Foreign:    foreign,
+		Load:       load,
+		DriftImage: driftImage,
+		Settle:     5 * time.Second,
+		Timeout:    time.Minute,
 	})
 }
 
@@ -98,5 +102,33 @@ func foreign(t *testing.T, c cloud.Cloud, d *model.Desired) func(t *testing.T) e
 			return err
 		}
 		return nil
+	}
+}
+
+// load sends n GET requests, one after another, through the endpoint at
+// address and checks each is answered.
+func load(t *testing.T, _ cloud.Cloud, address string, n int) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range n {
+		resp, err := client.Get("http://" + address + "/")
+		if err != nil {
+			t.Fatalf("request %d of %d to %s: %v", i+1, n, address, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// driftImage adds a file to a baked image's (read-only) tree, as someone
+// with a shell on the machine could.
+func driftImage(t *testing.T, _ cloud.Cloud, _ string, im cloud.Image) {
+	if err := os.Chmod(im.Ref, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(im.Ref, "planted"), []byte("x\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(im.Ref, 0o555); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -53,6 +53,21 @@
 // however many pools use it). A pool on a changed tree is reported with
 // Drift and not healthy: the planner replaces it, never repairs it.
 //
+// Images are checked too, with or without pools: Observe and a bake's
+// lookups report an image whose tree changed as Drift (the planner rebakes
+// it and its descendants), and a child bake refuses a drifted parent
+// rather than copy the change under a fresh digest. Digests are cached per
+// tree with a signature of its metadata (change times, inodes, sizes), so
+// a check walks the tree and hashes it again only when something changed
+// (imagedrift.go).
+//
+// # Paths
+//
+// Phoenix's own writes into an image (its `files`, a dir: source) go
+// through an os.Root of the tree: a link a parent's step left in it
+// (srv -> /var/www) is refused, naming the image, the destination and the
+// link, never followed onto the host.
+//
 // # Layout of PHOENIX_HOME
 //
 //	state.db                 bbolt: images, pools, endpoints, locks

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // A state database held by another process makes bbolt say only
@@ -38,7 +37,7 @@ func flockHolder(path string) int {
 	if err != nil {
 		return 0
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	ino, ok := fileInode(fi)
 	if !ok {
 		return 0
 	}
@@ -47,7 +46,7 @@ func flockHolder(path string) int {
 		return 0
 	}
 	defer f.Close()
-	suffix := ":" + strconv.FormatUint(st.Ino, 10)
+	suffix := ":" + strconv.FormatUint(ino, 10)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters are

@@ -40,6 +40,7 @@ type poolRT struct {
 	inflight    atomic.Int64
 	drift       atomic.Bool
 	stopMonitor context.CancelFunc // guarded by life
+	meter       poolMeter          // traffic through the endpoint (meter.go)
 }
 
 func (p *poolRT) serverList() []*server {
@@ -51,7 +52,7 @@ func (p *poolRT) serverList() []*server {
 
 // pickServer returns a server by round robin, preferring healthy ones,
 // then live ones; nil if none runs.
-func (p *poolRT) pickServer(_ uint64) *server {
+func (p *poolRT) pickServer() *server {
 	list := p.serverList()
 	if len(list) == 0 {
 		return nil
@@ -350,7 +351,7 @@ func startServer(home string, rec *poolRec, dir string, index int, secrets map[s
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	fmt.Fprintf(logf, "--- phoenix: starting server %d of pool %s on port %d at %s\n", index, rec.ID, port, time.Now().UTC().Format(time.RFC3339))
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting server %d: %w", index, err)
@@ -363,7 +364,7 @@ func startServer(home string, rec *poolRec, dir string, index int, secrets map[s
 		// (crashed, or its sh killed alone), what it started goes too, so
 		// no child keeps running unseen on the server's port. The group's
 		// id cannot be taken by another process while a member remains.
-		_ = syscall.Kill(-sr.PID, syscall.SIGKILL)
+		_ = signalGroup(sr.PID, syscall.SIGKILL)
 		s.markExited(err)
 	}()
 	return s, nil
@@ -376,17 +377,25 @@ func serverLogPath(home string, rec *poolRec, index int) string {
 }
 
 // poolView builds the live picture of a pool from its record and runtime.
-func poolView(rec *poolRec, p *poolRT, serving bool, now time.Time) cloud.Pool {
+// LastServed is the record's: the time of the last swap that started or
+// stopped the pool's traffic (or changed its share), so a serving pool
+// says when it started serving and two observations agree. A serving pool
+// whose record has no such time (written before swaps recorded it) says
+// when it was created: it cannot have served before. The time of the
+// observation (the last parameter) is deliberately unused: no fact of the
+// view may move with the clock alone.
+func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
 	v := cloud.Pool{
 		ID: rec.ID, Env: rec.Spec.Env, Role: rec.Spec.Role, Key: rec.Spec.Key,
 		Generation: rec.Generation, Image: rec.ImageName, BuildID: rec.BuildID,
 		Commit: rec.Commit, CreatedAt: rec.CreatedAt, State: rec.State,
 		Count: max(rec.Spec.Count, 1), LastServed: rec.LastServed, Reason: rec.Reason,
 		Released: rec.Released,
-		Cloud:    model.CloudLocal,
+		Rejected: rec.Rejected, RejectedAt: rec.RejectedAt,
+		Cloud: model.CloudLocal,
 	}
-	if serving {
-		v.LastServed = now
+	if serving && v.LastServed.IsZero() {
+		v.LastServed = rec.CreatedAt
 	}
 	if p != nil {
 		v.Drift = p.drift.Load()

@@ -2,8 +2,11 @@ package local
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -39,5 +42,38 @@ func TestPreflightResolvesSecretReferences(t *testing.T) {
 		case err != nil && strings.Contains(err.Error(), "s3cret"):
 			t.Errorf("%s: the message shows a secret value: %v", tc.ref, err)
 		}
+	}
+}
+
+// An endpoint address another program listens on is refused before
+// anything changes, naming the address and (on Linux) the holder's pid
+// and command; a free address and one the local cloud's own proxy serves
+// pass.
+func TestPreflightRefusesAnAddressHeldByAnotherProgram(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := ln.Addr().String()
+	c := newTestCloud(t)
+	f := newFixture(t, c, 1)
+	ctx := context.Background()
+	pool := func(addr string) *model.Pool { return &model.Pool{Env: "test", Role: "web", Endpoint: addr} }
+
+	err = c.Preflight(ctx, pool(held))
+	want := "endpoint address " + held + " is in use by another program"
+	if runtime.GOOS == "linux" {
+		want += fmt.Sprintf(" (pid %d: %s", os.Getpid(), os.Args[0])
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; stop it or choose another address") {
+		t.Fatalf("preflight of an address another program holds: %v, want it to start %q", err, want)
+	}
+	if err := c.Preflight(ctx, pool(freeAddr(t))); err != nil {
+		t.Fatalf("preflight of a free address: %v", err)
+	}
+	f.serve(t, "A")
+	if err := c.Preflight(ctx, f.spec); err != nil {
+		t.Fatalf("preflight of the address the local cloud's proxy serves: %v", err)
 	}
 }

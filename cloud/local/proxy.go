@@ -27,44 +27,67 @@ import (
 // set when it is idempotent and has no body, so a server dying or a pool
 // being stopped does not fail a GET.
 
-// backendSet is what one endpoint routes to at one instant.
+// backendSet is what one endpoint routes to at one instant. Its order
+// is a smooth weighted round robin (nginx's), worked out once when the set
+// is made: every short run of requests follows the weights (a 25% canary
+// gets one request in four, not the last 25 of each hundred), and a
+// request only indexes it, with no lock.
 type backendSet struct {
 	backends []weightedPool
-	total    int
+	order    []uint8 // backend index of request n % len(order)
 }
 
 type weightedPool struct {
 	pool   *poolRT
 	weight int
-	cum    int // cumulative weight, for picking
 }
 
 func newBackendSet(bs []cloud.Backend, pools map[string]*poolRT) *backendSet {
 	set := &backendSet{}
 	for _, b := range bs {
-		if b.Weight <= 0 {
-			continue
+		if b.Weight > 0 {
+			set.backends = append(set.backends, weightedPool{pool: pools[b.Pool], weight: b.Weight})
 		}
-		set.total += b.Weight
-		set.backends = append(set.backends, weightedPool{pool: pools[b.Pool], weight: b.Weight, cum: set.total})
 	}
+	set.order = smoothOrder(set.backends)
 	return set
 }
 
-// pick chooses a pool by weight (n counts requests, so the split is exact
-// over every hundred requests) and a server in it by round robin,
-// preferring servers that pass their health checks.
+// smoothOrder is one period of smooth weighted round robin: each turn
+// every backend gains its weight, the one with the most goes next and
+// pays the total. Over a period each backend comes up exactly its weight
+// times, spread as evenly as the weights allow. Weights sum to 100 (at
+// most 100 backends), so a period is at most 100 long.
+func smoothOrder(bs []weightedPool) []uint8 {
+	total := 0
+	for _, b := range bs {
+		total += b.weight
+	}
+	current := make([]int, len(bs))
+	order := make([]uint8, total)
+	for n := range order {
+		best := 0
+		for i, b := range bs {
+			current[i] += b.weight
+			if current[i] > current[best] {
+				best = i
+			}
+		}
+		current[best] -= total
+		order[n] = uint8(best)
+	}
+	return order
+}
+
+// pick chooses the pool of request n (n counts the endpoint's requests)
+// by the set's order, and a server in it by round robin, preferring
+// servers that pass their health checks.
 func (s *backendSet) pick(n uint64) (*poolRT, *server) {
-	if s == nil || s.total == 0 {
+	if s == nil || len(s.order) == 0 {
 		return nil, nil
 	}
-	r := int(n % uint64(s.total))
-	for _, b := range s.backends {
-		if r < b.cum {
-			return b.pool, b.pool.pickServer(n / uint64(s.total))
-		}
-	}
-	return nil, nil
+	b := s.backends[s.order[n%uint64(len(s.order))]]
+	return b.pool, b.pool.pickServer()
 }
 
 type ctxKey int
@@ -133,18 +156,50 @@ func startProxy(address string, logf func(string, ...any)) (*proxy, error) {
 
 func (p *proxy) handler(rp *httputil.ReverseProxy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := p.set.Load()
-		pool, srv := set.pick(p.n.Add(1) - 1)
+		set, pool, srv := p.acquire()
 		if srv == nil {
+			if pool != nil {
+				pool.inflight.Add(-1)
+			}
 			http.Error(w, noBackend(pool), http.StatusServiceUnavailable)
 			return
 		}
-		pool.inflight.Add(1)
 		defer pool.inflight.Add(-1)
 		p.served.Add(1)
 		ctx := context.WithValue(r.Context(), keyTarget, &target{set: set, pool: pool, server: srv})
-		rp.ServeHTTP(w, r.WithContext(ctx))
+		mw := pool.meter.start(w) // meter.go
+		rp.ServeHTTP(mw, r.WithContext(ctx))
+		mw.done()
 	})
+}
+
+// afterPick, when set by a test, runs between a request's pick and the
+// check that its backend set is still current.
+var afterPick func()
+
+// acquire picks a request's pool and server and counts the request in
+// flight on the pool (the caller takes it off). A pool is stopped only
+// after a swap replaced the set that named it, and stopPool waits for the
+// pool's requests in flight: so a request counted while its set was still
+// current is waited for, and one whose set was replaced in between picks
+// again from the new set rather than reach a pool being stopped (a 503 or a
+// refused connection during a swap). Swaps are rare: the loop is bounded.
+func (p *proxy) acquire() (*backendSet, *poolRT, *server) {
+	for try := 0; ; try++ {
+		set := p.set.Load()
+		pool, srv := set.pick(p.n.Add(1) - 1)
+		if pool == nil {
+			return set, nil, nil
+		}
+		pool.inflight.Add(1)
+		if afterPick != nil {
+			afterPick()
+		}
+		if p.set.Load() == set || try == 8 {
+			return set, pool, srv
+		}
+		pool.inflight.Add(-1)
+	}
 }
 
 // noBackend says why an endpoint answers 503: usually its pool was

@@ -10,9 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // The control socket. Whoever can connect to it drives the local cloud,
@@ -104,12 +101,12 @@ func checkPrivateInfo(dir string, fi fs.FileInfo, uid int, fix bool) error {
 	if !fi.IsDir() {
 		return &unsafeSocketError{fmt.Sprintf("refusing %s: it is not a directory", dir)}
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	owner, ok := fileOwner(fi)
 	if !ok {
 		return &unsafeSocketError{fmt.Sprintf("refusing %s: its owner is unknown", dir)}
 	}
-	if int(st.Uid) != uid {
-		return &unsafeSocketError{fmt.Sprintf("refusing %s: it is owned by uid %d, not by you (uid %d); choose a PHOENIX_HOME of your own", dir, st.Uid, uid)}
+	if owner != uid {
+		return &unsafeSocketError{fmt.Sprintf("refusing %s: it is owned by uid %d, not by you (uid %d); choose a PHOENIX_HOME of your own", dir, owner, uid)}
 	}
 	if fi.Mode().Perm()&0o077 == 0 {
 		return nil
@@ -164,17 +161,14 @@ func peerUID(conn net.Conn) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
+	uid, cerr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { uid, cerr = socketPeerUID(fd) }); err != nil {
 		return 0, err
 	}
 	if cerr != nil {
 		return 0, cerr
 	}
-	return int(cred.Uid), nil
+	return uid, nil
 }
 
 // peerListener accepts only connections from processes of uid; others are

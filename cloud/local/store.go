@@ -75,8 +75,12 @@ type poolRec struct {
 	LastServed  time.Time       `json:"last_served,omitzero"`
 	// Released is when a swap first put all traffic on the pool (see
 	// cloud.Pool.Released).
-	Released time.Time   `json:"released,omitzero"`
-	Servers  []serverRec `json:"servers,omitempty"`
+	Released time.Time `json:"released,omitzero"`
+	// Rejected is why release analysis rejected the pool, and when (see
+	// cloud.Pool.Rejected).
+	Rejected   string      `json:"rejected,omitempty"`
+	RejectedAt time.Time   `json:"rejected_at,omitzero"`
+	Servers    []serverRec `json:"servers,omitempty"`
 	// WarmOnUp marks a pool that ran until `phoenix cloud down` stopped
 	// it: `phoenix cloud up` starts it again.
 	WarmOnUp bool `json:"warm_on_up,omitempty"`

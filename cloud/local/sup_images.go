@@ -55,8 +55,21 @@ func (r *imageRec) live() cloud.Image {
 }
 
 // getImage returns a recorded image whose tree exists; a record whose tree
-// was removed by hand is dropped, so that the next bake rebuilds it.
+// was removed by hand is dropped, so that the next bake rebuilds it. The
+// image's Drift says whether its tree still matches its digest (checked
+// outside s.mu: a first check hashes the whole tree).
 func (s *supervisor) getImage(project, buildID string) (*cloud.Image, error) {
+	rec, err := s.presentImage(project, buildID)
+	if err != nil {
+		return nil, err
+	}
+	im := rec.live()
+	im.Drift = drifted(rec)
+	return &im, nil
+}
+
+// presentImage returns the record of an image whose tree exists.
+func (s *supervisor) presentImage(project, buildID string) (*imageRec, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, err := s.image(project, buildID)
@@ -70,8 +83,17 @@ func (s *supervisor) getImage(project, buildID string) (*cloud.Image, error) {
 		_ = s.st.update(func(tx *bolt.Tx) error { return del(tx, bucketImages, rec.key()) })
 		return nil, fmt.Errorf("image %s: its tree is gone: %w", short(buildID), cloud.ErrNotFound)
 	}
-	im := rec.live()
-	return &im, nil
+	return rec, nil
+}
+
+// markDrift sets the Drift of the observed images whose trees no longer
+// match the digests of their records (recs, by build id).
+func markDrift(images []cloud.Image, recs map[string]*imageRec) {
+	for i := range images {
+		if rec := recs[images[i].BuildID]; rec != nil {
+			images[i].Drift = drifted(rec)
+		}
+	}
 }
 
 // commitImage moves a finished tree into place and records it. A first
@@ -155,6 +177,7 @@ func (s *supervisor) placeTree(req *commitImageReq, refs treeRefs) (string, erro
 		return "", err
 	}
 	_ = os.Chmod(final, 0o555)
+	primeTree(final, req.Digest) // the bake just hashed it: the first Observe need not
 	return final, nil
 }
 
@@ -223,6 +246,7 @@ func (s *supervisor) sweepTrees(buildID string) {
 		s.driftMu.Lock()
 		delete(s.driftSeen, dir)
 		s.driftMu.Unlock()
+		forgetTree(dir)
 		s.log.Printf("image tree %s removed (no image or pool uses it)", e.Name())
 	}
 }
@@ -273,7 +297,7 @@ func (s *supervisor) deleteImage(project, buildID string) error {
 // verifyImage checks an image's tree against its recorded digest: a tree
 // changed after the bake is drift, and no server starts from it.
 func verifyImage(rec *imageRec) error {
-	got, err := treeDigest(rec.Dir)
+	got, err := currentDigest(rec.Dir)
 	if err != nil {
 		return fmt.Errorf("image %s %s: reading its tree: %w", rec.Name, short(rec.BuildID), err)
 	}

@@ -338,11 +338,25 @@ func (s *supervisor) coldServing() []coldServing {
 	return out
 }
 
-// observe returns everything recorded for project, with live health.
+// observe returns everything recorded for project, with live health and
+// the images' drift (checked outside s.mu: a first check of a tree hashes
+// it whole).
 func (s *supervisor) observe(project string) (*cloud.Live, error) {
 	if project == "" {
 		return nil, errors.New("observing: no project given")
 	}
+	recs := map[string]*imageRec{}
+	live, err := s.observeRecorded(project, recs)
+	if err != nil {
+		return nil, err
+	}
+	markDrift(live.Images, recs)
+	return live, nil
+}
+
+// observeRecorded returns what observe does but the images' drift, and
+// fills recs with the image records by build id.
+func (s *supervisor) observeRecorded(project string, recs map[string]*imageRec) (*cloud.Live, error) {
 	live := &cloud.Live{Images: []cloud.Image{}, Pools: []cloud.Pool{}, Endpoints: []cloud.Endpoint{}}
 	now := time.Now()
 	s.mu.Lock()
@@ -350,6 +364,7 @@ func (s *supervisor) observe(project string) (*cloud.Live, error) {
 	err := s.st.view(func(tx *bolt.Tx) error {
 		if err := each(tx, bucketImages, projectPrefix(project), func(r *imageRec) error {
 			live.Images = append(live.Images, r.live())
+			recs[r.BuildID] = r
 			return nil
 		}); err != nil {
 			return err

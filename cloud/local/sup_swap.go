@@ -34,8 +34,8 @@ import (
 // both on disk and, after a restart, in the proxy. The pool records
 // committed in step 2 are copies taken in step 1; step 3 saves again any
 // that changed meanwhile (the new backends are pinned and the old ones
-// serve, so only a warm-up of a cold old backend can), so the store ends
-// with the running state.
+// serve, so only a warm-up of a cold old backend or a rejection by release
+// analysis can), so the store ends with the running state.
 func (s *supervisor) swap(ctx context.Context, req *swapReq) error {
 	target := req.Env + "/" + req.Role
 	backends, err := cloud.CheckBackends(req.Backends)

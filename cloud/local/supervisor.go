@@ -12,11 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
@@ -169,9 +167,9 @@ func lockHome(home string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, ErrSupervisorRunning
 		}
 		return nil, fmt.Errorf("locking %s: %w", home, err)
@@ -462,6 +460,7 @@ func (s *supervisor) routes() http.Handler {
 	handle(mux, pathLock, func(_ context.Context, req *lockReq) (any, error) { return nil, s.lock(req) })
 	handle(mux, pathUnlock, func(_ context.Context, req *unlockReq) (any, error) { return nil, s.unlock(req) })
 	mux.HandleFunc("GET "+pathColdServing, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.coldServing()) })
+	s.analysisRoutes(mux)
 	return mux
 }
 
@@ -571,6 +570,3 @@ func (s *supervisor) servingEndpoint(project, id string) string {
 	}
 	return ""
 }
-
-// signalPID is used by tests and `cloud down` to check a pid is gone.
-func pidAlive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }

@@ -9,18 +9,20 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/phoenix-gitops/phoenix/internal/inroot"
 )
 
 // Image trees. A child image starts as a copy of its parent's tree. How
 // the copy is made decides whether a child can ever change its parent:
 //
-//   - A reflink (FICLONE, on btrfs, xfs, ...) shares blocks copy-on-write:
-//     always safe and cheap, tried first for every file.
+//   - A reflink (FICLONE on Linux's btrfs, xfs, ...; clonefile on macOS's
+//     APFS) shares blocks copy-on-write: always safe and cheap, tried
+//     first for every file (cloneFile, per system).
 //   - A hard link shares the inode: cheap, but a step that writes a file in
 //     place (`echo x >> f`) would write through to the parent, and file
 //     modes do not stop root. So hard links are used only when the child has
@@ -86,7 +88,7 @@ func copyFile(src, dst string, perm fs.FileMode, mode copyMode) error {
 	if err != nil {
 		return err
 	}
-	if unix.IoctlFileClone(int(out.Fd()), int(in.Fd())) == nil {
+	if cloneFile(out, in) == nil {
 		return out.Close()
 	}
 	if mode == copyLink {
@@ -108,43 +110,52 @@ func copyFile(src, dst string, perm fs.FileMode, mode copyMode) error {
 	return out.Close()
 }
 
-// copyFromFS copies name (a file or a directory) from fsys to dst inside
-// an image, replacing what is there: an existing destination is removed
-// first, so a hard link shared with the parent is broken, never written
-// through.
-func copyFromFS(fsys fs.FS, name, dst string) error {
+// copyFromFS copies name (a file or a directory) from fsys to dst, a
+// slash-separated path inside the image root, replacing what is there: an
+// existing destination is removed first, so a hard link shared with the
+// parent is broken, never written through. Every path is resolved in root
+// (os.Root): a link that a parent's step made out of the tree
+// (srv -> /var/www) is refused, never followed onto the host.
+func copyFromFS(fsys fs.FS, name string, root *os.Root, dst string) error {
 	info, err := fs.Stat(fsys, name)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := root.MkdirAll(path.Dir(dst), 0o755); err != nil {
 		return err
 	}
 	if !info.IsDir() {
-		return writeFromFS(fsys, name, dst, info.Mode().Perm())
+		return writeFromFS(fsys, name, root, dst, info.Mode().Perm())
 	}
 	return fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(p, name), "/")
-		target := filepath.Join(dst, filepath.FromSlash(rel))
+		target := path.Join(dst, strings.TrimPrefix(strings.TrimPrefix(p, name), "/"))
 		if d.IsDir() {
-			if fi, err := os.Lstat(target); err == nil && fi.IsDir() {
-				return os.Chmod(target, 0o755)
-			}
-			os.RemoveAll(target)
-			return os.MkdirAll(target, 0o755)
+			return replaceDir(root, target)
 		}
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		return writeFromFS(fsys, p, target, fi.Mode().Perm())
+		return writeFromFS(fsys, p, root, target, fi.Mode().Perm())
 	})
 }
 
-func writeFromFS(fsys fs.FS, name, dst string, perm fs.FileMode) error {
+// replaceDir makes name a writable directory, keeping one that is there
+// and replacing anything else (a file, a link) by an empty one.
+func replaceDir(root *os.Root, name string) error {
+	if fi, err := root.Lstat(name); err == nil && fi.IsDir() {
+		return root.Chmod(name, 0o755)
+	}
+	if err := root.RemoveAll(name); err != nil {
+		return err
+	}
+	return root.Mkdir(name, 0o755)
+}
+
+func writeFromFS(fsys fs.FS, name string, root *os.Root, dst string, perm fs.FileMode) error {
 	if perm == 0 {
 		perm = 0o644
 	}
@@ -153,10 +164,10 @@ func writeFromFS(fsys fs.FS, name, dst string, perm fs.FileMode) error {
 		return err
 	}
 	defer in.Close()
-	if err := os.RemoveAll(dst); err != nil {
+	if err := root.RemoveAll(dst); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200)
+	out, err := root.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200)
 	if err != nil {
 		return err
 	}
@@ -270,16 +281,27 @@ func treeDigest(root string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// insideRoot joins a `files` destination to an image root, refusing one
-// that would escape it ("../x").
-func insideRoot(root, dest string) (string, error) {
-	clean := filepath.Clean("/" + filepath.FromSlash(dest))
+// insideRoot cleans a `files` destination into a slash-separated path
+// relative to the image root, refusing the root itself; ".." cannot climb
+// above the root (the compiler refuses it anyway). Links on the path are
+// resolved later, in the root (see copyFromFS).
+func insideRoot(dest string) (string, error) {
+	clean := path.Clean("/" + filepath.ToSlash(dest))
 	if clean == "/" {
 		return "", fmt.Errorf("destination %q is the image root", dest)
 	}
-	rel := strings.TrimPrefix(clean, "/")
-	if rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("destination %q leaves the image", dest)
+	return strings.TrimPrefix(clean, "/"), nil
+}
+
+// outsideImage explains an error of a write to rel in the image root:
+// os.Root's refusal of a path that leaves the tree says which link leads
+// out.
+func outsideImage(root *os.Root, rel string, err error) error {
+	if !inroot.Escapes(err) {
+		return err
 	}
-	return filepath.Join(root, rel), nil
+	if link, target := inroot.LinkOut(root, rel); link != "" {
+		return fmt.Errorf("it is outside the image: %s is a symbolic link to %s", link, target)
+	}
+	return errors.New("it is outside the image (through a symbolic link)")
 }

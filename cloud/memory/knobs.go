@@ -106,6 +106,21 @@ func (c *Cloud) SetDrift(projectName, poolID string, drift bool) error {
 	return c.updatePool(projectName, poolID, func(p *cloud.Pool) { p.Drift = drift })
 }
 
+// SetImageDrift marks an image as (not) holding what its bake made, as a
+// tampered local image tree would be.
+func (c *Cloud) SetImageDrift(projectName, buildID string, drift bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.proj(projectName)
+	im, ok := p.images[buildID]
+	if !ok {
+		return fmt.Errorf("image %s: %w", short(buildID), cloud.ErrNotFound)
+	}
+	im.Drift = drift
+	p.images[buildID] = im
+	return nil
+}
+
 func (c *Cloud) updatePool(projectName, poolID string, f func(*cloud.Pool)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -34,6 +34,8 @@ const (
 	OpDeleteImage Op = "delete-image"
 	OpLock        Op = "lock"
 	OpUnlock      Op = "unlock"
+	OpTraffic     Op = "traffic"
+	OpReject      Op = "reject"
 )
 
 // Hook runs at the start of every call, before the cloud's state is read,
@@ -57,6 +59,7 @@ type Cloud struct {
 	transient  map[Op]int        // op -> calls left that fail
 	calls      map[Op]int
 	hook       Hook
+	traffic    TrafficScript // nil: no traffic
 }
 
 // project is everything tagged for one project.
@@ -238,14 +241,18 @@ func (c *Cloud) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, e
 		return cloud.Image{}, fmt.Errorf("baking image %s: no build id", im.Name)
 	}
 	p := c.proj(req.Project)
-	if got, ok := p.images[im.BuildID]; ok && !req.Replace {
+	if got, ok := p.images[im.BuildID]; ok && !req.Replace && !got.Drift {
 		return got, nil
 	}
 	parent := ""
 	switch {
 	case req.Parent != nil:
-		if _, ok := p.images[req.Parent.BuildID]; !ok {
+		pim, ok := p.images[req.Parent.BuildID]
+		if !ok {
 			return cloud.Image{}, fmt.Errorf("baking image %s: parent image %s %s: %w", im.Name, req.Parent.Name, short(req.Parent.BuildID), cloud.ErrNotFound)
+		}
+		if pim.Drift {
+			return cloud.Image{}, fmt.Errorf("baking image %s: parent image %s %s: %w", im.Name, req.Parent.Name, short(req.Parent.BuildID), cloud.ErrDrift)
 		}
 		parent = req.Parent.BuildID
 	case im.Parent != "":

@@ -50,6 +50,11 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		Advance: func(t *testing.T, c cloud.Cloud, d time.Duration) { c.(*memory.Cloud).Advance(d) },
+		DriftImage: func(t *testing.T, c cloud.Cloud, project string, im cloud.Image) {
+			if err := c.(*memory.Cloud).SetImageDrift(project, im.BuildID, true); err != nil {
+				t.Fatal(err)
+			}
+		},
 		FailCreate: func(t *testing.T, c cloud.Cloud, p *model.Pool) {
 			c.(*memory.Cloud).FailCreate(p.Env, p.Role, "smoke check / answered 500")
 		},

@@ -40,8 +40,10 @@ type applyFlags struct {
 	destroy     bool
 	lockTimeout time.Duration
 	canaryHold  time.Duration
-	maxBakes    int
-	maxCreates  int
+	// retryRejected releases a pool release analysis rejected again.
+	retryRejected bool
+	maxBakes      int
+	maxCreates    int
 	// withYes is the user's own command line with --yes added, which the
 	// refusal without a terminal tells them to run.
 	withYes string
@@ -96,7 +98,8 @@ failed, the plan was refused or cancelled, or the spec has errors.`,
 	fl.BoolVar(&f.json, "json", false, "write one JSON object per event instead of text")
 	fl.BoolVar(&f.destroy, "destroy", false, "also destroy what left the spec (those steps are marked destructive)")
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 10*time.Minute, "how long to wait for another apply's lock on an environment (0: fail at once)")
-	fl.DurationVar(&f.canaryHold, "canary-hold", executor.DefaultCanaryHold, "how long a canary stays at each traffic weight before its health is checked")
+	fl.DurationVar(&f.canaryHold, "canary-hold", 0, "how long a canary stays at each traffic weight before it is judged, for this apply (default: the spec's traffic.pause)")
+	fl.BoolVar(&f.retryRejected, "retry-rejected", false, "release again a pool that release analysis rejected (otherwise its environment and role are held)")
 	return cmd
 }
 
@@ -107,7 +110,7 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	if f.maxBakes < 1 || f.maxCreates < 1 {
 		return fmt.Errorf("--max-bakes and --max-creates must be at least 1")
 	}
-	if f.canaryHold <= 0 {
+	if f.canaryHold < 0 {
 		return fmt.Errorf("--canary-hold must be positive, not %s", f.canaryHold)
 	}
 	desired, err := loadSpec(ctx, f.src)
@@ -158,6 +161,13 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 		return err
 	}
 	if plan.Empty() {
+		for _, w := range plan.Warnings { // a release held (rule 8), what left the spec
+			if f.json {
+				view.Note("warning: " + w)
+			} else {
+				fmt.Fprintln(stdout, "Warning: "+w)
+			}
+		}
 		if f.json {
 			view.Note("No changes.")
 		} else {
@@ -304,7 +314,7 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		}
 		return saved.Plan, live, nil
 	}
-	opts := planOptions(f.envs, f.destroy)
+	opts := planOptions(f.envs, f.destroy, f.retryRejected)
 	opts.Explain = historyReasons(ctx, f.src.Dir, d, live, f.envs)
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
@@ -479,11 +489,13 @@ func (w *interruptWatch) stop(msg string) {
 	}
 }
 
-// firstSignalNote says what the first signal does and how to abort; it
-// names Ctrl-C only when the signal was an interrupt (a SIGTERM comes
-// from a CI runner or a process manager, where no one pressed a key).
+// firstSignalNote says what the first signal does (a canary in flight
+// does not finish: the executor sends its traffic back at its next weight)
+// and how to abort; it names Ctrl-C only when the signal was an interrupt
+// (a SIGTERM comes from a CI runner or a process manager, where no one
+// pressed a key).
 func firstSignalNote(s os.Signal) string {
-	const what = "starting no more steps; steps in flight will finish"
+	const what = "starting no more steps; steps in flight will finish, except a canary, whose traffic goes back to the pool it replaced"
 	switch s {
 	case os.Interrupt:
 		return "interrupt: " + what + " (Ctrl-C again to abort them)"

@@ -165,7 +165,7 @@ func TestASecondInterruptAbortsAndTheFirstNamesCtrlC(t *testing.T) {
 	}
 	lines, _, abort := n.snapshot()
 	if abort != 1 || !strings.HasPrefix(lines[0], "interrupt: starting no more steps") || !strings.Contains(lines[0], "Ctrl-C again") ||
-		!strings.HasPrefix(lines[1], "second interrupt: aborting") {
+		!strings.Contains(lines[0], "except a canary, whose traffic goes back") || !strings.HasPrefix(lines[1], "second interrupt: aborting") {
 		t.Fatalf("aborted %d, notes %q", abort, lines)
 	}
 }

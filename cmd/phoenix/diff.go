@@ -103,7 +103,13 @@ in PHOENIX_EVAL_MEMORY=2GiB phoenix diff main HEAD.`,
 			if err != nil {
 				return err
 			}
-			return writeDiff(cmd.OutOrStdout(), res, format)
+			if err := writeDiff(cmd.OutOrStdout(), res, format); err != nil {
+				return err
+			}
+			if res.changes() {
+				return withExitCode(exitChanges, nil)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
@@ -174,6 +180,16 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	}
 	res.Plan = render.FromPlan(p, render.Info{Commit: headD.Commit})
 	return res, nil
+}
+
+// changes reports whether applying HEAD changes anything: the plan has
+// steps, as phoenix plan's exit code says; with --offline (no plan), the
+// desired state differs.
+func (res *diffResult) changes() bool {
+	if res.Plan != nil {
+		return res.Plan.Changes
+	}
+	return !res.Desired.Empty()
 }
 
 // compileIfPresent compiles the spec at c, or returns nil when the spec

@@ -53,7 +53,7 @@ func runGraph(ctx context.Context, stdout io.Writer, src specSource, envs []stri
 	if !slices.Contains(graphFormats, format) {
 		return fmt.Errorf("unknown --format %q: use %s", format, strings.Join(graphFormats, ", "))
 	}
-	r, err := makePlan(ctx, src, envs, destroy)
+	r, err := makePlan(ctx, src, envs, planOptions(envs, destroy, false))
 	if err != nil {
 		return err
 	}

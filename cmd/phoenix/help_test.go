@@ -80,3 +80,29 @@ func TestAllowDirtyIsListedOnlyWhereItDoesSomething(t *testing.T) {
 		t.Errorf("validate --allow-dirty: exit %d, %s", code, stderr.String())
 	}
 }
+
+// TestEveryCommandHelpSaysItsExitStatus: scripts branch on exit codes, and
+// plan and diff agree that 2 means changes.
+func TestEveryCommandHelpSaysItsExitStatus(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Hidden || !c.HasParent() {
+			return
+		}
+		args := append(strings.Fields(strings.TrimPrefix(c.CommandPath(), "phoenix")), "--help")
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Fatalf("phoenix %s: exit %d: %s", strings.Join(args, " "), code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "\nExit status:\n  0  ") {
+			t.Errorf("phoenix %s shows no exit status", strings.Join(args, " "))
+		}
+		if n := c.Name(); (n == "plan" || n == "diff") && !strings.Contains(stdout.String(), "\n  2  ") {
+			t.Errorf("phoenix %s does not say that exit 2 means changes", strings.Join(args, " "))
+		}
+	}
+	walk(newRootCmd())
+}

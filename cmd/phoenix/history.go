@@ -441,7 +441,7 @@ func servingIn(live *cloud.Live, env string) map[string]bool {
 // rules (drift, maxAge, rebaked images, short or unhealthy pools, which
 // generation, canary or rollback) live in the planner alone.
 func judgeChange(hc *HistoryChange, d *model.Desired, live *cloud.Live, env string, now time.Time, serving map[string]bool) error {
-	opts := planOptions([]string{env}, false)
+	opts := planOptions([]string{env}, false, false)
 	opts.Now = now
 	ds, err := planner.Decide(d, live, opts)
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 const (
 	exitOK      = 0
 	exitError   = 1
-	exitChanges = 2 // `phoenix plan`: the plan has changes (as terraform -detailed-exitcode)
+	exitChanges = 2 // plan and diff: there are changes (as terraform -detailed-exitcode)
 )
 
 // commands are the constructors of every subcommand; each command's file
@@ -63,13 +63,18 @@ Typical use:
   phoenix plan environments/            show what would change (exit 2 if anything)
   phoenix apply environments/ --yes     carry the plan out
   phoenix status environments/          what serves each endpoint, what is retained`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("phoenix {{.Version}}\n")
+	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print the version and the commit phoenix was built from"
 	for _, f := range commands {
 		root.AddCommand(f())
 	}
 	explainArgs(root)
+	documentExitStatus(root)
 	return root
 }
 

@@ -27,6 +27,9 @@ type planFlags struct {
 	format  string
 	out     string
 	destroy bool
+	// retryRejected plans a release again onto a pool release analysis
+	// rejected, as apply --retry-rejected does.
+	retryRejected bool
 }
 
 var planFormats = []string{"text", "json", "markdown"}
@@ -46,11 +49,6 @@ In a git repository, a create (and a rollback) says what moved in the
 spec since the commit its endpoint's serving pool was made from, read
 from git as phoenix diff reads it: config VERSION "1" → "2".
 
-The exit code tells scripts what it found (as terraform -detailed-exitcode):
-  0  no changes: the live state matches the spec
-  2  the plan has changes
-  1  an error (a spec error, an unreachable cloud)
-
 With --out FILE the plan is saved with fingerprints of the spec and of the
 live state it was made from; phoenix apply --plan FILE carries out exactly
 that plan, and refuses, naming what changed, if either changed since.`,
@@ -59,7 +57,8 @@ that plan, and refuses, naming what changed, if either changed since.`,
   phoenix plan --format json | jq .summary
   phoenix plan --format markdown > comment.md   a pull-request comment
   phoenix plan --out release.plan      review it, then: phoenix apply --plan release.plan
-  phoenix plan --destroy               also remove what left the spec`,
+  phoenix plan --destroy               also remove what left the spec
+  phoenix plan --retry-rejected        preview releasing a rejected pool again`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.src.Dir = specDir(args)
@@ -72,6 +71,7 @@ that plan, and refuses, naming what changed, if either changed since.`,
 	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(planFormats, ", "))
 	fl.StringVar(&f.out, "out", "", "save the plan to FILE for phoenix apply --plan FILE")
 	fl.BoolVar(&f.destroy, "destroy", false, "also destroy what left the spec (those steps are marked destructive)")
+	fl.BoolVar(&f.retryRejected, "retry-rejected", false, "plan releasing again a pool that release analysis rejected, as apply --retry-rejected does (otherwise its environment and role are held)")
 	return cmd
 }
 
@@ -79,7 +79,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 	if !slices.Contains(planFormats, f.format) {
 		return fmt.Errorf("unknown --format %q: use %s", f.format, strings.Join(planFormats, ", "))
 	}
-	r, err := makePlan(ctx, f.src, f.envs, f.destroy)
+	r, err := makePlan(ctx, f.src, f.envs, planOptions(f.envs, f.destroy, f.retryRejected))
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ type planned struct {
 
 // makePlan loads the spec, observes its clouds and plans; plan and graph
 // share it.
-func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) (*planned, error) {
+func makePlan(ctx context.Context, src specSource, envs []string, opts planner.Options) (*planned, error) {
 	desired, err := loadSpec(ctx, src)
 	if err != nil {
 		return nil, err
@@ -159,7 +159,6 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 	if err != nil {
 		return nil, err
 	}
-	opts := planOptions(envs, destroy)
 	opts.Explain = historyReasons(ctx, src.Dir, desired, live, envs)
 	plan, err := planner.Make(desired, live, opts)
 	if err != nil {
@@ -176,8 +175,8 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 // planOptions are the planner options for a command line; plan and apply
 // must agree on them or the plan shown is not the plan applied. Both add
 // the Explain of historyReasons, which needs the live state.
-func planOptions(envs []string, destroy bool) planner.Options {
-	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1}
+func planOptions(envs []string, destroy, retryRejected bool) planner.Options {
+	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1, RetryRejected: retryRejected}
 }
 
 // applySavedCommand is the apply command that carries out a plan saved to

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,13 +46,28 @@ func addSpecFlags(cmd *cobra.Command, src *specSource) {
 	}
 }
 
-// specDir returns the spec directory from the positional arguments.
+// specDir returns the spec directory from the positional arguments. With
+// none it is environments/ when that exists, else the current directory
+// when it holds the spec (as terraform and cue read the directory they are
+// run in), else environments/, whose absence the error then names.
 func specDir(args []string) string {
 	if len(args) > 0 {
 		return args[0]
 	}
+	if info, err := os.Stat("environments"); err == nil && info.IsDir() {
+		return "environments"
+	}
+	files, _ := filepath.Glob("*.cue")
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && specPackage.Match(b) {
+			return "."
+		}
+	}
 	return "environments"
 }
+
+// specPackage finds the package clause of a spec file.
+var specPackage = regexp.MustCompile(`(?m)^package\s+phoenix\s*$`)
 
 // loadSpec reads and compiles the spec. Spec errors come back as a
 // diag.List that main prints with positions. The result's Commit is the

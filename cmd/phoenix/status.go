@@ -88,6 +88,9 @@ type statusPool struct {
 	// Desired is true when the pool's key is the spec's for its role now.
 	Desired bool   `json:"desired"`
 	Reason  string `json:"reason,omitempty"`
+	// Rejected says why release analysis rejected the pool (rule 8).
+	Rejected   string    `json:"rejected,omitempty"`
+	RejectedAt time.Time `json:"rejected_at,omitzero"`
 }
 
 type statusImage struct {
@@ -96,6 +99,8 @@ type statusImage struct {
 	ParentBuildID string    `json:"parent_build_id,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	Cloud         string    `json:"cloud"`
+	// Drift is true when the image no longer holds what its bake made.
+	Drift bool `json:"drift,omitempty"`
 }
 
 func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, format string) error {
@@ -191,7 +196,7 @@ func buildStatus(d *model.Desired, live *cloud.Live, scope map[string]string) *s
 			ID: p.ID, Env: p.Env, Role: p.Role, Key: p.Key, Generation: p.Generation, Image: p.Image, BuildID: p.BuildID,
 			Commit: p.Commit, CreatedAt: p.CreatedAt, Serving: weight[p.ID] > 0, Weight: weight[p.ID], Healthy: p.Healthy,
 			Servers: p.Servers, Count: p.Count, State: string(p.State), Cloud: p.Cloud,
-			Desired: wantKey[p.Env+"/"+p.Role] == p.Key, Reason: p.Reason,
+			Desired: wantKey[p.Env+"/"+p.Role] == p.Key, Reason: p.Reason, Rejected: p.Rejected, RejectedAt: p.RejectedAt,
 		})
 	}
 	sort.Slice(doc.Pools, func(i, j int) bool {
@@ -202,7 +207,7 @@ func buildStatus(d *model.Desired, live *cloud.Live, scope map[string]string) *s
 		return a.CreatedAt.After(b.CreatedAt) // newest first
 	})
 	for _, im := range live.Images {
-		doc.Images = append(doc.Images, statusImage{Name: im.Name, BuildID: im.BuildID, ParentBuildID: im.ParentBuildID, CreatedAt: im.CreatedAt, Cloud: im.Cloud})
+		doc.Images = append(doc.Images, statusImage{Name: im.Name, BuildID: im.BuildID, ParentBuildID: im.ParentBuildID, CreatedAt: im.CreatedAt, Cloud: im.Cloud, Drift: im.Drift})
 	}
 	sort.Slice(doc.Images, func(i, j int) bool {
 		a, b := doc.Images[i], doc.Images[j]
@@ -220,8 +225,9 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 		_, err := fmt.Fprintln(w, "No environments in scope.")
 		return err
 	}
-	var stopped []statusPool // serving, but no server runs
-	var failed []statusPool  // retained in the table as "(failed)"
+	var stopped []statusPool  // serving, but no server runs
+	var failed []statusPool   // retained in the table as "(failed)"
+	var rejected []statusPool // rejected by release analysis (status_rejected.go)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENV\tROLE\tENDPOINT\tSERVING\tAGE\tHEALTH\tCOMMIT\tRETAINED")
 	for _, e := range doc.Endpoints {
@@ -252,6 +258,9 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 			if p.State == string(cloud.PoolFailed) {
 				failed = append(failed, p)
 			}
+			if p.Rejected != "" {
+				rejected = append(rejected, p)
+			}
 			retained = append(retained, p)
 		}
 		role := e.Role
@@ -270,6 +279,7 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	}
 	writeColdServing(w, stopped)
 	writeFailed(w, failed)
+	writeRejected(w, rejected)
 	writeLeftSpec(w, doc.Endpoints)
 	if len(doc.Pools) == 0 {
 		// A new user's first status: say what to do rather than only "-".
@@ -278,11 +288,35 @@ func writeStatusText(w io.Writer, doc *statusDoc, now time.Time) error {
 	if len(doc.Images) > 0 {
 		var ims []string
 		for _, im := range doc.Images {
-			ims = append(ims, fmt.Sprintf("%s %s (%s)", im.Name, shortCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt))))
+			drift := ""
+			if im.Drift {
+				drift = ", drift"
+			}
+			ims = append(ims, fmt.Sprintf("%s %s (%s%s)", im.Name, shortCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt)), drift))
 		}
 		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(slices.Compact(ims), ", "))
 	}
+	writeDriftedImages(w, doc.Images)
 	return nil
+}
+
+// writeDriftedImages says which images changed after their bake: nothing
+// in the table shows it (their pools may still be healthy), and the next
+// plan rebakes them with their descendants.
+func writeDriftedImages(w io.Writer, images []statusImage) {
+	var names []string
+	for _, im := range images {
+		if im.Drift {
+			names = append(names, im.Name+" "+shortCommit(im.BuildID))
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	n := len(names)
+	fmt.Fprintf(w, "\nDrift: %s %s no longer %s what %s bake made; phoenix plan shows %s rebaked, with every image built on %s.\n",
+		plural(n, "image", "images"), strings.Join(names, ", "), plural(n, "holds", "hold"), plural(n, "its", "their"),
+		plural(n, "it", "them"), plural(n, "it", "them"))
 }
 
 // writeColdServing explains serving pools whose servers are stopped (the

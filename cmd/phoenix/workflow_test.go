@@ -102,7 +102,8 @@ func TestWorkflowPreviewFailurePath(t *testing.T) {
 		{"same repository", "false", `echo "<!-- phoenix:diff -->"; echo "args: $*"`, false, []string{"args: diff origin/main HEAD environments --format markdown"}, []string{"--offline"}},
 		{"phoenix's failure comment", "false", `printf '<!-- phoenix:diff -->\n**Phoenix:** the preview failed.\n'; echo 'raw @org/team' >&2; exit 1`, true,
 			[]string{"the preview failed."}, []string{"@org"}},
-		{"phoenix died", "false", "echo 'spec: \"@org/team <img src=x>\" ```\n# Approved' >&2; exit 2", true,
+		{"changes (exit 2)", "false", `echo "<!-- phoenix:diff -->"; echo "**Phoenix:** 1 swap"; exit 2`, false, []string{"1 swap"}, nil},
+		{"phoenix died", "false", "echo 'spec: \"@org/team <img src=x>\" ```\n# Approved' >&2; exit 137", true,
 			[]string{"<!-- phoenix:diff -->", "see the job log"}, []string{"@org", "<img", "```", "Approved"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -170,6 +170,10 @@ func (v *live) StepFailed(s *planner.Step, d time.Duration, err error) {
 		tail = r.tail
 	}
 	v.mu.Unlock()
+	if executor.Interrupted(err) {
+		v.end(s, fmt.Sprintf("%s %s %s after %s: %v", paint(v.color, "33", "-"), v.lay.head(s), paint(v.color, "33", "interrupted"), executor.Round(d), err))
+		return
+	}
 	lines := []string{fmt.Sprintf("%s %s %s after %s", paint(v.color, "31", "✗"), v.lay.head(s), paint(v.color, "31", "failed"), executor.Round(d))}
 	for _, t := range tail {
 		lines = append(lines, paint(v.color, "2", "    │ "+t))
@@ -178,11 +182,14 @@ func (v *live) StepFailed(s *planner.Step, d time.Duration, err error) {
 	v.end(s, lines...)
 }
 
+// StepSkipped draws no line for a step an interrupt kept from starting:
+// the report's one line counts them.
 func (v *live) StepSkipped(s *planner.Step, cause string) {
-	why := "not started (interrupted)"
-	if cause != "" {
-		why = "skipped: " + v.lay.name(cause) + " failed"
+	if cause == "" {
+		v.end(s)
+		return
 	}
+	why := "skipped: " + v.lay.name(cause) + " failed"
 	v.end(s, fmt.Sprintf("%s %s %s", paint(v.color, "33", "-"), v.lay.head(s), paint(v.color, "33", why)))
 }
 

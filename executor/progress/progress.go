@@ -111,11 +111,17 @@ func (v *plain) StepFinished(s *planner.Step, d time.Duration) {
 	v.line("%s %s in %s", v.lay.head(s), paint(v.color, "32", "done"), executor.Round(d))
 }
 func (v *plain) StepFailed(s *planner.Step, d time.Duration, err error) {
+	if executor.Interrupted(err) {
+		v.line("%s %s after %s: %v", v.lay.head(s), paint(v.color, "33", "interrupted"), executor.Round(d), err)
+		return
+	}
 	v.line("%s %s after %s: %v", v.lay.head(s), paint(v.color, "31", "FAILED"), executor.Round(d), err)
 }
+
+// StepSkipped prints nothing for a step an interrupt kept from starting:
+// the report's one line counts them.
 func (v *plain) StepSkipped(s *planner.Step, cause string) {
 	if cause == "" {
-		v.line("%s not started (interrupted)", v.lay.head(s))
 		return
 	}
 	v.line("%s skipped: %s failed", v.lay.head(s), v.lay.name(cause))
@@ -154,5 +160,9 @@ func Counts(p *planner.Plan) string {
 			parts = append(parts, fmt.Sprintf("%d %ss", c.n, c.word))
 		}
 	}
-	return fmt.Sprintf("%d steps: %s", len(p.Steps), strings.Join(parts, ", "))
+	steps := "steps"
+	if len(p.Steps) == 1 {
+		steps = "step"
+	}
+	return fmt.Sprintf("%d %s: %s", len(p.Steps), steps, strings.Join(parts, ", "))
 }

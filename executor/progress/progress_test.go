@@ -68,10 +68,10 @@ func TestPlainViewWritesOneTimestampedLinePerEvent(t *testing.T) {
 	want := []string{
 		"12:00:01 apply   3 steps: 1 bake, 1 create, 1 swap",
 		"12:00:01 bake    base 8c1f02e             started",
-		"12:00:01 bake    base 8c1f02e             done in 0s",
+		"12:00:01 bake    base 8c1f02e             done in 0ms",
 		"12:00:01 create  staging/web web@7d2e.1   started",
 		"12:00:01 create  staging/web web@7d2e.1   | waiting for 2 servers",
-		"12:00:01 create  staging/web web@7d2e.1   FAILED after 0s: smoke check /: status 500",
+		"12:00:01 create  staging/web web@7d2e.1   FAILED after 0ms: smoke check /: status 500",
 		"12:00:01 swap    staging/web → web@7d2e.1 skipped: create staging/web web@7d2e.1 failed",
 	}
 	got := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -81,10 +81,10 @@ func TestPlainViewWritesOneTimestampedLinePerEvent(t *testing.T) {
 	for i := range want {
 		// durations vary: compare up to " in "/" after "
 		g, w := got[i], want[i]
-		if k := strings.Index(w, " in 0s"); k > 0 {
+		if k := strings.Index(w, " in 0ms"); k > 0 {
 			g, w = g[:min(len(g), k)], w[:k]
 		}
-		if k := strings.Index(w, " after 0s"); k > 0 {
+		if k := strings.Index(w, " after 0ms"); k > 0 {
 			g, w = g[:min(len(g), k)], w[:k]
 		}
 		if g != w {
@@ -122,5 +122,52 @@ func TestLiveViewEndsWithFinishedStepsAndNoRunningBlock(t *testing.T) {
 		if !strings.Contains(out, s) {
 			t.Errorf("live view lacks %q:\n%s", s, out)
 		}
+	}
+}
+
+// A plan of one step says "1 step", not "1 steps".
+func TestCountsOfOneStep(t *testing.T) {
+	p := &planner.Plan{Steps: []planner.Step{{ID: "swap:prod/web", Kind: planner.Swap}}}
+	if got, want := Counts(p), "1 step: 1 swap"; got != want {
+		t.Errorf("Counts = %q, want %q", got, want)
+	}
+}
+
+// An interrupt is not a failure: a step it ended reads "interrupted", and
+// the steps it kept from starting get no line each (the report sums them
+// up in one).
+func TestPlainViewSaysInterruptedNotFailed(t *testing.T) {
+	var b bytes.Buffer
+	v := newPlain(&b, false)
+	v.now = func() time.Time { return time.Date(2026, 1, 1, 12, 0, 1, 0, time.UTC) }
+	p := samplePlan()
+	v.ApplyStarted(p)
+	v.StepFailed(&p.Steps[0], 2*time.Second, executor.ErrAborted)
+	v.StepSkipped(&p.Steps[1], "")
+	v.StepSkipped(&p.Steps[2], "")
+	want := "12:00:01 apply   3 steps: 1 bake, 1 create, 1 swap\n" +
+		"12:00:01 bake    base 8c1f02e             interrupted after 2.0s: aborted by a second interrupt\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// The live view, too, says "interrupted" for a step an interrupt ended and
+// draws no line per step it kept from starting, and still ends its
+// running block.
+func TestLiveViewSaysInterruptedNotFailed(t *testing.T) {
+	var b bytes.Buffer
+	v := newLive(&b, false)
+	p := samplePlan()
+	v.ApplyStarted(p)
+	v.StepStarted(&p.Steps[0])
+	v.StepFailed(&p.Steps[0], 2*time.Second, executor.ErrAborted)
+	v.StepSkipped(&p.Steps[1], "")
+	v.StepSkipped(&p.Steps[2], "")
+	v.Close()
+	out := b.String()
+	if !strings.Contains(out, "- bake    base 8c1f02e             interrupted after 2.0s: aborted by a second interrupt") ||
+		strings.Contains(out, "failed") || strings.Contains(out, "not started") || strings.Contains(out, "staging/web") {
+		t.Errorf("live view:\n%s", out)
 	}
 }

@@ -111,6 +111,15 @@ func Canary(steps ...int) EnvOption {
 	return func(e *model.Environment) { e.Traffic = model.Traffic{Strategy: "canary", Steps: steps} }
 }
 
+// Watched sets how releases are watched: each canary weight for pause,
+// then a bake window, judged against a (nil: health only). Give it after
+// Canary, which sets the whole traffic strategy.
+func Watched(pause, bake time.Duration, a *model.Analysis) EnvOption {
+	return func(e *model.Environment) {
+		e.Traffic.Pause, e.Traffic.Bake, e.Traffic.Analysis = pause, bake, a
+	}
+}
+
 // EnvConfig sets one environment config value (it shapes every pool's key).
 func EnvConfig(k, v string) EnvOption {
 	return func(e *model.Environment) {

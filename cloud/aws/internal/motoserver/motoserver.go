@@ -61,7 +61,7 @@ func Start(ctx context.Context) (*Server, error) {
 	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so Stop ends moto and anything it forked.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting moto: %w", err)
 	}
@@ -130,11 +130,11 @@ func (s *Server) Stop() {
 		return
 	default:
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	_ = signalGroup(s.cmd.Process, syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		_ = signalGroup(s.cmd.Process, syscall.SIGKILL)
 		<-s.done
 	}
 }

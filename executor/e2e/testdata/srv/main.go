@@ -1,6 +1,9 @@
 // Command srv is the server of the end-to-end tests: it answers /healthz
 // with "ok" and / with its pool, VERSION and the image's release file, and
-// drains on SIGTERM like a well-behaved server.
+// drains on SIGTERM like a well-behaved server. A bad release is made with
+// its config: FAIL_PERCENT=N answers N of every 100 requests to / with a
+// 500 (the last N of each hundred, so smoke checks and warm-up, the first
+// requests, pass), SLOW_MS=N answers / after N ms.
 package main
 
 import (
@@ -10,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -19,7 +24,15 @@ func main() {
 	release, _ := os.ReadFile("etc/release")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	failPct, _ := strconv.Atoi(os.Getenv("FAIL_PERCENT"))
+	slow, _ := strconv.Atoi(os.Getenv("SLOW_MS"))
+	var n atomic.Int64
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(time.Duration(slow) * time.Millisecond)
+		if i := n.Add(1) % 100; failPct > 0 && i >= int64(100-failPct) {
+			http.Error(w, "failing on purpose (FAIL_PERCENT)", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "pool=%s version=%s release=%s\n", os.Getenv("PHOENIX_POOL"), os.Getenv("VERSION"), strings.TrimSpace(string(release)))
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
