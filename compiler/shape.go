@@ -1,8 +1,8 @@
 package compiler
 
 import (
+	"bytes"
 	"slices"
-	"strings"
 	"sync"
 
 	"cuelang.org/go/cue"
@@ -14,8 +14,14 @@ import (
 // A shape is the schema reduced to what a concrete JSON value must look
 // like: the kinds, the fields a struct allows and requires, the element
 // shape of maps and lists. The fast path checks exported JSON against it
-// instead of unifying the spec with the schema in CUE; the schema holds
-// nothing else (no defaults, no bounds), so the two agree.
+// instead of unifying the spec with the schema in CUE. The two agree only
+// where the schema says nothing but a kind, so the shape is derived from
+// the schema itself and every node that says more (a default, a bound, a
+// regex, an enum or any other concrete value, a disjunction, a pattern on
+// map keys) becomes a shape nothing fits: a spec that sets such a field
+// goes the whole-package way, whatever the schema's comments promise.
+// TestSchemaHasOnlyBareTypes lists such nodes, so that one added to the
+// schema is seen as the fast path it costs.
 type shape struct {
 	kind     shapeKind
 	fields   map[string]*shape // struct: allowed fields
@@ -26,47 +32,119 @@ type shape struct {
 type shapeKind int
 
 const (
-	shapeAny shapeKind = iota
+	shapeRefused shapeKind = iota // no JSON value fits
 	shapeStruct
 	shapeMap
 	shapeList
 	shapeString
 	shapeInt
+	shapeFloat
 	shapeNumber
+	shapeBool
 )
 
 var specShape = sync.OnceValue(func() *shape {
 	v := cuecontext.New().CompileBytes(schema.Source, cue.Filename(schema.Filename))
-	return shapeOf(v.LookupPath(cue.MakePath(cue.Def("#Spec"))))
+	sh, _ := deriveShape(v.LookupPath(cue.MakePath(cue.Def("#Spec"))))
+	return sh
 })
 
-// shapeOf reads a shape from a schema value.
-func shapeOf(v cue.Value) *shape {
-	switch k := v.IncompleteKind(); k {
-	case cue.StringKind:
-		return &shape{kind: shapeString}
-	case cue.IntKind:
-		return &shape{kind: shapeInt}
-	case cue.NumberKind:
-		return &shape{kind: shapeNumber}
-	case cue.ListKind:
-		return &shape{kind: shapeList, elem: shapeOf(v.LookupPath(cue.MakePath(cue.AnyIndex)))}
-	case cue.StructKind:
-		if p := v.LookupPath(cue.MakePath(cue.AnyString)); p.Exists() {
-			return &shape{kind: shapeMap, elem: shapeOf(p)}
-		}
-		s := &shape{kind: shapeStruct, fields: map[string]*shape{}}
-		it, _ := v.Fields(cue.Optional(true))
-		for it.Next() {
-			name := it.Selector().Unquoted()
-			s.fields[name] = shapeOf(it.Value())
-			if it.FieldType()&cue.RequiredConstraint != 0 {
-				s.required = append(s.required, name)
-			}
-		}
-		return s
+// deriveShape reads the shape of a schema value, with the paths of the
+// nodes it refused and why.
+func deriveShape(v cue.Value) (*shape, []string) {
+	d := &deriver{}
+	return d.shapeOf(v, "#Spec"), d.refused
+}
+
+// deriver reads shapes from schema values, noting what it refuses.
+type deriver struct{ refused []string }
+
+func (d *deriver) refuse(path, why string) *shape {
+	d.refused = append(d.refused, path+": "+why)
+	return &shape{kind: shapeRefused}
+}
+
+// scalarShapes are the bare kinds a shape checks by itself.
+var scalarShapes = map[cue.Kind]shapeKind{
+	cue.StringKind: shapeString, cue.IntKind: shapeInt, cue.FloatKind: shapeFloat,
+	cue.NumberKind: shapeNumber, cue.BoolKind: shapeBool,
+}
+
+// shapeOf reads the shape of the schema node v at path, refusing any node
+// that is not a bare kind, a closed struct of such nodes, a list or a map
+// (keyed by any string) of them.
+func (d *deriver) shapeOf(v cue.Value, path string) *shape {
+	v, op := resolve(v)
+	if op != cue.NoOp {
+		return d.refuse(path, "is an expression ("+op.String()+"), not a bare type")
 	}
-	return &shape{kind: shapeAny}
+	k := v.IncompleteKind()
+	if sk, ok := scalarShapes[k]; ok {
+		if _, dflt := v.Default(); dflt || v.IsConcrete() {
+			return d.refuse(path, "has a value or a default, not a bare type")
+		}
+		return &shape{kind: sk}
+	}
+	switch k {
+	case cue.ListKind:
+		return &shape{kind: shapeList, elem: d.shapeOf(v.LookupPath(cue.MakePath(cue.AnyIndex)), path+"[_]")}
+	case cue.StructKind:
+		return d.structShape(v, path)
+	}
+	return d.refuse(path, "is of kind "+k.String())
+}
+
+// resolve follows references (#Duration, #Health) to the node they name,
+// and returns it with its operator: NoOp for a bare type or a literal
+// struct or list.
+func resolve(v cue.Value) (cue.Value, cue.Op) {
+	for range 32 { // a schema's chain of references is short
+		op, _ := v.Expr()
+		if op != cue.SelectorOp {
+			return v, op
+		}
+		root, ref := v.ReferencePath()
+		if !root.Exists() || len(ref.Selectors()) == 0 {
+			return v, op
+		}
+		v = root.LookupPath(ref)
+	}
+	return v, cue.SelectorOp
+}
+
+// structShape reads a map ([string]: T and nothing else) or a closed
+// struct of named fields; a pattern on keys, or a pattern beside fields,
+// is refused.
+func (d *deriver) structShape(v cue.Value, path string) *shape {
+	it, err := v.Fields(cue.Optional(true), cue.Patterns(true))
+	if err != nil {
+		return d.refuse(path, "has fields that cannot be read: "+err.Error())
+	}
+	s := &shape{kind: shapeStruct, fields: map[string]*shape{}}
+	var elem *cue.Value
+	for it.Next() {
+		sel := it.Selector()
+		if sel.ConstraintType() == cue.PatternConstraint {
+			if sel.String() != "[string]" || elem != nil {
+				return d.refuse(path, "constrains its keys with "+sel.String())
+			}
+			e := it.Value()
+			elem = &e
+			continue
+		}
+		name := sel.Unquoted()
+		s.fields[name] = d.shapeOf(it.Value(), path+"."+name)
+		if it.FieldType()&cue.RequiredConstraint != 0 {
+			s.required = append(s.required, name)
+		}
+	}
+	switch {
+	case elem == nil:
+		return s
+	case len(s.fields) > 0:
+		return d.refuse(path, "has both fields and a pattern")
+	}
+	return &shape{kind: shapeMap, elem: d.shapeOf(*elem, path+"[string]")}
 }
 
 // fits reports whether the JSON text b is a value of shape s: exact field
@@ -135,58 +213,67 @@ func (sc *scanner) str() ([]byte, bool) {
 	return nil, false
 }
 
-// integer reads a whole number that fits in an int64.
-func (sc *scanner) integer() bool {
-	sc.skipSpace()
-	if sc.i < len(sc.b) && sc.b[sc.i] == '-' {
-		sc.i++
-	}
-	digits := sc.i
-	for sc.i < len(sc.b) && sc.b[sc.i] >= '0' && sc.b[sc.i] <= '9' {
-		sc.i++
-	}
-	n := sc.i - digits
-	if n == 0 || n > 18 || (sc.i < len(sc.b) && strings.IndexByte(".eE", sc.b[sc.i]) >= 0) {
-		return false
-	}
-	return true
-}
+// numberKind is what number() read.
+type numberKind int
 
-// number reads a JSON number: an optional minus, digits, an optional
-// fraction and exponent.
-func (sc *scanner) number() bool {
+const (
+	notNumber   numberKind = iota
+	wholeNumber            // digits only, fitting an int64
+	fraction               // with a fraction or an exponent, as CUE writes a float
+)
+
+// number reads a JSON number: whole numbers of up to 18 digits (so that
+// they fit an int64), and numbers with a fraction or an exponent.
+func (sc *scanner) number() numberKind {
 	sc.skipSpace()
-	start := sc.i
-	digits := func() int {
-		n := 0
-		for sc.i < len(sc.b) && sc.b[sc.i] >= '0' && sc.b[sc.i] <= '9' {
-			sc.i++
-			n++
-		}
-		return n
-	}
 	if sc.i < len(sc.b) && sc.b[sc.i] == '-' {
 		sc.i++
 	}
-	if digits() == 0 {
-		return false
+	n := sc.digits()
+	if n == 0 {
+		return notNumber
 	}
+	kind := wholeNumber
 	if sc.i < len(sc.b) && sc.b[sc.i] == '.' {
 		sc.i++
-		if digits() == 0 {
-			return false
+		if sc.digits() == 0 {
+			return notNumber
 		}
+		kind = fraction
 	}
 	if sc.i < len(sc.b) && (sc.b[sc.i] == 'e' || sc.b[sc.i] == 'E') {
 		sc.i++
 		if sc.i < len(sc.b) && (sc.b[sc.i] == '+' || sc.b[sc.i] == '-') {
 			sc.i++
 		}
-		if digits() == 0 {
-			return false
+		if sc.digits() == 0 {
+			return notNumber
 		}
+		kind = fraction
 	}
-	return sc.i > start
+	if kind == wholeNumber && n > 18 {
+		return notNumber
+	}
+	return kind
+}
+
+// digits reads decimal digits and says how many.
+func (sc *scanner) digits() int {
+	start := sc.i
+	for sc.i < len(sc.b) && sc.b[sc.i] >= '0' && sc.b[sc.i] <= '9' {
+		sc.i++
+	}
+	return sc.i - start
+}
+
+// word reads the literal w (true, false).
+func (sc *scanner) word(w string) bool {
+	sc.skipSpace()
+	if !bytes.HasPrefix(sc.b[sc.i:], []byte(w)) {
+		return false
+	}
+	sc.i += len(w)
+	return true
 }
 
 func (s *shape) scan(sc *scanner) bool {
@@ -195,9 +282,13 @@ func (s *shape) scan(sc *scanner) bool {
 		_, ok := sc.str()
 		return ok
 	case shapeInt:
-		return sc.integer()
+		return sc.number() == wholeNumber
+	case shapeFloat:
+		return sc.number() == fraction
 	case shapeNumber:
-		return sc.number()
+		return sc.number() != notNumber
+	case shapeBool:
+		return sc.word("true") || sc.word("false")
 	case shapeList:
 		if !sc.eat('[') {
 			return false
@@ -219,7 +310,7 @@ func (s *shape) scan(sc *scanner) bool {
 	case shapeMap, shapeStruct:
 		return s.scanObject(sc)
 	}
-	return false // the schema has no other kinds
+	return false // shapeRefused
 }
 
 func (s *shape) scanObject(sc *scanner) bool {

@@ -1,11 +1,12 @@
-// Package dag is a small generic directed acyclic graph: nodes keyed by a
-// comparable id, each with the ids it waits for. The planner builds plans
-// with it and the executor walks them.
+// Package dag is a small directed acyclic graph: Graph keys nodes by a
+// comparable id, each with the ids it waits for; Indexed numbers them
+// 0..n-1 and holds the one topological order (Indexed.Order, over a Heap)
+// that Graph.TopoSort, the planner's step order and the executor's walker
+// all use, so that "ready nodes in this order" means one thing.
 package dag
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"slices"
 )
@@ -58,43 +59,46 @@ func (e *CycleError[K]) Error() string { return fmt.Sprintf("cycle: %v", e.Cycle
 // dependencies; among ready nodes it keeps insertion order, so the result
 // is deterministic. It fails on a cycle or a dependency that is not a node.
 func (g *Graph[K]) TopoSort() ([]K, error) {
-	indeg := make(map[K]int, len(g.deps))
-	users := make(map[K][]K, len(g.deps))
-	for _, k := range g.order {
-		for _, d := range g.deps[k] {
-			if _, ok := g.deps[d]; !ok {
-				return nil, fmt.Errorf("node %v depends on unknown node %v", k, d)
-			}
-			indeg[k]++
-			users[d] = append(users[d], k)
-		}
+	x, err := g.Index()
+	if err != nil {
+		return nil, err
 	}
-	// ready is a min-heap of insertion positions, so that among ready nodes
-	// the earliest inserted comes first in O(log n).
-	ready := &intHeap{}
-	pos := make(map[K]int, len(g.order))
-	for i, k := range g.order {
-		pos[k] = i
-		if indeg[k] == 0 {
-			*ready = append(*ready, i)
-		}
-	}
-	heap.Init(ready)
-	out := make([]K, 0, len(g.order))
-	for ready.Len() > 0 {
-		k := g.order[heap.Pop(ready).(int)]
-		out = append(out, k)
-		for _, u := range users[k] {
-			indeg[u]--
-			if indeg[u] == 0 {
-				heap.Push(ready, pos[u])
-			}
-		}
-	}
-	if len(out) != len(g.order) {
+	order, ok := x.Order(nil)
+	if !ok {
 		return nil, &CycleError[K]{Cycle: g.FindCycle()}
 	}
+	out := make([]K, len(order))
+	for p, i := range order {
+		out[p] = g.order[i]
+	}
 	return out, nil
+}
+
+// Index numbers the nodes by insertion order (Nodes()[i] is node i) and
+// returns the graph over those numbers. It fails on a dependency that is
+// not a node.
+func (g *Graph[K]) Index() (*Indexed, error) {
+	idx := make(map[K]int32, len(g.order))
+	for i, k := range g.order {
+		idx[k] = int32(i)
+	}
+	edges := 0
+	for _, d := range g.deps {
+		edges += len(d)
+	}
+	depAt := make([]int32, len(g.order)+1)
+	deps := make([]int32, 0, edges)
+	for i, k := range g.order {
+		for _, d := range g.deps[k] {
+			j, ok := idx[d]
+			if !ok {
+				return nil, fmt.Errorf("node %v depends on unknown node %v", k, d)
+			}
+			deps = append(deps, j)
+		}
+		depAt[i+1] = int32(len(deps))
+	}
+	return NewIndexed(depAt, deps)
 }
 
 // FindCycle returns one cycle (first node repeated at the end), or nil.
@@ -135,26 +139,4 @@ func (g *Graph[K]) FindCycle() []K {
 		}
 	}
 	return nil
-}
-
-type intHeap []int
-
-func (h intHeap) Len() int           { return len(h) }
-func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
-func (h *intHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// EachDep calls f for every node k waits for, in the order they were added,
-// without copying or sorting: for hot loops such as the executor's walker,
-// which indexes a whole plan before it runs.
-func (g *Graph[K]) EachDep(k K, f func(K)) {
-	for _, d := range g.deps[k] {
-		f(d)
-	}
 }

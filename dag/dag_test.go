@@ -79,3 +79,79 @@ func BenchmarkTopoSortWide(b *testing.B) {
 		}
 	}
 }
+
+func TestIndexedOrderPrefersLowestReadyIndex(t *testing.T) {
+	// 0 <- 2, 1 <- 3, 2 <- 4: ready {0,1} -> 0, then {1,2} -> 1, ...
+	x, err := NewIndexed([]int32{0, 0, 0, 1, 2, 3}, []int32{0, 1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, ok := x.Order(nil)
+	if !ok || !slices.Equal(order, []int32{0, 1, 2, 3, 4}) {
+		t.Fatalf("Order(nil) = %v, %v", order, ok)
+	}
+	// Highest index first among ready nodes.
+	order, _ = x.Order(func(a, b int32) bool { return a > b })
+	if !slices.Equal(order, []int32{1, 3, 0, 2, 4}) {
+		t.Fatalf("Order(>) = %v", order)
+	}
+	if got := x.Users(0); !slices.Equal(got, []int32{2}) {
+		t.Fatalf("Users(0) = %v", got)
+	}
+}
+
+func TestIndexedCycleAndRange(t *testing.T) {
+	x, err := NewIndexed([]int32{0, 1, 2, 2}, []int32{1, 0}) // 0 <-> 1, 2 free
+	if err != nil {
+		t.Fatal(err)
+	}
+	if order, ok := x.Order(nil); ok || !slices.Equal(order, []int32{2}) {
+		t.Fatalf("Order on a cycle = %v, %v", order, ok)
+	}
+	if _, err := NewIndexed([]int32{0, 1}, []int32{5}); err == nil {
+		t.Fatal("a dependency outside the graph was accepted")
+	}
+}
+
+func TestRenumberPutsDependenciesFirst(t *testing.T) {
+	// 0 waits for 2, 1 waits for 0.
+	x, _ := NewIndexed([]int32{0, 1, 2, 2}, []int32{2, 0})
+	order, _ := x.Order(nil)
+	y := x.Renumber(order)
+	for i := range int32(y.Len()) {
+		for _, d := range y.Deps(i) {
+			if d >= i {
+				t.Fatalf("node %d waits for %d after renumbering %v", i, d, order)
+			}
+		}
+	}
+}
+
+func TestHeapPopsInOrder(t *testing.T) {
+	h := NewHeap(nil)
+	for _, i := range []int32{5, 3, 9, 1, 4, 1} {
+		h.Push(i)
+	}
+	var got []int32
+	for h.Len() > 0 {
+		got = append(got, h.Pop())
+	}
+	if !slices.Equal(got, []int32{1, 1, 3, 4, 5, 9}) {
+		t.Fatalf("popped %v", got)
+	}
+}
+
+// TestTopoSortAgreesWithIndexedOrder: the generic graph's order is the
+// indexed one by insertion position, so the planner (reading positions)
+// and the walker (insertion positions) sort alike.
+func TestTopoSortAgreesWithIndexedOrder(t *testing.T) {
+	g := New[string]()
+	g.Add("c", "a")
+	g.Add("b")
+	g.Add("a")
+	g.Add("d", "b", "c")
+	got, err := g.TopoSort()
+	if err != nil || !slices.Equal(got, []string{"b", "a", "c", "d"}) {
+		t.Fatalf("TopoSort = %v, %v", got, err)
+	}
+}

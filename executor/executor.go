@@ -26,9 +26,13 @@ const DefaultParallelism = 16
 // the plan (traffic.pause) nor the apply (CanaryHold) says.
 const DefaultCanaryHold = 2 * time.Second
 
-// DefaultLimits bound steps per kind, so that a cloud's API limits are
-// respected: bakes are heavy, creates start servers.
-var DefaultLimits = map[planner.Kind]int{planner.Bake: 4, planner.Create: 8}
+// DefaultLimits returns the default bounds of steps per kind, so that a
+// cloud's API limits are respected: bakes are heavy, creates start
+// servers. It returns a fresh map each time: a caller that changes its
+// copy (a flag's default, a test) cannot change every other Executor's.
+func DefaultLimits() map[planner.Kind]int {
+	return map[planner.Kind]int{planner.Bake: 4, planner.Create: 8}
+}
 
 // Executor carries plans out against a set of clouds.
 type Executor struct {
@@ -141,7 +145,7 @@ func (e *Executor) newRun(ctx, stepCtx context.Context, p *planner.Plan, steps m
 func (e *Executor) classLimits() map[string]int {
 	limits := e.Limits
 	if limits == nil {
-		limits = DefaultLimits
+		limits = DefaultLimits()
 	}
 	out := make(map[string]int, len(limits))
 	for k, n := range limits {

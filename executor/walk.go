@@ -2,7 +2,6 @@ package executor
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -80,7 +79,8 @@ type WalkOptions[K cmp.Ordered] struct {
 
 // Result is the outcome of a whole walk.
 type Result[K cmp.Ordered] struct {
-	// Order lists the nodes in a topological order.
+	// Order lists the nodes in dag's one topological order (insertion
+	// order among ready nodes): a plan's own step order, for a plan.
 	Order    []K
 	Outcomes map[K]*Outcome[K]
 	// Stopped is true when the context was cancelled before every node ran.
@@ -143,9 +143,8 @@ func Walk[K cmp.Ordered](ctx context.Context, g *dag.Graph[K], run func(context.
 // no lock and the walker's own cost stays in microseconds per node.
 type walker[K cmp.Ordered] struct {
 	opts    WalkOptions[K]
+	graph   *dag.Indexed // nodes numbered by topological position
 	keys    []K
-	users   [][]int32 // users[i]: nodes waiting for i
-	deps    [][]int32
 	class   []int32 // index into limits
 	rank    []float64
 	ctx     context.Context // the walk's: once done, nothing more starts
@@ -155,7 +154,7 @@ type walker[K cmp.Ordered] struct {
 	// Coordinator state.
 	waiting  []int32     // unfinished dependencies per node
 	resolved []bool      // ended in any status, or decided (skipped)
-	ready    []readyHeap // per class
+	ready    []*dag.Heap // per class, ordered by before
 	running  []int       // per class
 	limits   []int       // per class, 0 = none
 	inFlight int         // workers started and not yet freed
@@ -186,113 +185,89 @@ const (
 	evFreed                   // a failed node's skipped descendants are reported: free the slot
 )
 
-// newWalker indexes g: nodes in a topological order (insertion order among
-// ready nodes), edges as integer slices both ways, classes and ranks.
+// newWalker indexes g: nodes numbered by their position in dag's one
+// topological order (insertion order among ready nodes, as g.TopoSort),
+// with classes and ranks.
 func newWalker[K cmp.Ordered](g *dag.Graph[K], opts WalkOptions[K]) (*walker[K], error) {
-	nodes := g.Nodes()
-	n := len(nodes)
-	idx := make(map[K]int32, n)
-	for i, k := range nodes {
-		idx[k] = int32(i)
+	x, err := g.Index()
+	if err != nil {
+		return nil, err
 	}
-	// Dependencies by insertion index, then Kahn's algorithm.
-	deps := make([][]int32, n)
-	users := make([][]int32, n)
-	indeg := make([]int32, n)
-	unknown := false
-	for i, k := range nodes {
-		g.EachDep(k, func(d K) {
-			di, ok := idx[d]
-			if !ok {
-				unknown = true
-				return
-			}
-			deps[i] = append(deps[i], di)
-			users[di] = append(users[di], int32(i))
-			indeg[i]++
-		})
-	}
-	topo := make([]int32, 0, n)
-	for i := range n {
-		if indeg[i] == 0 {
-			topo = append(topo, int32(i))
-		}
-	}
-	for h := 0; h < len(topo); h++ {
-		for _, u := range users[topo[h]] {
-			if indeg[u]--; indeg[u] == 0 {
-				topo = append(topo, u)
-			}
-		}
-	}
-	if unknown || len(topo) != n {
-		_, err := g.TopoSort() // names the cycle or the unknown node
-		if err == nil {
+	topo, ok := x.Order(nil)
+	if !ok {
+		if _, err = g.TopoSort(); err == nil { // names the cycle
 			err = errors.New("graph is not a DAG")
 		}
 		return nil, err
 	}
-	// Renumber by topological position.
-	pos := make([]int32, n)
-	for p, i := range topo {
-		pos[i] = int32(p)
-	}
+	nodes := g.Nodes()
+	n := len(nodes)
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = 16
 	}
 	w := &walker[K]{
-		opts: opts, keys: make([]K, n),
-		users: make([][]int32, n), deps: make([][]int32, n),
+		opts: opts, graph: x.Renumber(topo), keys: make([]K, n),
 		class: make([]int32, n), rank: make([]float64, n),
 		waiting: make([]int32, n), resolved: make([]bool, n),
 		outcomes: make([]Outcome[K], n), left: n,
 		events: make(chan event, opts.Parallelism),
 	}
-	classes := map[string]int32{}
 	for p, i := range topo {
 		w.keys[p] = nodes[i]
-		w.deps[p] = renumber(deps[i], pos)
-		w.users[p] = renumber(users[i], pos)
-		w.waiting[p] = int32(len(deps[i]))
+		w.waiting[p] = int32(len(w.graph.Deps(int32(p))))
+	}
+	w.classify()
+	w.rankNodes()
+	return w, nil
+}
+
+// classify puts every node in its class, with the class's limit and
+// ready heap.
+func (w *walker[K]) classify() {
+	classes := map[string]int32{}
+	for p, k := range w.keys {
 		c := ""
-		if opts.Class != nil {
-			c = opts.Class(nodes[i])
+		if w.opts.Class != nil {
+			c = w.opts.Class(k)
 		}
 		ci, ok := classes[c]
 		if !ok {
 			ci = int32(len(classes))
 			classes[c] = ci
-			w.limits = append(w.limits, opts.Limits[c])
+			w.limits = append(w.limits, w.opts.Limits[c])
 		}
 		w.class[p] = ci
 	}
-	w.ready = make([]readyHeap, len(classes))
+	w.ready = make([]*dag.Heap, len(classes))
 	w.running = make([]int, len(classes))
 	for i := range w.ready {
-		w.ready[i].rank = w.rank
+		w.ready[i] = dag.NewHeap(w.before)
 	}
-	// Rank: longest estimated path from a node to the end, computed in
-	// reverse topological order.
-	for i := n - 1; i >= 0; i-- {
+}
+
+// rankNodes sets each node's rank: the longest estimated path from it to
+// the end, computed in reverse topological order.
+func (w *walker[K]) rankNodes() {
+	for i := len(w.keys) - 1; i >= 0; i-- {
 		c := 1.0
-		if opts.Cost != nil {
-			c = opts.Cost(w.keys[i])
+		if w.opts.Cost != nil {
+			c = w.opts.Cost(w.keys[i])
 		}
 		best := 0.0
-		for _, u := range w.users[i] {
+		for _, u := range w.graph.Users(int32(i)) {
 			best = max(best, w.rank[u])
 		}
 		w.rank[i] = c + best
 	}
-	return w, nil
 }
 
-// renumber maps node indices through pos in place.
-func renumber(ids []int32, pos []int32) []int32 {
-	for j, d := range ids {
-		ids[j] = pos[d]
+// before orders ready nodes: longest remaining path first, then
+// topological position.
+func (w *walker[K]) before(a, b int32) bool {
+	if w.rank[a] != w.rank[b] {
+		return w.rank[a] > w.rank[b]
 	}
-	return ids
+	return a < b
 }
 
 // walk is the coordinator: it starts ready nodes in an errgroup bounded by
@@ -333,7 +308,7 @@ func (w *walker[K]) walk(ctx context.Context) *Result[K] {
 }
 
 // push marks node i ready.
-func (w *walker[K]) push(i int32) { heap.Push(&w.ready[w.class[i]], i) }
+func (w *walker[K]) push(i int32) { w.ready[w.class[i]].Push(i) }
 
 // dispatch starts ready nodes, longest remaining path first, while the
 // global and per-class limits allow and the walk's context is live.
@@ -344,18 +319,18 @@ func (w *walker[K]) dispatch(g *errgroup.Group) {
 	for !w.stopped && w.inFlight < w.opts.Parallelism {
 		best := int32(-1)
 		for c := range w.ready {
-			h := &w.ready[c]
+			h := w.ready[c]
 			if h.Len() == 0 || (w.limits[c] > 0 && w.running[c] >= w.limits[c]) {
 				continue
 			}
-			if best < 0 || h.less(h.ids[0], best) {
-				best = h.ids[0]
+			if best < 0 || w.before(h.Peek(), best) {
+				best = h.Peek()
 			}
 		}
 		if best < 0 {
 			return
 		}
-		heap.Pop(&w.ready[w.class[best]])
+		w.ready[w.class[best]].Pop()
 		w.running[w.class[best]]++
 		w.inFlight++
 		w.outcomes[best].Start = time.Now()
@@ -376,7 +351,7 @@ func (w *walker[K]) handle(ev event) {
 		// The node's end was reported before this event was sent: a
 		// step's "done" is always told before the steps waiting for it
 		// say "started".
-		for _, u := range w.users[i] {
+		for _, u := range w.graph.Users(i) {
 			w.waiting[u]--
 			if w.waiting[u] == 0 && !w.resolved[u] {
 				w.push(u)
@@ -443,7 +418,7 @@ func (w *walker[K]) skipFrom(i int32, cause K) []int32 {
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, u := range w.users[n] {
+		for _, u := range w.graph.Users(n) {
 			if w.resolved[u] {
 				continue
 			}
@@ -484,7 +459,7 @@ func (w *walker[K]) result() *Result[K] {
 			last = o.End
 		}
 		var before time.Duration
-		for _, d := range w.deps[i] {
+		for _, d := range w.graph.Deps(int32(i)) {
 			before = max(before, finish[d])
 		}
 		finish[i] = before + o.Duration()
@@ -494,27 +469,4 @@ func (w *walker[K]) result() *Result[K] {
 		r.Makespan = last.Sub(first)
 	}
 	return r
-}
-
-// readyHeap orders ready nodes by rank (longest path to the end first),
-// then by topological position.
-type readyHeap struct {
-	ids  []int32
-	rank []float64
-}
-
-func (h *readyHeap) less(a, b int32) bool {
-	if h.rank[a] != h.rank[b] {
-		return h.rank[a] > h.rank[b]
-	}
-	return a < b
-}
-func (h *readyHeap) Len() int           { return len(h.ids) }
-func (h *readyHeap) Less(i, j int) bool { return h.less(h.ids[i], h.ids[j]) }
-func (h *readyHeap) Swap(i, j int)      { h.ids[i], h.ids[j] = h.ids[j], h.ids[i] }
-func (h *readyHeap) Push(x any)         { h.ids = append(h.ids, x.(int32)) }
-func (h *readyHeap) Pop() any {
-	x := h.ids[len(h.ids)-1]
-	h.ids = h.ids[:len(h.ids)-1]
-	return x
 }

@@ -14,13 +14,13 @@ import (
 // and prunes (environments in `after` order, then by name; roles by name),
 // then image prunes — and the topological sort keeps that order wherever
 // the dependencies allow (among ready steps, the first in reading order goes
-// first, as dag.TopoSort does). It works on positions rather than through
-// dag.Graph because `after` can give every swap of an environment hundreds
-// of dependencies, and Graph.Add deduplicates them pairwise. It fails on a
+// first, as dag.TopoSort does: both are dag.Indexed.Order). It numbers
+// steps itself rather than through dag.Graph because `after` can give
+// every swap of an environment hundreds of dependencies, and Graph.Add
+// deduplicates them pairwise. It fails on a
 // duplicate id, a dependency on an unknown step, or a cycle: each would be a
 // bug in the planner.
 func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
-	n := len(steps)
 	for i := range steps {
 		a := steps[i].After
 		slices.Sort(a)
@@ -29,8 +29,27 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 			steps[i].After = []string{}
 		}
 	}
-	// Sort positions, not the (large) steps, with each step's environment
-	// rank looked up once.
+	byReading := readingOrder(steps, envRank)
+	g, err := indexSteps(steps, byReading)
+	if err != nil {
+		return nil, err
+	}
+	order, ok := g.Order(nil) // reading position breaks ties
+	if !ok {
+		return nil, fmt.Errorf("steps wait for each other in a cycle: %v", stepCycle(steps))
+	}
+	out := make([]Step, len(steps))
+	for p, k := range order {
+		out[p] = steps[byReading[k]]
+	}
+	return out, nil
+}
+
+// readingOrder returns the positions of steps sorted for reading. It sorts
+// positions, not the (large) steps, with each step's environment rank
+// looked up once.
+func readingOrder(steps []Step, envRank map[string]int) []int {
+	n := len(steps)
 	rank := make([]int, n)
 	for i := range steps {
 		r, ok := envRank[steps[i].Env]
@@ -44,23 +63,27 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 		byReading[i] = i
 	}
 	slices.SortStableFunc(byReading, func(a, b int) int { return compareSteps(&steps[a], &steps[b], rank[a], rank[b]) })
-	// Renumber steps by reading position: step k is steps[byReading[k]].
-	at := make(map[string]int, n)
+	return byReading
+}
+
+// indexSteps numbers steps by reading position (step k is
+// steps[byReading[k]]) and returns the graph of their dependencies, each
+// looked up once.
+func indexSteps(steps []Step, byReading []int) (*dag.Indexed, error) {
+	n := len(steps)
+	at := make(map[string]int32, n)
 	for k, i := range byReading {
 		if _, dup := at[steps[i].ID]; dup {
 			return nil, fmt.Errorf("two steps with id %s", steps[i].ID)
 		}
-		at[steps[i].ID] = k
+		at[steps[i].ID] = int32(k)
 	}
-	// Users of each step, as one flat array (CSR), and in-degrees; each
-	// dependency is looked up once.
 	edges := 0
 	for i := range steps {
 		edges += len(steps[i].After)
 	}
 	deps := make([]int32, 0, edges)
-	indeg := make([]int, n)
-	start := make([]int, n+1)
+	depAt := make([]int32, n+1)
 	// The swaps of an environment share their `after` dependencies, in the
 	// same order: reuse the previous swap's lookups where the ids match.
 	var prevAfter []string
@@ -68,101 +91,31 @@ func orderSteps(steps []Step, envRank map[string]int) ([]Step, error) {
 	for k, i := range byReading {
 		mine := len(deps)
 		for x, d := range steps[i].After {
-			var j int32
 			if x < len(prevAfter) && prevAfter[x] == d {
-				j = prevDeps[x]
-			} else {
-				jj, ok := at[d]
-				if !ok {
-					return nil, fmt.Errorf("step %s waits for unknown step %s", steps[i].ID, d)
-				}
-				j = int32(jj)
+				deps = append(deps, prevDeps[x])
+				continue
+			}
+			j, ok := at[d]
+			if !ok {
+				return nil, fmt.Errorf("step %s waits for unknown step %s", steps[i].ID, d)
 			}
 			deps = append(deps, j)
-			indeg[k]++
-			start[j+1]++
 		}
+		depAt[k+1] = int32(len(deps))
 		if steps[i].Kind == Swap {
 			prevAfter, prevDeps = steps[i].After, deps[mine:]
 		}
 	}
-	for j := range n {
-		start[j+1] += start[j]
-	}
-	users := make([]int32, edges)
-	fill := slices.Clone(start[:n])
-	e := 0
-	for k := range byReading {
-		for range indeg[k] {
-			j := deps[e]
-			e++
-			users[fill[j]] = int32(k)
-			fill[j]++
-		}
-	}
-	ready := &minHeap{}
-	for k := range n {
-		if indeg[k] == 0 {
-			ready.push(k)
-		}
-	}
-	out := make([]Step, 0, n)
-	for ready.len() > 0 {
-		k := ready.pop()
-		out = append(out, steps[byReading[k]])
-		for _, u := range users[start[k]:start[k+1]] {
-			if indeg[u]--; indeg[u] == 0 {
-				ready.push(int(u))
-			}
-		}
-	}
-	if len(out) != n {
-		g := dag.New[string]()
-		for _, st := range steps {
-			g.Add(st.ID, st.After...)
-		}
-		return nil, fmt.Errorf("steps wait for each other in a cycle: %v", g.FindCycle())
-	}
-	return out, nil
+	return dag.NewIndexed(depAt, deps)
 }
 
-// minHeap is a binary min-heap of ints (reading positions).
-type minHeap struct{ a []int }
-
-func (h *minHeap) len() int { return len(h.a) }
-
-func (h *minHeap) push(x int) {
-	h.a = append(h.a, x)
-	for i := len(h.a) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h.a[p] <= h.a[i] {
-			break
-		}
-		h.a[p], h.a[i] = h.a[i], h.a[p]
-		i = p
+// stepCycle names one cycle among steps, for the error of a planner bug.
+func stepCycle(steps []Step) []string {
+	g := dag.New[string]()
+	for _, st := range steps {
+		g.Add(st.ID, st.After...)
 	}
-}
-
-func (h *minHeap) pop() int {
-	top := h.a[0]
-	last := len(h.a) - 1
-	h.a[0] = h.a[last]
-	h.a = h.a[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < last && h.a[l] < h.a[m] {
-			m = l
-		}
-		if r < last && h.a[r] < h.a[m] {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h.a[i], h.a[m] = h.a[m], h.a[i]
-		i = m
-	}
-	return top
+	return g.FindCycle()
 }
 
 // group is the section of the plan a step reads in.

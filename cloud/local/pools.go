@@ -25,6 +25,10 @@ import (
 // locking), the requests in flight to it and its health loop.
 type poolRT struct {
 	rec poolRec // guarded by supervisor.mu
+	// swapping is "env/role" while a swap to the pool is between its
+	// check and its publication (guarded by supervisor.mu): the pool is
+	// then kept as if it served.
+	swapping string
 
 	// life serialises the pool's lifecycle (start, stop, delete); it is
 	// held across slow work, never together with supervisor.mu the other

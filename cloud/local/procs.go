@@ -79,9 +79,11 @@ func (s *server) reason() string {
 	return ""
 }
 
-// stop ends the process group: SIGTERM, then SIGKILL after grace.
+// stop ends the process group: SIGTERM, then SIGKILL after grace. A
+// record with no pid is never signalled: kill(-0) is the caller's own
+// process group, the supervisor's.
 func (s *server) stop(grace time.Duration) {
-	if !s.alive() {
+	if !s.alive() || s.rec.PID <= 0 {
 		return
 	}
 	_ = signalGroup(s.rec.PID, syscall.SIGTERM)

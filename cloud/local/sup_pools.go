@@ -252,7 +252,7 @@ func (s *supervisor) setWarm(ctx context.Context, req *warmReq) error {
 		}
 		return s.warm(ctx, rt, req.Secrets)
 	}
-	if ep := s.servingEndpoint(req.Project, req.Pool); ep != "" {
+	if ep := s.keepingEndpoint(req.Project, req.Pool); ep != "" {
 		s.mu.Unlock()
 		return fmt.Errorf("cooling pool %s: endpoint %s routes to it: %w", req.Pool, ep, cloud.ErrServing)
 	}
@@ -275,7 +275,8 @@ func (s *supervisor) setWarm(ctx context.Context, req *warmReq) error {
 }
 
 // deletePool implements DeletePool: refused while an endpoint routes to the
-// pool (checked under the mutex every swap takes); otherwise the pool
+// pool or a swap to it is under way (checked under the mutex every swap
+// takes to check and pin its pools); otherwise the pool
 // leaves the map at once (no swap can pick it), its servers stop after
 // their requests in flight, and its record goes last, so a crash in
 // between leaves a record the next supervisor still knows.
@@ -287,7 +288,7 @@ func (s *supervisor) deletePool(project, id string) error {
 		s.mu.Unlock()
 		return nil
 	}
-	if ep := s.servingEndpoint(project, id); ep != "" {
+	if ep := s.keepingEndpoint(project, id); ep != "" {
 		s.mu.Unlock()
 		return fmt.Errorf("deleting pool %s: endpoint %s routes to it: %w", id, ep, cloud.ErrServing)
 	}

@@ -39,6 +39,16 @@ type supervisor struct {
 	deleting  map[string]bool         // pools being deleted
 	endpoints map[string]*endpointRec // by recKey(project, env, role)
 	proxies   map[string]*proxy       // by address
+	claims    map[string]string       // addresses a swap is opening, to its endpoint's key
+	epLocks   map[string]*sync.Mutex  // by endpoint key: queues its swaps
+
+	// swapGate is held shared by each swap between its check and its
+	// publication, and exclusively by stopAll, so that nothing a swap
+	// publishes outlives a stop.
+	swapGate sync.RWMutex
+	// beforeCommit, when set (by tests), is called by a swap before it
+	// commits, without the mutex: a slow disk.
+	beforeCommit func(target string)
 
 	quit     chan struct{}
 	quitOnce sync.Once
@@ -93,20 +103,7 @@ func RunSupervisor(ctx context.Context, home string) error {
 		return err
 	}
 	defer st.Close()
-	s := &supervisor{
-		home:      home,
-		st:        st,
-		started:   time.Now(),
-		log:       log.New(os.Stderr, "phoenix-supervisor ", log.LstdFlags|log.LUTC),
-		pools:     map[string]*poolRT{},
-		deleting:  map[string]bool{},
-		endpoints: map[string]*endpointRec{},
-		proxies:   map[string]*proxy{},
-		quit:      make(chan struct{}),
-
-		driftEvery: 30 * time.Second,
-		driftSeen:  map[string]driftCheck{},
-	}
+	s := newSupervisor(home, st)
 	if d, err := time.ParseDuration(os.Getenv("PHOENIX_DRIFT_CHECK")); err == nil && d > 0 {
 		s.driftEvery = d
 	}
@@ -140,6 +137,27 @@ func RunSupervisor(ctx context.Context, home string) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// newSupervisor returns the supervisor of home over its open store, with
+// nothing running yet.
+func newSupervisor(home string, st *store) *supervisor {
+	return &supervisor{
+		home:      home,
+		st:        st,
+		started:   time.Now(),
+		log:       log.New(os.Stderr, "phoenix-supervisor ", log.LstdFlags|log.LUTC),
+		pools:     map[string]*poolRT{},
+		deleting:  map[string]bool{},
+		endpoints: map[string]*endpointRec{},
+		proxies:   map[string]*proxy{},
+		claims:    map[string]string{},
+		epLocks:   map[string]*sync.Mutex{},
+		quit:      make(chan struct{}),
+
+		driftEvery: 30 * time.Second,
+		driftSeen:  map[string]driftCheck{},
+	}
 }
 
 // lockHome takes the home's supervisor lock (flock, released by the kernel
@@ -309,6 +327,8 @@ func (s *supervisor) save(rec *poolRec) error {
 // records and images stay, a swap starts them again), pools mid-create
 // fail. why completes "stopped by": it is the cold pool's reason.
 func (s *supervisor) stopAll(why string) {
+	s.swapGate.Lock()
+	defer s.swapGate.Unlock()
 	s.mu.Lock()
 	pools := make([]*poolRT, 0, len(s.pools))
 	for _, rt := range s.pools {
@@ -523,6 +543,16 @@ func (s *supervisor) status() Status {
 	}
 	sortStatus(&st)
 	return st
+}
+
+// keepingEndpoint returns "env/role" of an endpoint of project that
+// routes to pool id or is being swapped to it, or "": what forbids
+// cooling or deleting the pool. s.mu held.
+func (s *supervisor) keepingEndpoint(project, id string) string {
+	if rt := s.pools[string(recKey(project, id))]; rt != nil && rt.swapping != "" {
+		return rt.swapping
+	}
+	return s.servingEndpoint(project, id)
 }
 
 // servingEndpoint returns "env/role" of an endpoint of project that routes
