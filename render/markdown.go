@@ -251,9 +251,9 @@ func tableRows(d *Doc) []string {
 	for _, g := range groupSteps(d) {
 		var kinds, why []string
 		for _, s := range g.steps {
-			k := s.Kind
+			k := string(s.Kind)
 			switch {
-			case s.Kind == string(planner.Swap) && s.Pool == "":
+			case s.Kind == planner.Swap && s.Pool == "":
 				k = "**detach**"
 			case s.MoveFrom != "":
 				k = "**move**"
@@ -264,7 +264,7 @@ func tableRows(d *Doc) []string {
 				kinds = append(kinds, k)
 			}
 			r := s.Reason
-			if s.Kind == string(planner.Prune) {
+			if s.Kind == planner.Prune {
 				r = Short(s.Pool) + ": " + r
 			}
 			if r != "" && !slices.Contains(why, r) {
@@ -282,7 +282,7 @@ func bakesLine(d *Doc) string {
 	var bakes, prunes []string
 	for _, s := range d.Steps {
 		switch {
-		case s.Kind == string(planner.Bake):
+		case s.Kind == planner.Bake:
 			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), cellMD(trimImagePrefix(s.Reason, s.Image))))
 		case s.isImagePrune():
 			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))

@@ -163,9 +163,9 @@ func bakesMarkdown(doc *render.Doc) string {
 	var bakes, prunes []string
 	for _, s := range doc.Steps {
 		switch {
-		case s.Kind == string(planner.Bake):
+		case s.Kind == planner.Bake:
 			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID), specdiff.MarkdownCell(s.Reason)))
-		case s.Kind == string(planner.Prune) && s.Pool == "":
+		case s.Kind == planner.Prune && s.Pool == "":
 			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID)))
 		}
 	}
@@ -198,7 +198,7 @@ func envTables(doc *render.Doc) []string {
 			if !slices.Contains(roles, s.Role) {
 				roles = append(roles, s.Role)
 			}
-			k := s.Kind
+			k := string(s.Kind)
 			if s.Destructive {
 				k = "**destroy**"
 			}
@@ -206,7 +206,7 @@ func envTables(doc *render.Doc) []string {
 				kinds[s.Role] = append(ks, k)
 			}
 			why := s.Reason
-			if s.Kind == string(planner.Prune) {
+			if s.Kind == planner.Prune {
 				why = render.Short(s.Pool) + ": " + why
 			}
 			if why != "" && !slices.Contains(whys[s.Role], why) {
