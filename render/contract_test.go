@@ -33,7 +33,7 @@ func TestPlanJSONFieldNames(t *testing.T) {
 		v    any
 		want string
 	}{
-		{Doc{}, "format_version project,omitempty commit,omitempty clouds,omitempty envs,omitempty now,omitempty steps endpoints,omitempty warnings,omitempty summary changes destructive,omitempty rollback,omitempty"},
+		{Doc{}, "format_version project,omitempty commit,omitempty clouds,omitempty envs,omitempty now,omitempty steps endpoints,omitempty warnings,omitempty summary changes destructive,omitempty rollback,omitempty simulation,omitempty"},
 		{Step{}, "id kind cloud,omitempty env role image build_id,omitempty pool key,omitempty generation,omitempty endpoint,omitempty move_from,omitempty from,omitempty weights,omitempty cool,omitempty reason destructive rollback,omitempty replace,omitempty after watch,omitempty"},
 		{Endpoint{}, "cloud,omitempty env role address,omitempty serving,omitempty rollback,omitempty moved_from,omitempty held,omitempty"},
 		{Summary{}, "bake create swap prune"},

@@ -43,6 +43,9 @@ type Doc struct {
 	// Rollback lists the environments whose change is swaps to retained
 	// pools only.
 	Rollback []string `json:"rollback,omitempty"`
+	// Simulation is true when the plan was made against the in-memory
+	// simulation (PHOENIX_CLOUD_OVERRIDE=memory): nothing in it is real.
+	Simulation bool `json:"simulation,omitempty"`
 }
 
 // Step is one step of the plan in the JSON contract: planner.Step's fields,
@@ -110,6 +113,8 @@ type Info struct {
 	// Clouds names the clouds the spec uses; if empty they are taken from
 	// the plan's endpoints and steps.
 	Clouds []string
+	// Simulation says the live state came from the in-memory simulation.
+	Simulation bool
 }
 
 // Moves counts the swaps that move an endpoint to a new address (each is
@@ -133,6 +138,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 		Envs:          slices.Clone(p.Envs),
 		Warnings:      slices.Clone(p.Warnings),
 		Steps:         make([]Step, 0, len(p.Steps)),
+		Simulation:    info.Simulation,
 	}
 	if !p.Now.IsZero() {
 		now := p.Now.UTC()

@@ -40,7 +40,7 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	if o.Title == "" {
 		o.Title = "Phoenix:"
 	}
-	verdict := "**" + o.Title + "** " + Verdict(d) + "\n"
+	verdict := "**" + o.Title + "** " + Verdict(d) + "\n" + SimulationMD(d)
 	if !d.Changes {
 		out := verdict + warningsMD(d)
 		_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
@@ -308,6 +308,16 @@ func warningsMD(d *Doc) string {
 		b.WriteString("> ⚠️ " + cellMD(w) + "\n")
 	}
 	return b.String()
+}
+
+// SimulationMD marks a comment made against the in-memory simulation, which
+// a reader of a pull request would otherwise take for the real cloud: a
+// quoted line of its own under the verdict, or nothing.
+func SimulationMD(d *Doc) string {
+	if !d.Simulation {
+		return ""
+	}
+	return "\n> **SIMULATION**: planned against the in-memory cloud (PHOENIX_CLOUD_OVERRIDE=memory); nothing in it is real.\n"
 }
 
 // cellMD escapes text from the spec, the cloud or an error for a table

@@ -27,8 +27,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/render"
 )
 
-func init() { register(newApplyCmd) }
-
 // applyFlags are the options of `phoenix apply`.
 type applyFlags struct {
 	src         specSource
@@ -49,7 +47,7 @@ type applyFlags struct {
 	withYes string
 }
 
-func newApplyCmd() *cobra.Command {
+func newApplyCmd(cl *clouds) *cobra.Command {
 	var f applyFlags
 	cmd := &cobra.Command{
 		Use:   "apply [DIR]",
@@ -84,7 +82,7 @@ failed, the plan was refused or cancelled, or the spec has errors.`,
 			f.src.Dir = specDir(args)
 			f.src.RequireClean = true
 			f.withYes = f.commandWithYes(args)
-			return runApply(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), f)
+			return runApply(cmd.Context(), cl, cmd.InOrStdin(), cmd.OutOrStdout(), f)
 		},
 	}
 	addSpecFlags(cmd, &f.src)
@@ -103,7 +101,7 @@ failed, the plan was refused or cancelled, or the spec has errors.`,
 	return cmd
 }
 
-func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFlags) error {
+func runApply(ctx context.Context, cl *clouds, stdin io.Reader, stdout io.Writer, f applyFlags) error {
 	if f.parallelism < 1 {
 		return fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
 	}
@@ -131,12 +129,15 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	if err != nil {
 		return err
 	}
-	clouds, err := openClouds(ctx, desired)
+	clouds, err := cl.open(ctx, desired)
 	if err != nil {
 		return err
 	}
 	view := newView(stdout, f.json)
 	defer view.Close()
+	if f.json && simulated(clouds) {
+		view.Note(simulationNotice) // the event stream says it too
+	}
 
 	applyID := executor.NewApplyID()
 	owner := executor.Owner(applyID)

@@ -17,8 +17,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud/local"
 )
 
-func init() { register(newCloudCmd) }
-
 func newCloudCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cloud",

@@ -20,8 +20,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
 
-func init() { register(newDiffCmd) }
-
 // diffCommentMarker opens every pull-request comment so that CI can find
 // its previous comment and update it in place.
 const diffCommentMarker = "<!-- phoenix:diff -->"
@@ -50,7 +48,7 @@ type diffResult struct {
 // cloudOpener opens the clouds a spec uses; tests pass an in-memory one.
 type cloudOpener func(ctx context.Context, d *model.Desired) (cloud.Set, error)
 
-func newDiffCmd() *cobra.Command {
+func newDiffCmd(cl *clouds) *cobra.Command {
 	var o diffOptions
 	var format string
 	cmd := &cobra.Command{
@@ -95,7 +93,7 @@ in PHOENIX_EVAL_MEMORY=2GiB phoenix diff main HEAD.`,
 			o.Base, o.Head = args[0], args[1]
 			o.Dir = specDir(args[2:])
 			o.Now = time.Now()
-			res, err := computeDiff(cmd.Context(), o, openCloudsReadOnly)
+			res, err := computeDiff(cmd.Context(), o, cl.openReadOnly)
 			if err != nil && format == "markdown" {
 				// The comment says why, and the command still fails.
 				_ = writeFailureComment(cmd.OutOrStdout(), err)
@@ -178,7 +176,7 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	if err != nil {
 		return nil, err
 	}
-	res.Plan = render.FromPlan(p, render.Info{Commit: headD.Commit})
+	res.Plan = render.FromPlan(p, render.Info{Commit: headD.Commit, Simulation: simulated(clouds)})
 	return res, nil
 }
 

@@ -78,7 +78,7 @@ func buildComment(res *diffResult) *comment {
 		return c
 	}
 	doc := res.Plan
-	c.head = diffCommentMarker + "\n**Phoenix:** " + render.Verdict(doc) + "\n\n" + compared
+	c.head = diffCommentMarker + "\n**Phoenix:** " + render.Verdict(doc) + "\n" + render.SimulationMD(doc) + "\n" + compared
 	if b := bakesMarkdown(doc); b != "" {
 		c.head += "\n" + b + "\n"
 	}

@@ -22,8 +22,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
 
-func init() { register(newHistoryCmd) }
-
 // historyOptions are the inputs of `phoenix history`.
 type historyOptions struct {
 	Env     string
@@ -45,6 +43,9 @@ type History struct {
 	// Notes say where the walk stopped early (a shallow clone) and which
 	// commits were skipped because their spec does not compile.
 	Notes []string `json:"notes,omitempty"`
+	// Simulation is true when the live state came from the in-memory
+	// simulation (PHOENIX_CLOUD_OVERRIDE=memory): nothing in it is real.
+	Simulation bool `json:"simulation,omitempty"`
 }
 
 // HistoryChange is one commit that changed what runs in the environment.
@@ -84,7 +85,7 @@ type HistoryRole struct {
 	Plan string `json:"plan,omitempty"`
 }
 
-func newHistoryCmd() *cobra.Command {
+func newHistoryCmd(cl *clouds) *cobra.Command {
 	var o historyOptions
 	var format string
 	cmd := &cobra.Command{
@@ -117,7 +118,7 @@ deepen it.`,
 				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
 			o.Dir = specDir(args)
-			h, err := computeHistory(cmd.Context(), o, openCloudsReadOnly)
+			h, err := computeHistory(cmd.Context(), o, cl.openReadOnly)
 			if err != nil {
 				return err
 			}
@@ -310,6 +311,7 @@ func computeHistory(ctx context.Context, o historyOptions, open cloudOpener) (*H
 		return nil, err
 	}
 	h.Live = true
+	h.Simulation = simulated(clouds)
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()

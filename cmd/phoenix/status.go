@@ -17,9 +17,7 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-func init() { register(newStatusCmd) }
-
-func newStatusCmd() *cobra.Command {
+func newStatusCmd(cl *clouds) *cobra.Command {
 	var src specSource
 	var envs []string
 	var format string
@@ -41,7 +39,7 @@ otherwise.`,
 			if format != "text" && format != "json" {
 				return fmt.Errorf("unknown --format %q: use text, json", format)
 			}
-			return runStatus(cmd.Context(), cmd.OutOrStdout(), src, envs, format)
+			return runStatus(cmd.Context(), cl, cmd.OutOrStdout(), src, envs, format)
 		},
 	}
 	addSpecFlags(cmd, &src)
@@ -56,6 +54,9 @@ type statusDoc struct {
 	Endpoints []statusEndpoint `json:"endpoints"`
 	Pools     []statusPool     `json:"pools"`
 	Images    []statusImage    `json:"images"`
+	// Simulation is true when the live state came from the in-memory
+	// simulation (PHOENIX_CLOUD_OVERRIDE=memory): nothing in it is real.
+	Simulation bool `json:"simulation,omitempty"`
 }
 
 type statusEndpoint struct {
@@ -103,7 +104,7 @@ type statusImage struct {
 	Drift bool `json:"drift,omitempty"`
 }
 
-func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, format string) error {
+func runStatus(ctx context.Context, cl *clouds, w io.Writer, src specSource, envs []string, format string) error {
 	desired, err := loadSpec(ctx, src)
 	if err != nil {
 		return err
@@ -112,7 +113,7 @@ func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, 
 	if err != nil {
 		return err
 	}
-	clouds, err := openCloudsReadOnly(ctx, desired)
+	clouds, err := cl.openReadOnly(ctx, desired)
 	if err != nil {
 		return err
 	}
@@ -124,6 +125,7 @@ func runStatus(ctx context.Context, w io.Writer, src specSource, envs []string, 
 		addLeftEnvs(scope, live)
 	}
 	doc := buildStatus(desired, live, scope)
+	doc.Simulation = simulated(clouds)
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
