@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -377,31 +376,6 @@ func TestRevertPlansSwapsOnlyAndHistoryShowsRetainedPools(t *testing.T) {
 	}
 	if h.Changes[0].Back != "current" || h.Changes[1].Back != "swap" || h.Changes[2].Back != "current" {
 		t.Fatalf("after the revert: %+v", h.Changes)
-	}
-}
-
-// TestCommentFitsTheLimit: a giant plan still fits a comment; the full
-// plan goes first, then the graph, then details, then whole tables.
-func TestCommentFitsTheLimit(t *testing.T) {
-	row := "| web | create + swap | " + strings.Repeat("x", 80) + " |\n"
-	var tables []string
-	for i := 0; i < 400; i++ {
-		tables = append(tables, fmt.Sprintf("\n#### env%03d\n\n| role | change | why |\n|---|---|---|\n%s", i, row))
-	}
-	c := &comment{head: diffCommentMarker + "\n**Phoenix:** lots.\n", tables: tables,
-		desired: strings.Repeat("- pool\n", 3000), graph: strings.Repeat("g\n", 20000), full: strings.Repeat("line\n", 20000)}
-	out := c.fit(commentMax)
-	if len(out) > commentMax {
-		t.Fatalf("comment is %d bytes, over %d", len(out), commentMax)
-	}
-	for _, want := range []string{diffCommentMarker, "#### env000", "Cut to fit a comment: the full plan, the plan graph, the desired-state details, "} {
-		if !strings.Contains(out, want) {
-			t.Errorf("comment lacks %q", want)
-		}
-	}
-	small := &comment{head: "h\n", tables: tables[:2], full: "f\n"}
-	if got := small.fit(commentMax); strings.Contains(got, "Cut to fit") || !strings.HasSuffix(got, "f\n") {
-		t.Errorf("a small comment is cut: %q", got)
 	}
 }
 
