@@ -17,7 +17,8 @@ import (
 // StatusText writes phoenix status for a person: the table of UX.md, one
 // line per endpoint, then what the table cannot say (cold serving pools,
 // failed and rejected pools, what left the spec, images and their drift).
-func StatusText(w io.Writer, doc *status.Doc, now time.Time) error {
+func StatusText(w io.Writer, doc *status.Doc, o StatusOptions) error {
+	now := o.Now
 	if len(doc.Endpoints) == 0 {
 		_, err := fmt.Fprintln(w, "No environments in scope.")
 		return err
@@ -82,19 +83,59 @@ func StatusText(w io.Writer, doc *status.Doc, now time.Time) error {
 		// A new user's first status: say what to do rather than only "-".
 		fmt.Fprintln(w, "\nNo pools yet: nothing is deployed in these environments. See what would be with phoenix plan; deploy with phoenix apply --yes.")
 	}
-	if len(doc.Images) > 0 {
-		var ims []string
-		for _, im := range doc.Images {
-			drift := ""
-			if im.Drift {
-				drift = ", drift"
-			}
-			ims = append(ims, fmt.Sprintf("%s %s (%s%s)", im.Name, statusCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt)), drift))
-		}
-		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(slices.Compact(ims), ", "))
-	}
+	writeImages(w, doc.Images, o)
 	writeDriftedImages(w, doc.Images)
 	return nil
+}
+
+// StatusOptions are how StatusText shows the status.
+type StatusOptions struct {
+	// Now is what ages are measured against.
+	Now time.Time
+	// AllImages lists every image build; otherwise the newest build of
+	// each image is named and the others are counted (status --all).
+	AllImages bool
+}
+
+// writeImages names the image builds. Every bake adds one and the image
+// retention keeps several, so the full list grows with the history of the
+// spec: by default it names the newest build of each image (what the spec
+// uses, bounded by the spec's size) and counts the rest.
+func writeImages(w io.Writer, images []status.Image, o StatusOptions) {
+	if len(images) == 0 {
+		return
+	}
+	all := imageList(images, o.Now)
+	if o.AllImages {
+		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(all, ", "))
+		return
+	}
+	var newest []status.Image // images are sorted by name, newest first
+	for i, im := range images {
+		if i == 0 || im.Name != images[i-1].Name {
+			newest = append(newest, im)
+		}
+	}
+	named := imageList(newest, o.Now)
+	if len(named) == len(all) {
+		fmt.Fprintf(w, "\nImages: %s\n", strings.Join(named, ", "))
+		return
+	}
+	fmt.Fprintf(w, "\nImages: %s of %s, the newest of each: %s (phoenix status --all lists every build)\n",
+		countOf(len(all), "build"), countOf(len(named), "image"), strings.Join(named, ", "))
+}
+
+// imageList names image builds as "web 3c5e5de (2d, drift)", once each.
+func imageList(images []status.Image, now time.Time) []string {
+	var out []string
+	for _, im := range images {
+		drift := ""
+		if im.Drift {
+			drift = ", drift"
+		}
+		out = append(out, fmt.Sprintf("%s %s (%s%s)", im.Name, statusCommit(im.BuildID), humanAge(now.Sub(im.CreatedAt)), drift))
+	}
+	return slices.Compact(out)
 }
 
 // writeDriftedImages says which images changed after their bake: nothing
@@ -143,7 +184,7 @@ func writeColdServing(w io.Writer, pools []status.Pool) {
 func writeLeftSpec(w io.Writer, eps []status.Endpoint) {
 	var left []string
 	for _, e := range eps {
-		if !e.InSpec && len(e.Backends) > 0 {
+		if !e.InSpec && len(e.Serving) > 0 {
 			left = append(left, e.Env+"/"+e.Role)
 		}
 	}

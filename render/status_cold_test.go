@@ -89,7 +89,7 @@ func TestStatusTextColdPoolOfALeftEnvironment(t *testing.T) {
 func statusText(t *testing.T, d *model.Desired, live *cloud.Live, scope map[string]string, now time.Time) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := StatusText(&b, status.Build(d, live, scope), now); err != nil {
+	if err := StatusText(&b, status.Build(d, live, scope), StatusOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()

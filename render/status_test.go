@@ -38,7 +38,7 @@ func TestStatusTextShowsCanariesAndRetainedPools(t *testing.T) {
 	}
 	doc := status.Build(d, live, map[string]string{"prod": "local"})
 	var b bytes.Buffer
-	if err := StatusText(&b, doc, now); err != nil {
+	if err := StatusText(&b, doc, StatusOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

@@ -14,8 +14,8 @@ func TestStatusJSONFieldNames(t *testing.T) {
 		v    any
 		want string
 	}{
-		{Doc{}, "project endpoints pools images simulation,omitempty"},
-		{Endpoint{}, "env role cloud address backends in_spec"},
+		{Doc{}, "format_version project endpoints pools images simulation,omitempty"},
+		{Endpoint{}, "env role cloud address serving in_spec"},
 		{Pool{}, "id env role key generation image build_id commit created_at serving weight,omitempty healthy servers count state cloud desired reason,omitempty rejected,omitempty rejected_at,omitzero"},
 		{Image{}, "name build_id parent_build_id,omitempty created_at cloud drift,omitempty"},
 	} {

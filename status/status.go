@@ -13,13 +13,21 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
+// FormatVersion is the version of the JSON contract of phoenix status.
+// Version 1 (unnumbered) called an endpoint's pools "backends"; version 2
+// calls them "serving", as the plan's JSON does.
+const FormatVersion = "2"
+
 // Doc is the JSON contract of phoenix status --format json: the live
 // state of the environments in scope, joined with the spec.
 type Doc struct {
-	Project   string     `json:"project"`
-	Endpoints []Endpoint `json:"endpoints"`
-	Pools     []Pool     `json:"pools"`
-	Images    []Image    `json:"images"`
+	// FormatVersion is FormatVersion: a script can tell a contract it
+	// does not know.
+	FormatVersion string     `json:"format_version"`
+	Project       string     `json:"project"`
+	Endpoints     []Endpoint `json:"endpoints"`
+	Pools         []Pool     `json:"pools"`
+	Images        []Image    `json:"images"`
 	// Simulation is true when the live state came from the in-memory
 	// simulation (PHOENIX_CLOUD_OVERRIDE=memory): nothing in it is real.
 	Simulation bool `json:"simulation,omitempty"`
@@ -27,11 +35,13 @@ type Doc struct {
 
 // Endpoint is an (environment, role) and what its address routes to.
 type Endpoint struct {
-	Env      string          `json:"env"`
-	Role     string          `json:"role"`
-	Cloud    string          `json:"cloud"`
-	Address  string          `json:"address"`
-	Backends []cloud.Backend `json:"backends"`
+	Env     string `json:"env"`
+	Role    string `json:"role"`
+	Cloud   string `json:"cloud"`
+	Address string `json:"address"`
+	// Serving lists the pools the endpoint routes to, with their weights
+	// (the plan's JSON calls them serving too).
+	Serving []cloud.Backend `json:"serving"`
 	// InSpec is false for an endpoint whose (environment, role) left the spec.
 	InSpec bool `json:"in_spec"`
 }
@@ -93,7 +103,7 @@ func AddLeftEnvs(scope map[string]string, live *cloud.Live) {
 // Build joins the live state with the spec for the environments in
 // scope (and endpoints of those environments whose role left the spec).
 func Build(d *model.Desired, live *cloud.Live, scope map[string]string) *Doc {
-	doc := &Doc{Project: d.Project, Endpoints: []Endpoint{}, Pools: []Pool{}, Images: []Image{}}
+	doc := &Doc{FormatVersion: FormatVersion, Project: d.Project, Endpoints: []Endpoint{}, Pools: []Pool{}, Images: []Image{}}
 	wantKey := map[string]string{}
 	weight := map[string]int{}
 	seen := map[string]bool{}
@@ -108,7 +118,7 @@ func Build(d *model.Desired, live *cloud.Live, scope map[string]string) *Doc {
 		}
 		k := e.Env + "/" + e.Role
 		_, in := wantKey[k]
-		doc.Endpoints = append(doc.Endpoints, Endpoint{Env: e.Env, Role: e.Role, Cloud: e.Cloud, Address: e.Address, Backends: e.Backends, InSpec: in})
+		doc.Endpoints = append(doc.Endpoints, Endpoint{Env: e.Env, Role: e.Role, Cloud: e.Cloud, Address: e.Address, Serving: e.Backends, InSpec: in})
 		seen[k] = true
 		for _, b := range e.Backends {
 			weight[b.Pool] += b.Weight
@@ -117,7 +127,7 @@ func Build(d *model.Desired, live *cloud.Live, scope map[string]string) *Doc {
 	// Endpoints of the spec that nothing serves yet.
 	for _, p := range d.Pools {
 		if _, ok := scope[p.Env]; ok && !seen[p.Env+"/"+p.Role] {
-			doc.Endpoints = append(doc.Endpoints, Endpoint{Env: p.Env, Role: p.Role, Cloud: p.Cloud, Address: p.Endpoint, Backends: []cloud.Backend{}, InSpec: true})
+			doc.Endpoints = append(doc.Endpoints, Endpoint{Env: p.Env, Role: p.Role, Cloud: p.Cloud, Address: p.Endpoint, Serving: []cloud.Backend{}, InSpec: true})
 		}
 	}
 	sort.Slice(doc.Endpoints, func(i, j int) bool {

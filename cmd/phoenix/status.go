@@ -14,37 +14,45 @@ import (
 )
 
 func newStatusCmd(cl *clouds) *cobra.Command {
-	var src specSource
-	var envs []string
-	var format string
+	var f statusFlags
 	cmd := &cobra.Command{
 		Use:   "status [DIR]",
 		Short: "Show what serves each endpoint, what is retained, ages, health and commits",
 		Long: `Status reads the live cloud and shows, for each (environment, role) of
 the spec, the endpoint's address, the pool serving it (with weights during a
 canary), that pool's age, health and git commit, and the retained pools
-with whether they are warm or cold. --format json writes the same for
-programs. It changes nothing. Exit 0 when the cloud could be read, 1
+with whether they are warm or cold, and the newest build of each image
+(--all lists every build). --format json writes all of it for programs. It changes nothing. Exit 0 when the cloud could be read, 1
 otherwise.`,
 		Example: `  phoenix status                       every environment of environments/
-  phoenix status --env prod
-  phoenix status --format json | jq '.endpoints[] | {env, role, backends}'`,
+  phoenix status --env prod --all       and every image build
+  phoenix status --format json | jq '.endpoints[] | {env, role, serving}'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src.Dir = specDir(args)
-			if format != "text" && format != "json" {
-				return fmt.Errorf("unknown --format %q: use text, json", format)
+			f.src.Dir = specDir(args)
+			if f.format != "text" && f.format != "json" {
+				return fmt.Errorf("unknown --format %q: use text, json", f.format)
 			}
-			return runStatus(cmd.Context(), cl, cmd.OutOrStdout(), src, envs, format)
+			return runStatus(cmd.Context(), cl, cmd.OutOrStdout(), f)
 		},
 	}
-	addSpecFlags(cmd, &src)
-	cmd.Flags().StringArrayVar(&envs, "env", nil, "show only this environment (repeatable)")
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	addSpecFlags(cmd, &f.src)
+	cmd.Flags().StringArrayVar(&f.envs, "env", nil, "show only this environment (repeatable)")
+	cmd.Flags().StringVar(&f.format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&f.all, "all", false, "list every image build, not only the newest of each image")
 	return cmd
 }
 
-func runStatus(ctx context.Context, cl *clouds, w io.Writer, src specSource, envs []string, format string) error {
+// statusFlags are the command line of phoenix status.
+type statusFlags struct {
+	src    specSource
+	envs   []string
+	format string
+	all    bool // every image build in the text
+}
+
+func runStatus(ctx context.Context, cl *clouds, w io.Writer, f statusFlags) error {
+	src, envs := f.src, f.envs
 	desired, err := loadSpec(ctx, src)
 	if err != nil {
 		return err
@@ -66,12 +74,12 @@ func runStatus(ctx context.Context, cl *clouds, w io.Writer, src specSource, env
 	}
 	doc := status.Build(desired, live, scope)
 	doc.Simulation = simulated(clouds)
-	if format == "json" {
+	if f.format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
 	}
-	if err := render.StatusText(w, doc, time.Now()); err != nil {
+	if err := render.StatusText(w, doc, render.StatusOptions{Now: time.Now(), AllImages: f.all}); err != nil {
 		return err
 	}
 	if note := localDownNote(clouds); note != "" {
