@@ -3,46 +3,24 @@ package render
 import (
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/phoenix-gitops/phoenix/internal/contracttest"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
-
-// jsonNames lists the JSON names of a struct type's fields, in order, with
-// ",omitempty" where the field is left out when empty.
-func jsonNames(t reflect.Type) []string {
-	var out []string
-	for f := range t.Fields() {
-		tag := f.Tag.Get("json")
-		if tag == "" || tag == "-" {
-			out = append(out, "UNTAGGED:"+f.Name)
-			continue
-		}
-		out = append(out, tag)
-	}
-	return out
-}
 
 // The plan's JSON contract keeps its names, order and omissions: a rename
 // is a new format_version, not an accident. The goldens in testdata pin
 // the bytes of whole plans; this pins every field, even those no golden
 // fills.
 func TestPlanJSONFieldNames(t *testing.T) {
-	for _, c := range []struct {
-		v    any
-		want string
-	}{
-		{Doc{}, "format_version project,omitempty commit,omitempty clouds,omitempty envs,omitempty now,omitempty steps endpoints,omitempty warnings,omitempty summary changes destructive,omitempty rollback,omitempty simulation,omitempty"},
-		{Step{}, "id kind cloud,omitempty env role image build_id,omitempty pool key,omitempty generation,omitempty endpoint,omitempty move_from,omitempty from,omitempty weights,omitempty cool,omitempty reason destructive rollback,omitempty replace,omitempty after watch,omitempty"},
-		{Endpoint{}, "cloud,omitempty env role address,omitempty serving,omitempty rollback,omitempty moved_from,omitempty held,omitempty"},
-		{Summary{}, "bake create swap prune"},
-	} {
-		typ := reflect.TypeOf(c.v)
-		if got := strings.Join(jsonNames(typ), " "); got != c.want {
-			t.Errorf("%s's JSON fields changed (a new format_version?)\n got %s\nwant %s", typ.Name(), got, c.want)
-		}
-	}
+	contracttest.Pin(t,
+		contracttest.Case{V: Doc{}, Want: "format_version project,omitempty commit,omitempty clouds,omitempty envs,omitempty now,omitempty steps endpoints,omitempty warnings,omitempty summary changes destructive,omitempty rollback,omitempty simulation,omitempty"},
+		contracttest.Case{V: Step{}, Want: "id kind cloud,omitempty env role image build_id,omitempty pool key,omitempty generation,omitempty endpoint,omitempty move_from,omitempty from,omitempty weights,omitempty cool,omitempty reason destructive rollback,omitempty replace,omitempty after watch,omitempty"},
+		contracttest.Case{V: Endpoint{}, Want: "cloud,omitempty env role address,omitempty serving,omitempty rollback,omitempty moved_from,omitempty held,omitempty"},
+		contracttest.Case{V: Summary{}, Want: "bake create swap prune"},
+		contracttest.Case{V: Diff{}, Want: "base_rev head_rev base merge_base head dir desired plan,omitempty"},
+	)
 }
 
 // Step is converted from planner.Step, not copied field by field: this
