@@ -5,6 +5,10 @@
 // each takes against the live state. It decides nothing itself: the rules
 // are the planner's (planner.Decide), so history never promises a swap
 // where plan would bake. Its renderings are render.HistoryText and JSON.
+//
+// Reasons reads the spec back at the commits the serving pools were made
+// from, so that the plan's reasons say what moved (config VERSION "1" →
+// "2").
 package history
 
 import (

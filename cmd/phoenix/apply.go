@@ -20,6 +20,7 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud/local"
 	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/executor/progress"
+	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planfile"
@@ -316,7 +317,7 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		return saved.Plan, live, nil
 	}
 	opts := planOptions(f.envs, f.destroy, f.retryRejected)
-	opts.Explain = historyReasons(ctx, f.src.Dir, d, live, f.envs)
+	opts.Explain = history.Reasons(ctx, compileAt, f.src.Dir, d, live, f.envs)
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)

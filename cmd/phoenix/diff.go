@@ -11,6 +11,7 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/gitspec"
+	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planner"
@@ -134,7 +135,7 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		baseD, err = compileIfPresent(gctx, repo, mb, rel, o.Dir)
+		baseD, err = history.Compiler(compileAt).IfPresent(gctx, repo, mb, rel, o.Dir) // nil: the pull request adds the spec
 		return err
 	})
 	g.Go(func() error {
@@ -166,15 +167,6 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	}
 	res.Plan = render.FromPlan(p, render.Info{Commit: headD.Commit, Simulation: simulated(clouds)})
 	return res, nil
-}
-
-// compileIfPresent compiles the spec at c, or returns nil when the spec
-// directory does not exist there (a pull request that adds the spec).
-func compileIfPresent(ctx context.Context, repo *gitspec.Repo, c *gitspec.Commit, rel, dir string) (*model.Desired, error) {
-	if _, ok, err := repo.SubtreeHash(c, rel); err != nil || !ok {
-		return nil, err
-	}
-	return compileAt(ctx, repo, c, rel, dir)
 }
 
 // writeDiff picks the view of --format.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planfile"
@@ -159,7 +160,7 @@ func makePlan(ctx context.Context, cl *clouds, src specSource, envs []string, op
 	if err != nil {
 		return nil, err
 	}
-	opts.Explain = historyReasons(ctx, src.Dir, desired, live, envs)
+	opts.Explain = history.Reasons(ctx, compileAt, src.Dir, desired, live, envs)
 	plan, err := planner.Make(desired, live, opts)
 	if err != nil {
 		return nil, fmt.Errorf("planning: %w", err)
@@ -175,7 +176,7 @@ func makePlan(ctx context.Context, cl *clouds, src specSource, envs []string, op
 
 // planOptions are the planner options for a command line; plan and apply
 // must agree on them or the plan shown is not the plan applied. Both add
-// the Explain of historyReasons, which needs the live state.
+// the Explain of history.Reasons, which needs the live state.
 func planOptions(envs []string, destroy, retryRejected bool) planner.Options {
 	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1, RetryRejected: retryRejected}
 }
