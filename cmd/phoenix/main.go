@@ -64,7 +64,12 @@ Typical use:
   phoenix validate environments/        check a spec, print errors with file:line:col
   phoenix plan environments/            show what would change (exit 2 if anything)
   phoenix apply environments/ --yes     carry the plan out
-  phoenix status environments/          what serves each endpoint, what is retained`,
+  phoenix status environments/          what serves each endpoint, what is retained
+
+Simulation: with PHOENIX_CLOUD_OVERRIDE=memory every cloud the spec names
+(local or aws) is an in-memory cloud kept in PHOENIX_HOME between
+commands: try a spec, or see an AWS plan, with no account and nothing
+started. Nothing in it is real, and every output says so.`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
