@@ -33,6 +33,11 @@ type Desired struct {
 	Commit string `json:"commit,omitempty"`
 }
 
+// DirtySuffix ends the Commit of a spec read from a work tree that differs
+// from it (--allow-dirty), so a pool never claims a commit it was not made
+// from.
+const DirtySuffix = "-dirty"
+
 // Image is one layer of a machine image chain.
 type Image struct {
 	Name string `json:"name"`

@@ -97,16 +97,16 @@ type Step struct {
 	Destructive bool   `json:"destructive,omitempty"`
 	// Rollback is true for a swap to a retained pool (no bake, no create).
 	Rollback bool `json:"rollback,omitempty"`
-	// Watch says how a release's swap is watched on the new pool's own
-	// traffic (each canary weight, then a bake window); nil for a swap
-	// that is not watched (a rollback, a first deploy, a detach).
-	Watch *Watch `json:"watch,omitempty"`
 	// Replace is true for a bake of a build id the cloud already has (past
 	// its maxAge, or baked before its parent was rebaked): the same inputs
 	// baked again. The executor passes it on as cloud.BakeRequest.Replace.
 	Replace bool `json:"replace,omitempty"`
 	// After lists the ids of the steps this one waits for (sorted).
 	After []string `json:"after"`
+	// Watch says how a release's swap is watched on the new pool's own
+	// traffic (each canary weight, then a bake window); nil for a swap
+	// that is not watched (a rollback, a first deploy, a detach).
+	Watch *Watch `json:"watch,omitempty"`
 }
 
 // Summary counts steps by kind.

@@ -43,12 +43,19 @@ type Doc struct {
 	// Rollback lists the environments whose change is swaps to retained
 	// pools only.
 	Rollback []string `json:"rollback,omitempty"`
+	// Simulation is true when the plan was made against the in-memory
+	// simulation (PHOENIX_CLOUD_OVERRIDE=memory): nothing in it is real.
+	Simulation bool `json:"simulation,omitempty"`
 }
 
-// Step is one step of the plan in the JSON contract.
+// Step is one step of the plan in the JSON contract: planner.Step's fields,
+// in its order and of its types, with the contract's JSON names and
+// omissions. FromPlan converts one into the other (Step(s)), so a field
+// added to planner.Step and not here, or the other way round, does not
+// compile: the plan cannot grow a fact its renderings forget.
 type Step struct {
 	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`
+	Kind        planner.Kind    `json:"kind"`
 	Cloud       string          `json:"cloud,omitempty"`
 	Env         string          `json:"env"`
 	Role        string          `json:"role"`
@@ -106,6 +113,8 @@ type Info struct {
 	// Clouds names the clouds the spec uses; if empty they are taken from
 	// the plan's endpoints and steps.
 	Clouds []string
+	// Simulation says the live state came from the in-memory simulation.
+	Simulation bool
 }
 
 // Moves counts the swaps that move an endpoint to a new address (each is
@@ -129,6 +138,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 		Envs:          slices.Clone(p.Envs),
 		Warnings:      slices.Clone(p.Warnings),
 		Steps:         make([]Step, 0, len(p.Steps)),
+		Simulation:    info.Simulation,
 	}
 	if !p.Now.IsZero() {
 		now := p.Now.UTC()
@@ -139,17 +149,7 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 		clouds[c] = true
 	}
 	for _, s := range p.Steps {
-		after := slices.Clone(s.After)
-		if after == nil {
-			after = []string{}
-		}
-		d.Steps = append(d.Steps, Step{
-			ID: s.ID, Kind: string(s.Kind), Cloud: s.Cloud, Env: s.Env, Role: s.Role,
-			Image: s.Image, BuildID: s.BuildID, Pool: s.Pool, Key: s.Key, Generation: s.Generation,
-			Endpoint: s.Endpoint, MoveFrom: s.MoveFrom, From: slices.Clone(s.From), Weights: slices.Clone(s.Weights),
-			Cool: slices.Clone(s.Cool), Reason: s.Reason, Destructive: s.Destructive,
-			Rollback: s.Rollback, Replace: s.Replace, After: after, Watch: s.Watch,
-		})
+		d.Steps = append(d.Steps, stepOf(s))
 		if len(info.Clouds) == 0 && s.Cloud != "" {
 			clouds[s.Cloud] = true
 		}
@@ -170,13 +170,28 @@ func FromPlan(p *planner.Plan, info Info) *Doc {
 	return d
 }
 
+// stepOf converts a planner step (a conversion, not a field-by-field copy:
+// see Step) and clones its slices so that the Doc shares nothing with the
+// plan. After is never null in the contract.
+func stepOf(s planner.Step) Step {
+	st := Step(s)
+	st.From = slices.Clone(s.From)
+	st.Weights = slices.Clone(s.Weights)
+	st.Cool = slices.Clone(s.Cool)
+	st.After = slices.Clone(s.After)
+	if st.After == nil {
+		st.After = []string{}
+	}
+	return st
+}
+
 // derive fills the fields computed from the steps: summary, changes,
 // destructive count and rollback environments.
 func (d *Doc) derive() {
 	d.Summary = Summary{}
 	d.Destructive = 0
 	for _, s := range d.Steps {
-		switch planner.Kind(s.Kind) {
+		switch s.Kind {
 		case planner.Bake:
 			d.Summary.Bake++
 		case planner.Create:
@@ -201,7 +216,7 @@ func rollbackEnvs(steps []Step) []string {
 	rollbacks := map[string]int{}
 	creates := map[string]bool{}
 	for _, s := range steps {
-		switch planner.Kind(s.Kind) {
+		switch s.Kind {
 		case planner.Swap:
 			swaps[s.Env]++
 			if s.Rollback {
@@ -249,7 +264,7 @@ func ReadJSON(r io.Reader) (*Doc, error) {
 }
 
 // isImagePrune reports whether a step prunes an image rather than a pool.
-func (s Step) isImagePrune() bool { return s.Kind == string(planner.Prune) && s.Pool == "" }
+func (s Step) isImagePrune() bool { return s.Kind == planner.Prune && s.Pool == "" }
 
 // Short renders a pool id for people ("web@7d2e.2"); ids that are not pool
 // ids come back as they are.

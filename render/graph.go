@@ -15,15 +15,15 @@ import (
 // Label is a step's one-line label in a graph: its kind and target.
 func Label(s Step) string {
 	switch {
-	case s.Kind == string(planner.Bake):
+	case s.Kind == planner.Bake:
 		return fmt.Sprintf("bake %s %s", s.Image, shortID(s.BuildID, 7))
 	case s.isImagePrune():
 		return fmt.Sprintf("prune image %s %s", s.Image, shortID(s.BuildID, 7))
-	case s.Kind == string(planner.Create):
+	case s.Kind == planner.Create:
 		return fmt.Sprintf("create %s/%s %s", s.Env, s.Role, poolName(s))
-	case s.Kind == string(planner.Swap) && s.Pool == "":
+	case s.Kind == planner.Swap && s.Pool == "":
 		return fmt.Sprintf("detach %s/%s", s.Env, s.Role)
-	case s.Kind == string(planner.Swap):
+	case s.Kind == planner.Swap:
 		l := fmt.Sprintf("swap %s/%s → %s", s.Env, s.Role, poolName(s))
 		if len(s.Weights) > 0 {
 			l += " (canary)"
@@ -32,14 +32,14 @@ func Label(s Step) string {
 			l += " at " + s.Endpoint + " (moved)"
 		}
 		return l
-	case s.Kind == string(planner.Prune):
+	case s.Kind == planner.Prune:
 		verb := "prune"
 		if s.Destructive {
 			verb = "DESTROY"
 		}
 		return fmt.Sprintf("%s %s/%s %s", verb, s.Env, s.Role, poolName(s))
 	}
-	return s.Kind + " " + s.ID
+	return string(s.Kind) + " " + s.ID
 }
 
 // DOT writes the plan's DAG in Graphviz DOT; edges point from a step to the
@@ -69,13 +69,13 @@ func dotFill(s Step) string {
 	switch {
 	case s.Destructive:
 		return "#f4a6a6"
-	case s.Kind == string(planner.Bake):
+	case s.Kind == planner.Bake:
 		return "#dbe9f6"
-	case s.Kind == string(planner.Create):
+	case s.Kind == planner.Create:
 		return "#d5f0d5"
-	case s.Kind == string(planner.Swap):
+	case s.Kind == planner.Swap:
 		return "#fbeec1"
-	case s.Kind == string(planner.Prune):
+	case s.Kind == planner.Prune:
 		return "#f6dede"
 	}
 	return "white"
@@ -122,7 +122,7 @@ func mermaidClass(s Step) string {
 	}
 	switch planner.Kind(s.Kind) {
 	case planner.Bake, planner.Create, planner.Swap, planner.Prune:
-		return s.Kind
+		return string(s.Kind)
 	}
 	return "prune"
 }

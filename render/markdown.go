@@ -40,7 +40,7 @@ func Markdown(w io.Writer, d *Doc, o MarkdownOptions) error {
 	if o.Title == "" {
 		o.Title = "Phoenix:"
 	}
-	verdict := "**" + o.Title + "** " + Verdict(d) + "\n"
+	verdict := "**" + o.Title + "** " + Verdict(d) + "\n" + SimulationMD(d)
 	if !d.Changes {
 		out := verdict + warningsMD(d)
 		_, err := io.WriteString(w, capBytes(out, o.MaxBytes))
@@ -251,9 +251,9 @@ func tableRows(d *Doc) []string {
 	for _, g := range groupSteps(d) {
 		var kinds, why []string
 		for _, s := range g.steps {
-			k := s.Kind
+			k := string(s.Kind)
 			switch {
-			case s.Kind == string(planner.Swap) && s.Pool == "":
+			case s.Kind == planner.Swap && s.Pool == "":
 				k = "**detach**"
 			case s.MoveFrom != "":
 				k = "**move**"
@@ -264,7 +264,7 @@ func tableRows(d *Doc) []string {
 				kinds = append(kinds, k)
 			}
 			r := s.Reason
-			if s.Kind == string(planner.Prune) {
+			if s.Kind == planner.Prune {
 				r = Short(s.Pool) + ": " + r
 			}
 			if r != "" && !slices.Contains(why, r) {
@@ -282,7 +282,7 @@ func bakesLine(d *Doc) string {
 	var bakes, prunes []string
 	for _, s := range d.Steps {
 		switch {
-		case s.Kind == string(planner.Bake):
+		case s.Kind == planner.Bake:
 			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), cellMD(trimImagePrefix(s.Reason, s.Image))))
 		case s.isImagePrune():
 			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
@@ -308,6 +308,16 @@ func warningsMD(d *Doc) string {
 		b.WriteString("> ⚠️ " + cellMD(w) + "\n")
 	}
 	return b.String()
+}
+
+// SimulationMD marks a comment made against the in-memory simulation, which
+// a reader of a pull request would otherwise take for the real cloud: a
+// quoted line of its own under the verdict, or nothing.
+func SimulationMD(d *Doc) string {
+	if !d.Simulation {
+		return ""
+	}
+	return "\n> **SIMULATION**: planned against the in-memory cloud (PHOENIX_CLOUD_OVERRIDE=memory); nothing in it is real.\n"
 }
 
 // cellMD escapes text from the spec, the cloud or an error for a table

@@ -75,7 +75,7 @@ func TestRenderProperties(t *testing.T) {
 		_ = Text(&txt, d, TextOptions{})
 		out := txt.String()
 		for _, s := range d.Steps {
-			if s.Pool != "" && s.Kind != string(planner.Bake) && !strings.Contains(out, poolName(s)) {
+			if s.Pool != "" && s.Kind != planner.Bake && !strings.Contains(out, poolName(s)) {
 				t.Fatalf("text does not show %s (%s):\n%s", s.ID, poolName(s), out)
 			}
 		}

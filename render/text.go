@@ -121,7 +121,7 @@ func destructiveMarks(steps []Step) []string {
 	for _, s := range steps {
 		switch {
 		case !s.Destructive || s.MoveFrom != "":
-		case s.Kind == string(planner.Swap) && s.Pool == "":
+		case s.Kind == planner.Swap && s.Pool == "":
 			detach = true
 		default:
 			destroy = true
@@ -140,7 +140,7 @@ func destructiveMarks(steps []Step) []string {
 func (t *textView) bakes() {
 	var rows [][]cell
 	for _, s := range t.d.Steps {
-		if s.Kind != string(planner.Bake) {
+		if s.Kind != planner.Bake {
 			continue
 		}
 		name := s.Image
@@ -188,7 +188,7 @@ func groupSteps(d *Doc) []*group {
 		}
 	}
 	for _, s := range d.Steps {
-		if s.Kind == string(planner.Bake) || s.isImagePrune() {
+		if s.Kind == planner.Bake || s.isImagePrune() {
 			continue
 		}
 		k := s.Env + "/" + s.Role
@@ -202,7 +202,7 @@ func groupSteps(d *Doc) []*group {
 			g.address = s.Endpoint
 		}
 		g.steps = append(g.steps, s)
-		if s.Kind == string(planner.Swap) {
+		if s.Kind == planner.Swap {
 			for _, a := range s.After {
 				if e := stepEnv[a]; e != "" && e != s.Env && strings.HasPrefix(a, "swap") && !slices.Contains(g.after, e) {
 					g.after = append(g.after, e)
@@ -358,7 +358,7 @@ func stepRow(s Step) []cell {
 		}
 		return []cell{{"  - prune", cRemove}, {poolName(s), ""}, {"", ""}, {s.Reason, ""}}
 	}
-	return []cell{{"  ? " + s.Kind, ""}, {s.ID, ""}, {"", ""}, {s.Reason, ""}}
+	return []cell{{"  ? " + string(s.Kind), ""}, {s.ID, ""}, {"", ""}, {s.Reason, ""}}
 }
 
 // poolName is the pool of a step for people.

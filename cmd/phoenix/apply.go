@@ -20,14 +20,13 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud/local"
 	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/executor/progress"
+	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planfile"
 	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/render"
 )
-
-func init() { register(newApplyCmd) }
 
 // applyFlags are the options of `phoenix apply`.
 type applyFlags struct {
@@ -49,7 +48,7 @@ type applyFlags struct {
 	withYes string
 }
 
-func newApplyCmd() *cobra.Command {
+func newApplyCmd(cl *clouds) *cobra.Command {
 	var f applyFlags
 	cmd := &cobra.Command{
 		Use:   "apply [DIR]",
@@ -84,7 +83,7 @@ failed, the plan was refused or cancelled, or the spec has errors.`,
 			f.src.Dir = specDir(args)
 			f.src.RequireClean = true
 			f.withYes = f.commandWithYes(args)
-			return runApply(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), f)
+			return runApply(cmd.Context(), cl, cmd.InOrStdin(), cmd.OutOrStdout(), f)
 		},
 	}
 	addSpecFlags(cmd, &f.src)
@@ -103,7 +102,7 @@ failed, the plan was refused or cancelled, or the spec has errors.`,
 	return cmd
 }
 
-func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFlags) error {
+func runApply(ctx context.Context, cl *clouds, stdin io.Reader, stdout io.Writer, f applyFlags) error {
 	if f.parallelism < 1 {
 		return fmt.Errorf("--parallelism must be at least 1, not %d", f.parallelism)
 	}
@@ -131,12 +130,15 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	if err != nil {
 		return err
 	}
-	clouds, err := openClouds(ctx, desired)
+	clouds, err := cl.open(ctx, desired)
 	if err != nil {
 		return err
 	}
 	view := newView(stdout, f.json)
 	defer view.Close()
+	if f.json && simulated(clouds) {
+		view.Note(simulationNotice) // the event stream says it too
+	}
 
 	applyID := executor.NewApplyID()
 	owner := executor.Owner(applyID)
@@ -315,7 +317,7 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		return saved.Plan, live, nil
 	}
 	opts := planOptions(f.envs, f.destroy, f.retryRejected)
-	opts.Explain = historyReasons(ctx, f.src.Dir, d, live, f.envs)
+	opts.Explain = history.Reasons(ctx, compileAt, f.src.Dir, d, live, f.envs)
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)

@@ -15,9 +15,8 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/cloud/local"
+	"github.com/phoenix-gitops/phoenix/render"
 )
-
-func init() { register(newCloudCmd) }
 
 func newCloudCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -250,7 +249,7 @@ func printColdServing(w io.Writer, st *local.Status) {
 				fmt.Fprintln(w)
 			}
 			n++
-			fmt.Fprintf(w, "Serving pool %s is cold, so its endpoint answers 503%s.\n", p.ID, because(p.Reason))
+			fmt.Fprintf(w, "Serving pool %s is cold, so its endpoint answers 503%s.\n", p.ID, render.Because(p.Reason))
 		}
 	}
 	if n > 0 {

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"sort"
+	"sync"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/cloud/local"
@@ -14,17 +17,41 @@ import (
 // carry their settings, e.g. an AWS region).
 type cloudFactory func(ctx context.Context, d *model.Desired) (cloud.Cloud, error)
 
-// cloudFactories is filled by clouds_*.go in init functions.
-var cloudFactories = map[string]cloudFactory{}
+// clouds opens the clouds a spec names from an explicit list of factories,
+// which the root command is given (newRoot): what a build or a test can
+// open is said in one place, not assembled by init functions.
+type clouds struct {
+	factories map[string]cloudFactory
+	// simulation is true when the factories are the in-memory simulation
+	// (see clouds_simulation.go): nothing they do is real, and every
+	// command that opens them says so.
+	simulation bool
+	// stderr is where the simulation is announced, once a command.
+	stderr func() io.Writer
+	once   sync.Once
+}
+
+// defaultClouds lists the clouds this build opens: the local cloud and
+// AWS, or, with PHOENIX_CLOUD_OVERRIDE=memory, the simulation in their
+// place (and under the name "memory").
+func defaultClouds() *clouds {
+	if os.Getenv(cloudOverrideEnv) == "memory" {
+		return simulationClouds(localHome())
+	}
+	return &clouds{factories: map[string]cloudFactory{
+		model.CloudLocal: openLocalCloud,
+		model.CloudAWS:   openAWS,
+	}}
+}
 
 // readOnlyKey marks a context whose clouds are opened only to look.
 type readOnlyKey struct{}
 
-// openCloudsReadOnly opens the clouds of d for a command that only looks
+// openReadOnly opens the clouds of d for a command that only looks
 // (status, plan, graph, diff, history): the local cloud is read from its
 // records when it is down, never started (see local.Options.ReadOnly).
-func openCloudsReadOnly(ctx context.Context, d *model.Desired) (cloud.Set, error) {
-	return openClouds(context.WithValue(ctx, readOnlyKey{}, true), d)
+func (c *clouds) openReadOnly(ctx context.Context, d *model.Desired) (cloud.Set, error) {
+	return c.open(context.WithValue(ctx, readOnlyKey{}, true), d)
 }
 
 // readOnly reports whether ctx opens clouds only to look.
@@ -40,8 +67,8 @@ func localDownNote(clouds cloud.Set) string {
 	return "The local cloud is not running (phoenix cloud down, or never started): this is its recorded state, and its endpoints do not answer. phoenix cloud up starts it again; phoenix apply starts it too."
 }
 
-// openClouds opens every cloud that an environment of d uses.
-func openClouds(ctx context.Context, d *model.Desired) (cloud.Set, error) {
+// open opens every cloud that an environment of d uses.
+func (c *clouds) open(ctx context.Context, d *model.Desired) (cloud.Set, error) {
 	used := map[string]bool{}
 	for _, e := range d.Environments {
 		used[e.Cloud] = true
@@ -53,15 +80,28 @@ func openClouds(ctx context.Context, d *model.Desired) (cloud.Set, error) {
 	sort.Strings(names)
 	set := cloud.Set{}
 	for _, n := range names {
-		f, ok := cloudFactories[n]
+		f, ok := c.factories[n]
 		if !ok {
 			return nil, fmt.Errorf("cloud %q is not supported by this build", n)
 		}
-		c, err := f(ctx, d)
+		opened, err := f(ctx, d)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s cloud: %w", n, err)
 		}
-		set[n] = c
+		set[n] = opened
 	}
+	c.announce()
 	return set, nil
+}
+
+// simulationNotice is the line every text output of the simulation starts
+// with on stderr, so that no one mistakes it for a deployment.
+const simulationNotice = "SIMULATION: the in-memory cloud (PHOENIX_CLOUD_OVERRIDE=memory), nothing is real"
+
+// announce says once, on stderr, that the clouds are the simulation.
+func (c *clouds) announce() {
+	if !c.simulation || c.stderr == nil {
+		return
+	}
+	c.once.Do(func() { fmt.Fprintln(c.stderr(), simulationNotice) })
 }

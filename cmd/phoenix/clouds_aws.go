@@ -12,10 +12,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-func init() {
-	cloudFactories[model.CloudAWS] = openAWS
-}
-
 // openAWS opens the AWS cloud for the spec's AWS environments with the
 // standard credential chain and settings (AWS_PROFILE, AWS_ENDPOINT_URL,
 // ...). The region is the spec's; AWS_REGION is used only when the spec

@@ -11,10 +11,10 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-func init() {
-	cloudFactories[model.CloudLocal] = func(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
-		return local.Open(local.Options{Home: localHome(), ReadOnly: readOnly(ctx), Spec: d})
-	}
+// openLocalCloud opens the local cloud at PHOENIX_HOME for a spec: only to
+// look (never starting its supervisor) when ctx says so.
+func openLocalCloud(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
+	return local.Open(local.Options{Home: localHome(), ReadOnly: readOnly(ctx), Spec: d})
 }
 
 // openLocal opens the local cloud at PHOENIX_HOME. Its supervisor is this

@@ -14,8 +14,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-func init() { register(newCompileCmd) }
-
 func newCompileCmd() *cobra.Command {
 	var src specSource
 	var format string

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/gitspec"
+	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planner"
@@ -20,11 +19,8 @@ import (
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
 
-func init() { register(newDiffCmd) }
-
-// diffCommentMarker opens every pull-request comment so that CI can find
-// its previous comment and update it in place.
-const diffCommentMarker = "<!-- phoenix:diff -->"
+// diffCommentMarker opens every pull-request comment (render.CommentMarker).
+const diffCommentMarker = render.CommentMarker
 
 // diffOptions are the inputs of `phoenix diff`.
 type diffOptions struct {
@@ -35,22 +31,13 @@ type diffOptions struct {
 	Now        time.Time
 }
 
-// diffResult is what `phoenix diff` found.
-type diffResult struct {
-	BaseRev   string         `json:"base_rev"`
-	HeadRev   string         `json:"head_rev"`
-	Base      string         `json:"base"`       // the commit BASE names
-	MergeBase string         `json:"merge_base"` // what HEAD is compared with
-	Head      string         `json:"head"`
-	Dir       string         `json:"dir"` // the spec's path in the repository
-	Desired   *specdiff.Diff `json:"desired"`
-	Plan      *render.Doc    `json:"plan,omitempty"` // nil with --offline
-}
+// diffResult is what `phoenix diff` found (render.Diff, which renders it).
+type diffResult = render.Diff
 
 // cloudOpener opens the clouds a spec uses; tests pass an in-memory one.
 type cloudOpener func(ctx context.Context, d *model.Desired) (cloud.Set, error)
 
-func newDiffCmd() *cobra.Command {
+func newDiffCmd(cl *clouds) *cobra.Command {
 	var o diffOptions
 	var format string
 	cmd := &cobra.Command{
@@ -95,10 +82,10 @@ in PHOENIX_EVAL_MEMORY=2GiB phoenix diff main HEAD.`,
 			o.Base, o.Head = args[0], args[1]
 			o.Dir = specDir(args[2:])
 			o.Now = time.Now()
-			res, err := computeDiff(cmd.Context(), o, openCloudsReadOnly)
+			res, err := computeDiff(cmd.Context(), o, cl.openReadOnly)
 			if err != nil && format == "markdown" {
 				// The comment says why, and the command still fails.
-				_ = writeFailureComment(cmd.OutOrStdout(), err)
+				_ = render.FailureComment(cmd.OutOrStdout(), err)
 			}
 			if err != nil {
 				return err
@@ -106,7 +93,7 @@ in PHOENIX_EVAL_MEMORY=2GiB phoenix diff main HEAD.`,
 			if err := writeDiff(cmd.OutOrStdout(), res, format); err != nil {
 				return err
 			}
-			if res.changes() {
+			if res.Changes() {
 				return withExitCode(exitChanges, nil)
 			}
 			return nil
@@ -148,7 +135,7 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		baseD, err = compileIfPresent(gctx, repo, mb, rel, o.Dir)
+		baseD, err = history.Compiler(compileAt).IfPresent(gctx, repo, mb, rel, o.Dir) // nil: the pull request adds the spec
 		return err
 	})
 	g.Go(func() error {
@@ -178,97 +165,17 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	if err != nil {
 		return nil, err
 	}
-	res.Plan = render.FromPlan(p, render.Info{Commit: headD.Commit})
+	res.Plan = render.FromPlan(p, render.Info{Commit: headD.Commit, Simulation: simulated(clouds)})
 	return res, nil
 }
 
-// changes reports whether applying HEAD changes anything: the plan has
-// steps, as phoenix plan's exit code says; with --offline (no plan), the
-// desired state differs.
-func (res *diffResult) changes() bool {
-	if res.Plan != nil {
-		return res.Plan.Changes
-	}
-	return !res.Desired.Empty()
-}
-
-// compileIfPresent compiles the spec at c, or returns nil when the spec
-// directory does not exist there (a pull request that adds the spec).
-func compileIfPresent(ctx context.Context, repo *gitspec.Repo, c *gitspec.Commit, rel, dir string) (*model.Desired, error) {
-	if _, ok, err := repo.SubtreeHash(c, rel); err != nil || !ok {
-		return nil, err
-	}
-	return compileAt(ctx, repo, c, rel, dir)
-}
-
+// writeDiff picks the view of --format.
 func writeDiff(w io.Writer, res *diffResult, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			FormatVersion string `json:"format_version"`
-			*diffResult
-		}{planner.FormatVersion, res})
+		return render.WriteDiffJSON(w, res)
 	case "markdown":
-		return writeDiffMarkdown(w, res)
+		return render.Comment(w, res)
 	}
-	return writeDiffText(w, res)
-}
-
-// header names what is compared: "main…HEAD · 3f2a1c9 → 7d2e0a1 · environments/".
-func (res *diffResult) header() string {
-	return fmt.Sprintf("%s…%s · spec %s at %s → %s", res.BaseRev, res.HeadRev, dirLabel(orRoot(res.Dir)),
-		shortID(res.MergeBase), shortID(res.Head))
-}
-
-func orRoot(dir string) string {
-	if dir == "" {
-		return "."
-	}
-	return dir
-}
-
-func writeDiffText(w io.Writer, res *diffResult) error {
-	color := tty.Color(w)
-	fmt.Fprintf(w, "Phoenix diff · %s\n", res.header())
-	if res.MergeBase != res.Base {
-		fmt.Fprintf(w, "(compared with the merge base %s of %s and %s, as a pull request shows it)\n", shortID(res.MergeBase), res.BaseRev, res.HeadRev)
-	}
-	fmt.Fprintln(w)
-	res.Desired.Text(w)
-	if res.Plan == nil {
-		return nil
-	}
-	fmt.Fprintln(w)
-	return render.Text(w, res.Plan, render.TextOptions{Color: color, Title: "Plan if " + res.HeadRev + " is applied"})
-}
-
-// desiredVerdict counts what the spec change touches, for an offline diff.
-func desiredVerdict(d *specdiff.Diff) string {
-	rebakes, pools := 0, 0
-	for _, im := range d.Images {
-		if im.Rebake {
-			rebakes++
-		}
-	}
-	for _, p := range d.Pools {
-		if p.KeyChanged {
-			pools++
-		}
-	}
-	return fmt.Sprintf("%s with a new build id, %s with a new key, %s changed",
-		countOf(rebakes, "image"), countOf(pools, "pool"), countOf(len(d.Envs), "environment"))
-}
-
-// cutLines cuts s to at most n bytes at a line boundary.
-func cutLines(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[:i+1]
-	}
-	return s
+	return render.DiffText(w, res, tty.Color(w))
 }

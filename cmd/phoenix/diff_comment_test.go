@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud/memory"
 	"github.com/phoenix-gitops/phoenix/model"
-	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/render"
 )
 
@@ -84,7 +82,7 @@ func TestCommentRendersSpecTextInert(t *testing.T) {
 func TestFailureCommentHoldsTheErrorInert(t *testing.T) {
 	err := errors.New("spec/web.cue:3:12: conflicting values \"@org/team <img src=x>\" and\n```\n# Approved <details open><summary>LGTM</summary>\n```\n![x](https://evil.example/p.png)")
 	var md bytes.Buffer
-	if werr := writeFailureComment(&md, err); werr != nil {
+	if werr := render.FailureComment(&md, err); werr != nil {
 		t.Fatal(werr)
 	}
 	if !strings.HasPrefix(md.String(), diffCommentMarker+"\n**Phoenix:** the preview failed.") {
@@ -100,9 +98,9 @@ func TestFailureCommentHoldsTheErrorInert(t *testing.T) {
 		t.Errorf("the error is not shown as it is:\n%s", md.String())
 	}
 	var long bytes.Buffer
-	_ = writeFailureComment(&long, errors.New(strings.Repeat("an error line\n", 10000)))
-	if long.Len() > commentMax || !strings.Contains(long.String(), "Cut to fit a comment") {
-		t.Errorf("a long error: %d bytes, over %d or cut without saying so", long.Len(), commentMax)
+	_ = render.FailureComment(&long, errors.New(strings.Repeat("an error line\n", 10000)))
+	if long.Len() > render.DefaultMarkdownMax || !strings.Contains(long.String(), "Cut to fit a comment") {
+		t.Errorf("a long error: %d bytes, over %d or cut without saying so", long.Len(), render.DefaultMarkdownMax)
 	}
 }
 
@@ -124,29 +122,5 @@ func TestDiffMarkdownWritesTheFailureComment(t *testing.T) {
 	}
 	if out := prose(stdout.String()); strings.Contains(out, "@org") || strings.Contains(out, "<img") {
 		t.Errorf("the spec's text reaches the comment outside a code block:\n%s", out)
-	}
-}
-
-// TestCommentSaysWhenTheGraphIsLeftOut: a graph GitHub's Mermaid would
-// refuse (every prod swap after every staging swap: 600 edges in 50
-// steps) is left out, and the comment says so instead of going silent.
-func TestCommentSaysWhenTheGraphIsLeftOut(t *testing.T) {
-	p := &planner.Plan{Project: "fleet", Now: time.Now()}
-	var staging []string
-	for i := range 20 {
-		id := fmt.Sprintf("swap:staging-%d/web", i)
-		staging = append(staging, id)
-		p.Steps = append(p.Steps, planner.Step{ID: id, Kind: planner.Swap, Env: fmt.Sprintf("staging-%d", i), Role: "web", Pool: "p", After: []string{}})
-	}
-	for i := range 30 {
-		p.Steps = append(p.Steps, planner.Step{ID: fmt.Sprintf("swap:prod-%d/web", i), Kind: planner.Swap, Env: fmt.Sprintf("prod-%d", i), Role: "web", Pool: "p", After: staging})
-	}
-	got := commentGraph(render.FromPlan(p, render.Info{}))
-	if strings.Contains(got, "```mermaid") || !strings.Contains(got, "Plan graph left out: 600 edges") {
-		t.Errorf("comment graph part:\n%s", got)
-	}
-	small := &planner.Plan{Project: "p", Now: time.Now(), Steps: p.Steps[:2]}
-	if got := commentGraph(render.FromPlan(small, render.Info{})); !strings.Contains(got, "```mermaid") {
-		t.Errorf("a small graph is drawn:\n%s", got)
 	}
 }

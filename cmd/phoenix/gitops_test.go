@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -309,7 +308,7 @@ func TestRevertPlansSwapsOnlyAndHistoryShowsRetainedPools(t *testing.T) {
 		t.Fatalf("newest first, and the revert reuses release 1's pool: %+v", h.Changes[0])
 	}
 	var text bytes.Buffer
-	writeHistoryText(&text, h)
+	render.HistoryText(&text, h)
 	if !strings.Contains(text.String(), "swap (instant)") || !strings.Contains(text.String(), "retained (warm)") {
 		t.Fatalf("history text:\n%s", text.String())
 	}
@@ -380,31 +379,6 @@ func TestRevertPlansSwapsOnlyAndHistoryShowsRetainedPools(t *testing.T) {
 	}
 }
 
-// TestCommentFitsTheLimit: a giant plan still fits a comment; the full
-// plan goes first, then the graph, then details, then whole tables.
-func TestCommentFitsTheLimit(t *testing.T) {
-	row := "| web | create + swap | " + strings.Repeat("x", 80) + " |\n"
-	var tables []string
-	for i := 0; i < 400; i++ {
-		tables = append(tables, fmt.Sprintf("\n#### env%03d\n\n| role | change | why |\n|---|---|---|\n%s", i, row))
-	}
-	c := &comment{head: diffCommentMarker + "\n**Phoenix:** lots.\n", tables: tables,
-		desired: strings.Repeat("- pool\n", 3000), graph: strings.Repeat("g\n", 20000), full: strings.Repeat("line\n", 20000)}
-	out := c.fit(commentMax)
-	if len(out) > commentMax {
-		t.Fatalf("comment is %d bytes, over %d", len(out), commentMax)
-	}
-	for _, want := range []string{diffCommentMarker, "#### env000", "Cut to fit a comment: the full plan, the plan graph, the desired-state details, "} {
-		if !strings.Contains(out, want) {
-			t.Errorf("comment lacks %q", want)
-		}
-	}
-	small := &comment{head: "h\n", tables: tables[:2], full: "f\n"}
-	if got := small.fit(commentMax); strings.Contains(got, "Cut to fit") || !strings.HasSuffix(got, "f\n") {
-		t.Errorf("a small comment is cut: %q", got)
-	}
-}
-
 func TestDiffOfAPullRequestThatAddsTheSpec(t *testing.T) {
 	r := newGitopsRepo(t)
 	r.write("README.md", "shop\n")
@@ -425,87 +399,3 @@ func TestDiffOfAPullRequestThatAddsTheSpec(t *testing.T) {
 // decision, with the live pool it rests on; a retained pool with the key
 // that the planner would not reuse (drift) is a rebuild, with the
 // planner's reason.
-func TestMarkLive(t *testing.T) {
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	specs := make([]*model.Desired, 4)
-	for v := range specs {
-		specs[v] = plantest.NewSpec("shop").Image("web", "", "install web").Env("prod").
-			Role("prod", "web", "web", 1, fmt.Sprintf("VERSION=%d", v)).Desired()
-	}
-	key := func(v int) string { return specs[v].Pools[0].Key }
-	h := &History{Env: "prod"}
-	for v := 3; v >= 0; v-- {
-		h.Changes = append(h.Changes, HistoryChange{Commit: fmt.Sprintf("c%d", v), Roles: []HistoryRole{{Role: "web", Key: key(v), Changed: true}}})
-	}
-	pool := func(v, gen int, edit func(*cloud.Pool)) cloud.Pool {
-		p := plantest.PoolFor(specs[v].Pools[0], gen, now.Add(-time.Duration(10-v)*24*time.Hour))
-		p.Commit, p.LastServed, p.Released = "c1", p.CreatedAt.Add(time.Hour), p.CreatedAt.Add(time.Minute)
-		edit(&p)
-		return p
-	}
-	unchanged := func(*cloud.Pool) {}
-	live := plantest.Deployed(specs[3], now.Add(-20*24*time.Hour))
-	live.Pools = append(live.Pools,
-		pool(2, 1, func(p *cloud.Pool) { p.State, p.Healthy, p.Servers = cloud.PoolCold, false, 0 }),
-		pool(1, 1, func(p *cloud.Pool) { p.State, p.Healthy = cloud.PoolFailed, false }),
-		pool(1, 2, unchanged),
-		pool(0, 1, func(p *cloud.Pool) { p.Drift = true }),
-	)
-	live.Pools[0].Commit = "c1"
-	markLive(h, []*model.Desired{specs[3], specs[2], specs[1], specs[0]}, live, now)
-	want := []string{
-		"current serving " + cloud.PoolID("prod", "web", key(3), 1),
-		"swap retained (cold) " + cloud.PoolID("prod", "web", key(2), 1),
-		"swap retained (warm) " + cloud.PoolID("prod", "web", key(1), 2),
-		"rebuild retained (warm) " + cloud.PoolID("prod", "web", key(0), 1),
-	}
-	for i, c := range h.Changes {
-		if got := c.Back + " " + c.Roles[0].State + " " + c.Roles[0].Pool; got != want[i] {
-			t.Errorf("%s: %q, want %q", c.Commit, got, want[i])
-		}
-	}
-	if h.Changes[0].Roles[0].MadeAt != "c1" || h.Changes[2].Roles[0].MadeAt != "" {
-		t.Errorf("made-at: %+v", h.Changes)
-	}
-	if p := h.Changes[3].Roles[0].Plan; !strings.Contains(p, "drift") {
-		t.Errorf("the rebuild of a drifted pool says why: %q", p)
-	}
-}
-
-// TestHistoryFooterSaysOnlyWhatIsTrue: a first release that serves now is
-// not "an older state that rebuilds", and a release not applied yet that
-// changes only config bakes nothing.
-func TestHistoryFooterSaysOnlyWhatIsTrue(t *testing.T) {
-	for name, tc := range map[string]struct {
-		backs []string
-		want  string
-	}{
-		"release 2 pending over a serving release 1": {[]string{"rebuild", "current"},
-			"\nc0 is not applied yet: applying it creates new pools (baking only images whose inputs changed).\n"},
-		"serving over a pruned release":   {[]string{"current", "rebuild"}, "\nNo older pool can be reused: going back to any of these commits rebuilds.\n"},
-		"serving over a retained release": {[]string{"current", "swap"}, "\nRollback is a swap (instant) to: c1. Revert the commits after it; the plan shows swaps only.\n"},
-		"only the serving release":        {[]string{"current"}, "\n"},
-		// Reusing a pool that never completed a release is no instant rollback.
-		"a reusable but unreleased state": {[]string{"current", "release", "rebuild"},
-			"\nGoing back to c1 reuses existing pools, but not as an instant rollback (see plan: above).\n"},
-		"release pending over a serving release 1": {[]string{"release", "current"},
-			"\nc0 is not applied yet: applying it reuses existing pools, but not as an instant rollback (see plan: above).\n"},
-		// c0 was applied and its pool failed its smoke check: it is not
-		// "not applied yet".
-		"release 2 failed over a serving release 1": {[]string{"rebuild", "current"},
-			"\nc0 is not serving: its apply failed (api@abb8.1 failed; phoenix status says why); applying it again creates new pools (baking only images whose inputs changed).\n"},
-	} {
-		var changes []HistoryChange
-		for i, b := range tc.backs {
-			changes = append(changes, HistoryChange{Commit: fmt.Sprintf("c%d", i), Back: b})
-		}
-		if strings.Contains(name, "failed") {
-			changes[0].Roles = []HistoryRole{{Role: "api", Changed: true, Pool: "staging.api.abb84dd0.1", State: "failed"}}
-		}
-		var out strings.Builder
-		writeHistoryFooter(&out, changes)
-		if out.String() != tc.want {
-			t.Errorf("%s:\n got %q\nwant %q", name, out.String(), tc.want)
-		}
-	}
-}

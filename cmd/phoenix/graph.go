@@ -12,11 +12,9 @@ import (
 	"github.com/phoenix-gitops/phoenix/render"
 )
 
-func init() { register(newGraphCmd) }
-
 var graphFormats = []string{"dot", "mermaid"}
 
-func newGraphCmd() *cobra.Command {
+func newGraphCmd(cl *clouds) *cobra.Command {
 	var (
 		src     specSource
 		envs    []string
@@ -38,7 +36,7 @@ graph.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Dir = specDir(args)
-			return runGraph(cmd.Context(), cmd.OutOrStdout(), src, envs, format, destroy)
+			return runGraph(cmd.Context(), cl, cmd.OutOrStdout(), src, envs, format, destroy)
 		},
 	}
 	addSpecFlags(cmd, &src)
@@ -49,15 +47,15 @@ graph.`,
 	return cmd
 }
 
-func runGraph(ctx context.Context, stdout io.Writer, src specSource, envs []string, format string, destroy bool) error {
+func runGraph(ctx context.Context, cl *clouds, stdout io.Writer, src specSource, envs []string, format string, destroy bool) error {
 	if !slices.Contains(graphFormats, format) {
 		return fmt.Errorf("unknown --format %q: use %s", format, strings.Join(graphFormats, ", "))
 	}
-	r, err := makePlan(ctx, src, envs, planOptions(envs, destroy, false))
+	r, err := makePlan(ctx, cl, src, envs, planOptions(envs, destroy, false))
 	if err != nil {
 		return err
 	}
-	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
+	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds, Simulation: r.simulation})
 	if format == "mermaid" {
 		return render.Mermaid(stdout, doc)
 	}

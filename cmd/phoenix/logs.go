@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newLogsCmd) }
-
 func newLogsCmd() *cobra.Command {
 	var follow bool
 	var pool string

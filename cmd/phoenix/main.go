@@ -23,12 +23,6 @@ const (
 	exitChanges = 2 // plan and diff: there are changes (as terraform -detailed-exitcode)
 )
 
-// commands are the constructors of every subcommand; each command's file
-// appends its own in an init function, so commands live apart.
-var commands []func() *cobra.Command
-
-func register(f func() *cobra.Command) { commands = append(commands, f) }
-
 // exitCodeError asks main to exit with a code after printing nothing more
 // (the command has said what it had to say).
 type exitCodeError struct {
@@ -47,7 +41,15 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 // withExitCode makes a command exit with code, printing err if not nil.
 func withExitCode(code int, err error) error { return &exitCodeError{code: code, err: err} }
 
-func newRootCmd() *cobra.Command {
+// newRootCmd is phoenix as built: every command, with the clouds this
+// build opens (defaultClouds).
+func newRootCmd() *cobra.Command { return newRoot(defaultClouds()) }
+
+// newRoot builds the command tree. It lists every command, and hands the
+// clouds to the commands that open them, so that what phoenix can run and
+// which clouds it reaches are said here, in one place (as cue's
+// cmd/cue/cmd/root.go New lists each command).
+func newRoot(cl *clouds) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "phoenix",
 		Short: "Plan and apply immutable server deployments from a git repository of CUE specs",
@@ -62,7 +64,12 @@ Typical use:
   phoenix validate environments/        check a spec, print errors with file:line:col
   phoenix plan environments/            show what would change (exit 2 if anything)
   phoenix apply environments/ --yes     carry the plan out
-  phoenix status environments/          what serves each endpoint, what is retained`,
+  phoenix status environments/          what serves each endpoint, what is retained
+
+Simulation: with PHOENIX_CLOUD_OVERRIDE=memory every cloud the spec names
+(local or aws) is an in-memory cloud kept in PHOENIX_HOME between
+commands: try a spec, or see an AWS plan, with no account and nothing
+started. Nothing in it is real, and every output says so.`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -70,9 +77,22 @@ Typical use:
 	root.SetVersionTemplate("phoenix {{.Version}}\n")
 	root.InitDefaultVersionFlag()
 	root.Flags().Lookup("version").Usage = "print the version and the commit phoenix was built from"
-	for _, f := range commands {
-		root.AddCommand(f())
-	}
+	root.AddCommand(
+		newValidateCmd(),
+		newCompileCmd(),
+		newPlanCmd(cl),
+		newGraphCmd(cl),
+		newDiffCmd(cl),
+		newApplyCmd(cl),
+		newStatusCmd(cl),
+		newHistoryCmd(cl),
+		newLogsCmd(),
+		newUnlockCmd(cl),
+		newCloudCmd(),
+		newSuperviseCmd(),
+		newVersionCmd(),
+	)
+	cl.stderr = root.ErrOrStderr
 	explainArgs(root)
 	documentExitStatus(root)
 	return root

@@ -11,14 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planfile"
 	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/render"
 )
-
-func init() { register(newPlanCmd) }
 
 // planFlags are the options of `phoenix plan`.
 type planFlags struct {
@@ -34,7 +33,7 @@ type planFlags struct {
 
 var planFormats = []string{"text", "json", "markdown"}
 
-func newPlanCmd() *cobra.Command {
+func newPlanCmd(cl *clouds) *cobra.Command {
 	var f planFlags
 	cmd := &cobra.Command{
 		Use:   "plan [DIR]",
@@ -62,7 +61,7 @@ that plan, and refuses, naming what changed, if either changed since.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.src.Dir = specDir(args)
-			return runPlan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+			return runPlan(cmd.Context(), cl, cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	addSpecFlags(cmd, &f.src)
@@ -75,11 +74,11 @@ that plan, and refuses, naming what changed, if either changed since.`,
 	return cmd
 }
 
-func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
+func runPlan(ctx context.Context, cl *clouds, stdout, stderr io.Writer, f planFlags) error {
 	if !slices.Contains(planFormats, f.format) {
 		return fmt.Errorf("unknown --format %q: use %s", f.format, strings.Join(planFormats, ", "))
 	}
-	r, err := makePlan(ctx, f.src, f.envs, planOptions(f.envs, f.destroy, f.retryRejected))
+	r, err := makePlan(ctx, cl, f.src, f.envs, planOptions(f.envs, f.destroy, f.retryRejected))
 	if err != nil {
 		return err
 	}
@@ -95,7 +94,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, f planFlags) error {
 			return err
 		}
 	}
-	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds})
+	doc := render.FromPlan(r.plan, render.Info{Commit: r.desired.Commit, Clouds: r.clouds, Simulation: r.simulation})
 	switch f.format {
 	case "json":
 		err = render.WriteJSON(stdout, doc)
@@ -137,11 +136,13 @@ type planned struct {
 	plan    *planner.Plan
 	clouds  []string
 	note    string // said on stderr: the local cloud was read while down
+	// simulation is true when the clouds were the in-memory simulation.
+	simulation bool
 }
 
 // makePlan loads the spec, observes its clouds and plans; plan and graph
 // share it.
-func makePlan(ctx context.Context, src specSource, envs []string, opts planner.Options) (*planned, error) {
+func makePlan(ctx context.Context, cl *clouds, src specSource, envs []string, opts planner.Options) (*planned, error) {
 	desired, err := loadSpec(ctx, src)
 	if err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func makePlan(ctx context.Context, src specSource, envs []string, opts planner.O
 	if _, err := envScope(desired, envs); err != nil {
 		return nil, err
 	}
-	clouds, err := openCloudsReadOnly(ctx, desired)
+	clouds, err := cl.openReadOnly(ctx, desired)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,7 @@ func makePlan(ctx context.Context, src specSource, envs []string, opts planner.O
 	if err != nil {
 		return nil, err
 	}
-	opts.Explain = historyReasons(ctx, src.Dir, desired, live, envs)
+	opts.Explain = history.Reasons(ctx, compileAt, src.Dir, desired, live, envs)
 	plan, err := planner.Make(desired, live, opts)
 	if err != nil {
 		return nil, fmt.Errorf("planning: %w", err)
@@ -169,12 +170,13 @@ func makePlan(ctx context.Context, src specSource, envs []string, opts planner.O
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return &planned{desired: desired, live: live, plan: plan, clouds: names, note: localDownNote(clouds)}, nil
+	return &planned{desired: desired, live: live, plan: plan, clouds: names, note: localDownNote(clouds),
+		simulation: simulated(clouds)}, nil
 }
 
 // planOptions are the planner options for a command line; plan and apply
 // must agree on them or the plan shown is not the plan applied. Both add
-// the Explain of historyReasons, which needs the live state.
+// the Explain of history.Reasons, which needs the live state.
 func planOptions(envs []string, destroy, retryRejected bool) planner.Options {
 	return planner.Options{Envs: envs, Now: time.Now(), Destroy: destroy, ImageKeep: -1, RetryRejected: retryRejected}
 }

@@ -28,9 +28,8 @@ type specSource struct {
 }
 
 // dirtySuffix marks the commit of a spec read from a work tree that
-// differs from it (--allow-dirty), so a pool never claims a commit it was
-// not made from.
-const dirtySuffix = "-dirty"
+// differs from it (--allow-dirty): model.DirtySuffix.
+const dirtySuffix = model.DirtySuffix
 
 // addSpecFlags adds the flags that choose the spec's source to cmd.
 func addSpecFlags(cmd *cobra.Command, src *specSource) {

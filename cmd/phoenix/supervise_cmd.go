@@ -8,8 +8,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud/local"
 )
 
-func init() { register(newSuperviseCmd) }
-
 // newSuperviseCmd is the local cloud's supervisor, run detached by the
 // first command that needs it. It is hidden: people use `phoenix cloud`.
 func newSuperviseCmd() *cobra.Command {

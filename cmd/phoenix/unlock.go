@@ -11,9 +11,7 @@ import (
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
-func init() { register(newUnlockCmd) }
-
-func newUnlockCmd() *cobra.Command {
+func newUnlockCmd(cl *clouds) *cobra.Command {
 	var src specSource
 	var owner string
 	cmd := &cobra.Command{
@@ -35,7 +33,7 @@ that it never frees the lock of a newer apply that took over meanwhile.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Dir = specDir(args[1:])
-			return runUnlock(cmd.Context(), cmd.OutOrStdout(), src, args[0], owner)
+			return runUnlock(cmd.Context(), cl, cmd.OutOrStdout(), src, args[0], owner)
 		},
 	}
 	addSpecFlags(cmd, &src)
@@ -43,7 +41,7 @@ that it never frees the lock of a newer apply that took over meanwhile.`,
 	return cmd
 }
 
-func runUnlock(ctx context.Context, w io.Writer, src specSource, env, owner string) error {
+func runUnlock(ctx context.Context, cl *clouds, w io.Writer, src specSource, env, owner string) error {
 	desired, err := loadSpec(ctx, src)
 	if err != nil {
 		return err
@@ -52,7 +50,7 @@ func runUnlock(ctx context.Context, w io.Writer, src specSource, env, owner stri
 	if err != nil {
 		return err
 	}
-	clouds, err := openClouds(ctx, desired)
+	clouds, err := cl.open(ctx, desired)
 	if err != nil {
 		return err
 	}

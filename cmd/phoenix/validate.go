@@ -8,8 +8,6 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-func init() { register(newValidateCmd) }
-
 func newValidateCmd() *cobra.Command {
 	var src specSource
 	cmd := &cobra.Command{

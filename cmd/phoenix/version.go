@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newVersionCmd) }
-
 // commit is the commit the binary was built from, for builds that go build
 // cannot stamp with it (a git worktree, GOFLAGS=-buildvcs=false): the
 // Makefile sets it with -ldflags "-X main.commit=...".

@@ -236,7 +236,7 @@ type status struct {
 		Backends           []struct {
 			Pool   string
 			Weight int
-		}
+		} `json:"serving"` // status format_version 2
 	} `json:"endpoints"`
 	Pools []struct {
 		ID, Env, Role, Key, State string

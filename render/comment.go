@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"fmt"
@@ -8,13 +8,16 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 	"github.com/phoenix-gitops/phoenix/planner"
-	"github.com/phoenix-gitops/phoenix/render"
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
 
+// CommentMarker opens every pull-request comment so that CI can find its
+// previous comment and update it in place.
+const CommentMarker = "<!-- phoenix:diff -->"
+
 // commentMax keeps a pull-request comment under GitHub's 65,536-character
 // limit, with room for a bot's framing.
-const commentMax = render.DefaultMarkdownMax
+const commentMax = DefaultMarkdownMax
 
 // commentGraphMax omits the Mermaid graph of plans with more steps than
 // GitHub renders.
@@ -31,11 +34,11 @@ type comment struct {
 	full    string // the text plan, collapsed
 }
 
-// writeDiffMarkdown writes the pull-request comment: a marker line (CI
+// Comment writes the pull-request comment of a diff: a marker line (CI
 // finds and updates its comment by it), a one-line verdict, a table per
 // environment, then the desired-state diff, the plan graph and the full
 // plan, collapsed.
-func writeDiffMarkdown(w io.Writer, res *diffResult) error {
+func Comment(w io.Writer, res *Diff) error {
 	c := buildComment(res)
 	_, err := io.WriteString(w, c.fit(commentMax))
 	return err
@@ -45,40 +48,40 @@ func writeDiffMarkdown(w io.Writer, res *diffResult) error {
 // commentMax.
 const failureCommentMax = commentMax - 1000
 
-// writeFailureComment writes the comment of a diff that failed (a spec
+// FailureComment writes the comment of a diff that failed (a spec
 // that does not compile, a cloud that cannot be read): the marker, so
 // that it replaces the previous comment, and the error in a code block.
 // The error quotes the spec, which the pull request's author wrote, so
 // it goes in a fence it cannot close, where GitHub renders no markup,
 // HTML or mention.
-func writeFailureComment(w io.Writer, err error) error {
+func FailureComment(w io.Writer, err error) error {
 	text := err.Error()
 	note := ""
 	if len(text) > failureCommentMax {
 		text, note = cutLines(text, failureCommentMax), "\n<sub>Cut to fit a comment. Run `phoenix diff` for everything.</sub>\n"
 	}
-	_, werr := io.WriteString(w, diffCommentMarker+"\n**Phoenix:** the preview failed.\n\n"+mdtext.Fence("", text)+note)
+	_, werr := io.WriteString(w, CommentMarker+"\n**Phoenix:** the preview failed.\n\n"+mdtext.Fence("", text)+note)
 	return werr
 }
 
-func buildComment(res *diffResult) *comment {
+func buildComment(res *Diff) *comment {
 	c := &comment{}
 	var desired strings.Builder
 	res.Desired.Markdown(&desired)
 	c.desired = fmt.Sprintf("\n<details><summary>Desired-state changes</summary>\n\n%s\n</details>\n", desired.String())
 	compared := fmt.Sprintf("<sub>Spec <code>%s</code> at %s compared with %s, the merge base of %s and %s.</sub>\n",
-		specdiff.MarkdownCell(dirLabel(orRoot(res.Dir))), shortID(res.Head), shortID(res.MergeBase),
+		specdiff.MarkdownCell(specDirLabel(res.Dir)), shortID(res.Head, 7), shortID(res.MergeBase, 7),
 		specdiff.MarkdownCell(res.BaseRev), specdiff.MarkdownCell(res.HeadRev))
 	if res.Plan == nil {
 		verdict := "the desired state does not change."
 		if !res.Desired.Empty() {
 			verdict = desiredVerdict(res.Desired) + " (live cloud not read: `--offline`)."
 		}
-		c.head = diffCommentMarker + "\n**Phoenix:** " + verdict + "\n\n" + compared
+		c.head = CommentMarker + "\n**Phoenix:** " + verdict + "\n\n" + compared
 		return c
 	}
 	doc := res.Plan
-	c.head = diffCommentMarker + "\n**Phoenix:** " + render.Verdict(doc) + "\n\n" + compared
+	c.head = CommentMarker + "\n**Phoenix:** " + Verdict(doc) + "\n" + SimulationMD(doc) + "\n" + compared
 	if b := bakesMarkdown(doc); b != "" {
 		c.head += "\n" + b + "\n"
 	}
@@ -91,7 +94,7 @@ func buildComment(res *diffResult) *comment {
 	}
 	if doc.Changes {
 		var t strings.Builder
-		_ = render.Text(&t, doc, render.TextOptions{Title: "Plan if " + res.HeadRev + " is applied"})
+		_ = Text(&t, doc, TextOptions{Title: "Plan if " + res.HeadRev + " is applied"})
 		c.full = "\n<details><summary>Full plan</summary>\n\n" + mdtext.Fence("", t.String()) + "\n</details>\n"
 	}
 	return c
@@ -150,8 +153,8 @@ func (c *comment) fit(max int) string {
 // commentGraph is the collapsed plan graph, or, when GitHub would not
 // draw it, a line that says so and why (a graph left out silently looks
 // like a plan without one).
-func commentGraph(doc *render.Doc) string {
-	g, why := render.CommentGraph(doc, commentGraphMax)
+func commentGraph(doc *Doc) string {
+	g, why := CommentGraph(doc, commentGraphMax)
 	if why != "" {
 		return "\n<sub>Plan graph left out: " + why + ". `phoenix graph` prints it.</sub>\n"
 	}
@@ -159,14 +162,14 @@ func commentGraph(doc *render.Doc) string {
 }
 
 // bakesMarkdown lists the bakes and image prunes above the tables.
-func bakesMarkdown(doc *render.Doc) string {
+func bakesMarkdown(doc *Doc) string {
 	var bakes, prunes []string
 	for _, s := range doc.Steps {
 		switch {
-		case s.Kind == string(planner.Bake):
-			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID), specdiff.MarkdownCell(s.Reason)))
-		case s.Kind == string(planner.Prune) && s.Pool == "":
-			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID)))
+		case s.Kind == planner.Bake:
+			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), specdiff.MarkdownCell(s.Reason)))
+		case s.Kind == planner.Prune && s.Pool == "":
+			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
 		}
 	}
 	var lines []string
@@ -181,7 +184,7 @@ func bakesMarkdown(doc *render.Doc) string {
 
 // envTables is one table per environment with steps, a row per role:
 // what happens to it and why.
-func envTables(doc *render.Doc) []string {
+func envTables(doc *Doc) []string {
 	rollback := map[string]bool{}
 	for _, e := range doc.Rollback {
 		rollback[e] = true
@@ -198,7 +201,7 @@ func envTables(doc *render.Doc) []string {
 			if !slices.Contains(roles, s.Role) {
 				roles = append(roles, s.Role)
 			}
-			k := s.Kind
+			k := string(s.Kind)
 			if s.Destructive {
 				k = "**destroy**"
 			}
@@ -206,8 +209,8 @@ func envTables(doc *render.Doc) []string {
 				kinds[s.Role] = append(ks, k)
 			}
 			why := s.Reason
-			if s.Kind == string(planner.Prune) {
-				why = render.Short(s.Pool) + ": " + why
+			if s.Kind == planner.Prune {
+				why = Short(s.Pool) + ": " + why
 			}
 			if why != "" && !slices.Contains(whys[s.Role], why) {
 				whys[s.Role] = append(whys[s.Role], why)

@@ -1,4 +1,4 @@
-package main
+package history
 
 import (
 	"cmp"
@@ -12,17 +12,12 @@ import (
 	"github.com/phoenix-gitops/phoenix/specdiff"
 )
 
-// specReason says what moved in the spec for one (environment, role)
-// (`config VERSION "1" → "2"`), or "" when it does not know. It is the
-// planner's Options.Explain: the planner puts it into the steps' reasons.
-type specReason func(env, role string) string
-
 // maxHistoryCommits bounds how many older specs one plan compiles: a
 // plan's endpoints usually serve pools of one or two commits, and each
 // compile costs about as much as loading the spec.
 const maxHistoryCommits = 3
 
-// historyReasons compares the spec with the spec at the commit that the
+// Reasons compares the spec with the spec at the commit that the
 // serving pool of each (environment, role) in envs (all when empty) was
 // made from, where that pool's key is not the desired one (so the plan
 // will create or swap there), read from the repository that holds dir.
@@ -34,16 +29,22 @@ const maxHistoryCommits = 3
 // reasons and the plan never fails. It returns nil when it knows nothing.
 // It reads everything before it returns: the planner calls it, and does
 // no I/O.
-func historyReasons(ctx context.Context, dir string, d *model.Desired, live *cloud.Live, envs []string) specReason {
+// It is the planner's Options.Explain: the planner puts what it says
+// (`config VERSION "1" → "2"`) into the steps' reasons.
+func Reasons(ctx context.Context, compile Compiler, dir string, d *model.Desired, live *cloud.Live, envs []string) func(env, role string) string {
 	from := servingCommits(d, live, envs)
 	if len(from) == 0 {
 		return nil
 	}
-	repo, rel, err := openSpecRepo(dir)
+	repo, err := gitspec.Open(dir)
 	if err != nil {
 		return nil
 	}
 	defer repo.Close()
+	rel, err := repo.RelPath(dir)
+	if err != nil {
+		return nil
+	}
 	if repo.Shallow() {
 		return nil
 	}
@@ -53,7 +54,7 @@ func historyReasons(ctx context.Context, dir string, d *model.Desired, live *clo
 		if len(diffs) == maxHistoryCommits {
 			break
 		}
-		diffs[commit] = specAt(ctx, repo, commit, rel, dir, d)
+		diffs[commit] = specAt(ctx, compile, repo, commit, rel, dir, d)
 	}
 	return func(env, role string) string {
 		if df := diffs[from[[2]string{env, role}]]; df != nil {
@@ -68,7 +69,7 @@ func historyReasons(ctx context.Context, dir string, d *model.Desired, live *clo
 // the root, at the commit the spec came from; rel (from the current
 // directory) when that commit is unknown.
 func specRel(repo *gitspec.Repo, dir, rel, commit string) string {
-	c, err := repo.Resolve(strings.TrimSuffix(commit, dirtySuffix))
+	c, err := repo.Resolve(strings.TrimSuffix(commit, model.DirtySuffix))
 	if commit == "" || err != nil {
 		return rel
 	}
@@ -110,7 +111,7 @@ func servingCommits(d *model.Desired, live *cloud.Live, envs []string) map[[2]st
 		if pl == nil || pl.Key == key {
 			continue
 		}
-		if c := strings.TrimSuffix(pl.Commit, dirtySuffix); isCommitHash(c) && c != d.Commit {
+		if c := strings.TrimSuffix(pl.Commit, model.DirtySuffix); isCommitHash(c) && c != d.Commit {
 			out[[2]string{e.Env, e.Role}] = c
 		}
 	}
@@ -135,12 +136,12 @@ func orderedCommits(from map[[2]string]string) []string {
 
 // specAt compares d with the spec at commit, or returns nil when that
 // cannot be read (an unknown commit, no spec there, a compile error).
-func specAt(ctx context.Context, repo *gitspec.Repo, commit, rel, dir string, d *model.Desired) *specdiff.Diff {
+func specAt(ctx context.Context, compile Compiler, repo *gitspec.Repo, commit, rel, dir string, d *model.Desired) *specdiff.Diff {
 	c, err := repo.Resolve(commit)
 	if err != nil {
 		return nil
 	}
-	base, err := compileIfPresent(ctx, repo, c, rel, dir)
+	base, err := compile.IfPresent(ctx, repo, c, rel, dir)
 	if err != nil || base == nil {
 		return nil
 	}
@@ -160,4 +161,13 @@ func isCommitHash(s string) bool {
 		}
 	}
 	return true
+}
+
+// IfPresent compiles the spec at c, or returns nil when the spec directory
+// does not exist there (a pull request that adds the spec).
+func (compile Compiler) IfPresent(ctx context.Context, repo *gitspec.Repo, c *gitspec.Commit, rel, dir string) (*model.Desired, error) {
+	if _, ok, err := repo.SubtreeHash(c, rel); err != nil || !ok {
+		return nil, err
+	}
+	return compile(ctx, repo, c, rel, dir)
 }

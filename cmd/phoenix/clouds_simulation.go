@@ -1,12 +1,14 @@
 package main
 
-// A TEST SEAM, off unless asked for: with PHOENIX_CLOUD_OVERRIDE=memory,
+// The simulation, off unless asked for: with PHOENIX_CLOUD_OVERRIDE=memory,
 // every cloud a spec names (local, aws) is replaced by an in-memory cloud
 // whose state is kept in $PHOENIX_HOME/memory-<cloud>.json between
-// commands. CLI scripts use it to plan and apply without starting servers
-// or calling AWS, and can seed a live state by writing that file (a
-// cloud.Live per project: {"demo": {"images": [...], "pools": [...]}}).
-// Never use it for real deployments: nothing runs.
+// commands. It lets a user try a spec, or see an AWS plan, with no account
+// and nothing started; CLI scripts use it to plan and apply without
+// servers, and can seed a live state by writing that file (a cloud.Live
+// per project: {"demo": {"images": [...], "pools": [...]}}). Nothing runs,
+// so every output says so: a line on stderr (simulationNotice) and
+// "simulation": true in JSON.
 
 import (
 	"context"
@@ -23,26 +25,30 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-// cloudOverrideEnv selects the test seam.
+// cloudOverrideEnv switches the simulation on (the value "memory").
 const cloudOverrideEnv = "PHOENIX_CLOUD_OVERRIDE"
 
-// This file's init runs after clouds_aws.go's and clouds_local.go's (Go
-// runs a package's init functions in file-name order), so it can wrap
-// their factories: the environment variable is read when a cloud is
-// opened, and without it the real factory runs.
-func init() {
+// simulationClouds stands an in-memory cloud saved under home in for each
+// cloud a spec may name.
+func simulationClouds(home string) *clouds {
+	c := &clouds{factories: map[string]cloudFactory{}, simulation: true}
 	for _, name := range []string{model.CloudLocal, model.CloudAWS, "memory"} {
-		real := cloudFactories[name]
-		cloudFactories[name] = func(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
-			if os.Getenv(cloudOverrideEnv) == "memory" {
-				return openFileMemory(filepath.Join(localHome(), "memory-"+name+".json"), name)
-			}
-			if real == nil {
-				return nil, fmt.Errorf("cloud %q is not supported by this build", name)
-			}
-			return real(ctx, d)
+		c.factories[name] = func(context.Context, *model.Desired) (cloud.Cloud, error) {
+			return openFileMemory(filepath.Join(home, "memory-"+name+".json"), name)
 		}
 	}
+	return c
+}
+
+// simulated reports whether set holds a simulated cloud, for the JSON
+// outputs to say so.
+func simulated(set cloud.Set) bool {
+	for _, c := range set {
+		if _, ok := c.(*fileMemory); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // fileMemory is a memory cloud saved to a file after every change.

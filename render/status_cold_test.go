@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/status"
 )
 
 // TestStatusTextColdServingPool: after `phoenix cloud down` the serving
@@ -72,7 +73,7 @@ func TestStatusTextColdPoolOfALeftEnvironment(t *testing.T) {
 		Endpoints: []cloud.Endpoint{{Env: "ci", Role: "web", Cloud: model.CloudLocal, Address: "127.0.0.1:17081", Backends: []cloud.Backend{{Pool: id, Weight: 100}}}},
 	}
 	scope := map[string]string{"prod": model.CloudLocal}
-	addLeftEnvs(scope, live)
+	status.AddLeftEnvs(scope, live)
 	out := statusText(t, d, live, scope, now)
 	if !strings.Contains(out, "ci   web (not in spec)  127.0.0.1:17081  web@7777.1  1h   cold") ||
 		!strings.Contains(out, "Left the spec, but their endpoints and pools remain: ci/web.") {
@@ -88,7 +89,7 @@ func TestStatusTextColdPoolOfALeftEnvironment(t *testing.T) {
 func statusText(t *testing.T, d *model.Desired, live *cloud.Live, scope map[string]string, now time.Time) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := writeStatusText(&b, buildStatus(d, live, scope), now); err != nil {
+	if err := StatusText(&b, status.Build(d, live, scope), StatusOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()

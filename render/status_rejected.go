@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"fmt"
@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/status"
 )
 
 // writeRejected names the releases release analysis rejected, with the
 // figures and when: the plan holds a rejected pool's (environment, role)
 // until a new commit or --retry-rejected, and status says why nothing
 // moves.
-func writeRejected(w io.Writer, pools []statusPool) {
+func writeRejected(w io.Writer, pools []status.Pool) {
 	if len(pools) == 0 {
 		return
 	}
@@ -23,7 +24,7 @@ func writeRejected(w io.Writer, pools []statusPool) {
 			when = " at " + p.RejectedAt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "%s/%s: release %s (commit %s) was rejected by release analysis%s: %s.\n",
-			p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), shortCommit(p.Commit), when, p.Rejected)
+			p.Env, p.Role, cloud.ShortPool(p.Role, p.Key, p.Generation), statusCommit(p.Commit), when, p.Rejected)
 	}
 	fmt.Fprintln(w, "A rejected release is held: a new commit releases normally; phoenix apply --retry-rejected tries it again.")
 }

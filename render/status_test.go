@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/status"
 )
 
 // TestStatusTextShowsCanariesAndRetainedPools checks the table of UX.md on
@@ -35,9 +36,9 @@ func TestStatusTextShowsCanariesAndRetainedPools(t *testing.T) {
 			{Env: "prod", Role: "api", Address: "127.0.0.1:18083"},
 		},
 	}
-	doc := buildStatus(d, live, map[string]string{"prod": "local"})
+	doc := status.Build(d, live, map[string]string{"prod": "local"})
 	var b bytes.Buffer
-	if err := writeStatusText(&b, doc, now); err != nil {
+	if err := StatusText(&b, doc, StatusOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

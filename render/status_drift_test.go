@@ -1,4 +1,4 @@
-package main
+package render
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/model"
+	"github.com/phoenix-gitops/phoenix/status"
 )
 
 // A drifted image shows in status, in text and JSON, even when every pool
@@ -19,9 +20,9 @@ func TestStatusShowsDriftedImages(t *testing.T) {
 		{Name: "base", BuildID: strings.Repeat("b", 64), CreatedAt: now.Add(-48 * time.Hour), Drift: true},
 		{Name: "web", BuildID: strings.Repeat("c", 64), CreatedAt: now.Add(-time.Hour)},
 	}}
-	doc := buildStatus(d, live, map[string]string{"prod": "local"})
+	doc := status.Build(d, live, map[string]string{"prod": "local"})
 	var b bytes.Buffer
-	if err := writeStatusText(&b, doc, now); err != nil {
+	if err := StatusText(&b, doc, StatusOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	wantInStatus(t, b.String(),
