@@ -70,14 +70,14 @@ func TestShapeTakesNewBareFields(t *testing.T) {
 	env := sh.fields["environments"].elem
 	for json, want := range map[string]bool{
 		`{"roles":{},"traffic":{"testPause":"1m","testAnalysis":{"maxErrorRate":0.01,"ratio":0.5,"minRequests":100,"strict":true,"maxLatency":"2s"}}}`: true,
-		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1}}}`:                                                                               true,
-		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":"1%"}}}`:                                                                            false,
-		`{"roles":{},"traffic":{"testAnalysis":{"ratio":1}}}`:                                                                                      false, // an int is not a CUE float
-		`{"roles":{},"traffic":{"testAnalysis":{"minRequests":1.5}}}`:                                                                              false,
-		`{"roles":{},"traffic":{"testAnalysis":{"strict":"yes"}}}`:                                                                                 false,
-		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1e-2}}}`:                                                                            true,
-		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1.}}}`:                                                                              false,
-		`{"roles":{},"traffic":{"testAnalysis":{"unknown":1}}}`:                                                                                    false,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1}}}`:                                                                                   true,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":"1%"}}}`:                                                                                false,
+		`{"roles":{},"traffic":{"testAnalysis":{"ratio":1}}}`:                                                                                          false, // an int is not a CUE float
+		`{"roles":{},"traffic":{"testAnalysis":{"minRequests":1.5}}}`:                                                                                  false,
+		`{"roles":{},"traffic":{"testAnalysis":{"strict":"yes"}}}`:                                                                                     false,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1e-2}}}`:                                                                                true,
+		`{"roles":{},"traffic":{"testAnalysis":{"maxErrorRate":1.}}}`:                                                                                  false,
+		`{"roles":{},"traffic":{"testAnalysis":{"unknown":1}}}`:                                                                                        false,
 	} {
 		if got := env.fits([]byte(json)); got != want {
 			t.Errorf("fits(%s) = %v, want %v", json, got, want)

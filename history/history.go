@@ -77,7 +77,9 @@ type Change struct {
 	// (an instant rollback: swaps to retained pools only), "release"
 	// (swaps to existing pools, but not an instant rollback: a canary
 	// walks, or a cold serving pool starts), "rebuild" (bake and create),
-	// or "unknown" without the live cloud.
+	// "held" (release analysis rejected its pool: a plain apply changes
+	// nothing for it, apply --retry-rejected tries it again), or "unknown"
+	// without the live cloud.
 	Back string `json:"back"`
 }
 

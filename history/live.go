@@ -68,7 +68,7 @@ func judgeChange(hc *Change, d *model.Desired, live *cloud.Live, env string, bas
 		}
 		judged = append(judged, dc)
 		showPool(r, hc.Commit, dc, live.Pools, env, serving)
-		if (dc.Verdict == planner.Build && r.Pool != "") || (dc.Verdict == planner.Reuse && !dc.Instant) {
+		if (dc.Verdict == planner.Build && r.Pool != "") || (dc.Verdict == planner.Reuse && !dc.Instant) || dc.Verdict == planner.Held {
 			r.Plan = dc.Reason // a pool with the key is there, yet not reused, or not at once: why
 		}
 	}
@@ -86,6 +86,8 @@ func backOf(ds []planner.Decision) string {
 		switch {
 		case dc.Verdict == planner.Build:
 			return "rebuild"
+		case dc.Verdict == planner.Held:
+			back = "held"
 		case dc.Verdict == planner.Reuse && !dc.Instant:
 			back = "release"
 		case dc.Verdict == planner.Reuse && back == "current":
@@ -105,11 +107,12 @@ func showPool(r *Role, commit string, dc planner.Decision, pools []cloud.Pool, e
 		if q.Env != env || q.Role != r.Role || q.Key != r.Key {
 			continue
 		}
-		if dc.Verdict != planner.Build && q.ID == dc.Pool {
+		if dc.Verdict != planner.Build && dc.Verdict != planner.Held && q.ID == dc.Pool {
 			p = q
 			break
 		}
-		if dc.Verdict == planner.Build && (p == nil || q.Generation > p.Generation) {
+		newest := dc.Verdict == planner.Build || dc.Verdict == planner.Held
+		if newest && (p == nil || q.Generation > p.Generation) {
 			p = q
 		}
 	}
@@ -128,6 +131,8 @@ func poolState(p *cloud.Pool, isServing bool) string {
 	switch {
 	case isServing:
 		return "serving"
+	case p.Rejected != "":
+		return "rejected"
 	case p.State == cloud.PoolReady && p.Healthy:
 		return "retained (warm)"
 	case p.State == cloud.PoolCold:

@@ -58,3 +58,25 @@ func TestMarkLive(t *testing.T) {
 		t.Errorf("the rebuild of a drifted pool says why: %q", p)
 	}
 }
+
+// A commit whose pool release analysis rejected is held, as the planner
+// decides: going back to it changes nothing, and the role shows the
+// rejected pool and why.
+func TestMarkLiveHeld(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	specs := make([]*model.Desired, 2)
+	for v := range specs {
+		specs[v] = plantest.NewSpec("shop").Image("web", "", "install web").Env("prod").
+			Role("prod", "web", "web", 1, fmt.Sprintf("VERSION=%d", v)).Desired()
+	}
+	h := &History{Env: "prod", Changes: []Change{{Commit: "c1", Roles: []Role{{Role: "web", Key: specs[1].Pools[0].Key, Changed: true}}}}}
+	live := plantest.Deployed(specs[0], now.Add(-48*time.Hour))
+	bad := plantest.PoolFor(specs[1].Pools[0], 1, now.Add(-time.Hour))
+	bad.Rejected, bad.RejectedAt = "watch 1: 5xx 30% of 200 requests > 1%", now.Add(-time.Hour)
+	live.Pools = append(live.Pools, bad)
+	markLive(h, []*model.Desired{specs[1]}, live, planner.Options{ImageKeep: -1}, now)
+	r := h.Changes[0].Roles[0]
+	if h.Changes[0].Back != "held" || r.State != "rejected" || r.Pool != bad.ID || !strings.Contains(r.Plan, "rejected by release analysis") {
+		t.Fatalf("back %q, role %+v: want held, the rejected pool and why", h.Changes[0].Back, r)
+	}
+}

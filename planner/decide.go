@@ -17,6 +17,9 @@ const (
 	// Build: a new pool is created, after baking what its image chain
 	// lacks (rules 3 and 6).
 	Build Verdict = "build"
+	// Held: the spec's pool was rejected by release analysis; nothing
+	// moves for it until a new commit or an explicit retry (rule 8).
+	Held Verdict = "held"
 )
 
 // Decision is the plan's answer for one desired (environment, role), for
@@ -65,7 +68,7 @@ func (p *Plan) Decisions() []Decision {
 		switch {
 		case s.Kind == Create:
 			creates[k] = s
-		case s.Kind == Swap && !s.Destructive && s.Pool != "":
+		case s.Kind == Swap && s.Pool != "" && (!s.Destructive || s.MoveFrom != ""):
 			swaps[k] = s
 		}
 	}
@@ -74,11 +77,14 @@ func (p *Plan) Decisions() []Decision {
 		k := slot{e.Cloud, e.Env, e.Role}
 		d := Decision{Cloud: e.Cloud, Env: e.Env, Role: e.Role}
 		switch c, s := creates[k], swaps[k]; {
+		case e.Held != "":
+			d.Verdict, d.Pool, d.Reason = Held, heaviest(e.Serving), e.Held
 		case c != nil:
 			d.Verdict, d.Pool, d.Reason = Build, c.Pool, c.Reason
 		case s != nil:
 			d.Verdict, d.Pool, d.Reason = Reuse, s.Pool, s.Reason
-			d.Instant = s.Rollback && len(s.Weights) == 0
+			// A move that keeps the serving pool is one swap too.
+			d.Instant = len(s.Weights) == 0 && (s.Rollback || (s.MoveFrom != "" && heaviest(e.Serving) == s.Pool))
 		default:
 			d.Verdict, d.Pool = Keep, heaviest(e.Serving)
 		}

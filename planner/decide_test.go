@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +93,58 @@ func TestDecideKeepNamesTheServingPool(t *testing.T) {
 	want := cloud.PoolID("prod", "web", pool(d, "prod", "web").Key, 1)
 	if len(got) != 1 || got[0].Verdict != planner.Keep || got[0].Pool != want || got[0].Reason != "" {
 		t.Fatalf("decisions %+v, want keep %s", got, want)
+	}
+}
+
+// A release rejected by release analysis is held: the decision says so,
+// with the hold's reason, and names the pool that keeps serving. A move
+// of the endpoint alone is one swap of the serving pool: instant.
+func TestDecideHeldAndMoved(t *testing.T) {
+	old := shop().Desired()
+	d := shop().Image("web", "base", "install web v2").Desired()
+	live := plantest.Deployed(old, now.Add(-day))
+	servingID := cloud.PoolID("prod", "web", pool(old, "prod", "web").Key, 1)
+	rejected := plantest.PoolFor(pool(d, "prod", "web"), 1, now.Add(-time.Hour))
+	rejected.LastServed, rejected.Rejected, rejected.RejectedAt = now.Add(-time.Hour), "watch 1: 5xx 30% of 200 requests > 1%", now.Add(-time.Hour)
+	live.Pools = append(live.Pools, rejected)
+	live.Images = append(live.Images, plantest.ImageFor(d, "memory", "web", now.Add(-day)))
+	got, err := planner.Decide(d, live, planner.Options{Now: now, Envs: []string{"prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Verdict != planner.Held || got[0].Pool != servingID || !strings.Contains(got[0].Reason, "rejected by release analysis") {
+		t.Fatalf("decisions %+v, want held, %s serving", got, servingID)
+	}
+
+	live = plantest.Deployed(old, now.Add(-day))
+	endpoint(live, "prod", "web").Address = "old.prod.example:80"
+	got, err = planner.Decide(old, live, planner.Options{Now: now, Envs: []string{"prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Verdict != planner.Reuse || got[0].Pool != servingID || !got[0].Instant {
+		t.Fatalf("decisions %+v, want an instant swap of %s to the new address", got, servingID)
+	}
+}
+
+// A held endpoint whose address the spec moved still moves: its serving
+// pool at the new address, and nothing else (rule 7 with rule 8).
+func TestHeldEndpointStillMoves(t *testing.T) {
+	old := shop().Desired()
+	d := shop().Image("web", "base", "install web v2").Desired()
+	live := plantest.Deployed(old, now.Add(-day))
+	endpoint(live, "prod", "web").Address = "old.prod.example:80"
+	rejected := plantest.PoolFor(pool(d, "prod", "web"), 1, now.Add(-time.Hour))
+	rejected.Rejected = "watch 1: 5xx 30% of 200 requests > 1%"
+	live.Pools = append(live.Pools, rejected)
+	live.Images = append(live.Images, plantest.ImageFor(d, "memory", "web", now.Add(-day)))
+	p := mustPlan(t, d, live, planner.Options{Now: now, Envs: []string{"prod"}})
+	wantIDs(t, p, "swap:prod/web")
+	sw := step(t, p, "swap:prod/web")
+	if sw.Pool != cloud.PoolID("prod", "web", pool(old, "prod", "web").Key, 1) || sw.MoveFrom != "old.prod.example:80" || !sw.Destructive {
+		t.Fatalf("swap %+v: want the serving pool moved to the new address", sw)
+	}
+	if p.Endpoints[0].Held == "" {
+		t.Errorf("the endpoint is not held: %+v", p.Endpoints[0])
 	}
 }

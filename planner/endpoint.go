@@ -132,6 +132,14 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, retry boo
 	if held := heldBy(d, live); target == nil && held != nil {
 		// Rule 8: the spec's release was rejected; change nothing for it.
 		out.summary.Held = heldReason(held)
+		if moveFrom != "" && sole >= 0 && live[sole].prob == "" && live[sole].State == cloud.PoolReady {
+			// The held endpoint still moves: its serving pool at the
+			// spec's new address (rule 7).
+			out.swap = swapStep(d, ep, serving, live[sole].Pool, 100, moveReason(moveFrom, d.Endpoint), false)
+			out.swap.MoveFrom, out.swap.Destructive = moveFrom, true
+		}
+		// Retention as with no swap: the move keeps the serving pool, the
+		// hold keeps the rejected one, and every backend is left alone.
 		out.prunes, out.pruned = retention(d, live, ep, nil, held.ID)
 		return out
 	}

@@ -69,6 +69,8 @@ func historyFooter(w io.Writer, changes []history.Change) {
 			how = "is a swap (instant)"
 		case "release":
 			how = "reuses existing pools, but not as an instant rollback (see plan: above)"
+		case "held":
+			how = "changes nothing: release analysis rejected its pool (see plan: above); phoenix apply --retry-rejected tries it again"
 		}
 		switch failed := failedPools(newest); {
 		case len(failed) > 0: // so a rebuild, never a swap
@@ -156,6 +158,8 @@ func backLabel(b string) string {
 		return "rebuild"
 	case "release":
 		return "swap (release)"
+	case "held":
+		return "held (rejected)"
 	}
 	return "(live unknown)"
 }
