@@ -70,6 +70,11 @@ Before its first step, apply checks that each pool it starts can resolve
 its secret references where it runs (local cloud: env: and file:); if one
 cannot, it names them all and changes nothing.
 
+A new pool has its role's health deadline (health: deadline: "40s" in the
+spec; by default twenty health intervals, 10s to 2m, on AWS 15m) to pass
+its health checks; while it waits, each server's health answer is shown
+as it changes (a 404 at once, not at the deadline).
+
 Without --yes, apply shows the plan and asks on a terminal, and refuses
 when there is no terminal to ask on.
 
