@@ -320,7 +320,7 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		return saved.Plan, live, nil
 	}
 	opts := planOptions(f.envs, f.destroy, f.retryRejected)
-	opts.Explain = historyReasons(ctx, f.src.Dir, d, live, f.envs)
+	opts.Explain, opts.ExplainImage = historyReasons(ctx, f.src.Dir, d, live, f.envs)
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)
@@ -422,7 +422,8 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, apply
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
 		Parallelism: f.parallelism, StepContext: stepCtx, CanaryHold: f.canaryHold, Locks: held,
-		Limits: map[planner.Kind]int{planner.Bake: f.maxBakes, planner.Create: f.maxCreates},
+		Limits:     map[planner.Kind]int{planner.Bake: f.maxBakes, planner.Create: f.maxCreates},
+		StepSource: stepSource(ctx, f.src),
 	}
 	rep, err := ex.Apply(walkCtx, p)
 	if err != nil {

@@ -159,7 +159,7 @@ func makePlan(ctx context.Context, src specSource, envs []string, opts planner.O
 	if err != nil {
 		return nil, err
 	}
-	opts.Explain = historyReasons(ctx, src.Dir, desired, live, envs)
+	opts.Explain, opts.ExplainImage = historyReasons(ctx, src.Dir, desired, live, envs)
 	plan, err := planner.Make(desired, live, opts)
 	if err != nil {
 		return nil, fmt.Errorf("planning: %w", err)

@@ -17,6 +17,11 @@ import (
 // planner's Options.Explain: the planner puts it into the steps' reasons.
 type specReason func(env, role string) string
 
+// imageReason says which inputs of an image changed since its live build
+// ("step 1 changed"), or "" when it does not know: the planner's
+// Options.ExplainImage.
+type imageReason func(name, liveBuildID string) string
+
 // maxHistoryCommits bounds how many older specs one plan compiles: a
 // plan's endpoints usually serve pools of one or two commits, and each
 // compile costs about as much as loading the spec.
@@ -33,19 +38,21 @@ const maxHistoryCommits = 3
 // than maxHistoryCommits commits, the affected steps keep the planner's
 // reasons and the plan never fails. It returns nil when it knows nothing.
 // It reads everything before it returns: the planner calls it, and does
-// no I/O.
-func historyReasons(ctx context.Context, dir string, d *model.Desired, live *cloud.Live, envs []string) specReason {
+// no I/O. The second function answers for images from the same older
+// specs: an image is rebaked because of what changed since the spec its
+// live build came from.
+func historyReasons(ctx context.Context, dir string, d *model.Desired, live *cloud.Live, envs []string) (specReason, imageReason) {
 	from := servingCommits(d, live, envs)
 	if len(from) == 0 {
-		return nil
+		return nil, nil
 	}
 	repo, rel, err := openSpecRepo(dir)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer repo.Close()
 	if repo.Shallow() {
-		return nil
+		return nil, nil
 	}
 	rel = specRel(repo, dir, rel, d.Commit)
 	diffs := map[string]*specdiff.Diff{}
@@ -55,9 +62,19 @@ func historyReasons(ctx context.Context, dir string, d *model.Desired, live *clo
 		}
 		diffs[commit] = specAt(ctx, repo, commit, rel, dir, d)
 	}
-	return func(env, role string) string {
+	pools := func(env, role string) string {
 		if df := diffs[from[[2]string{env, role}]]; df != nil {
 			return df.Reason(env, role)
+		}
+		return ""
+	}
+	return pools, func(name, liveBuildID string) string {
+		for _, c := range orderedCommits(from) {
+			if df := diffs[c]; df != nil {
+				if r := df.ImageReason(name, liveBuildID); r != "" {
+					return r
+				}
+			}
 		}
 		return ""
 	}
