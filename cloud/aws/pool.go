@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 		return cloud.Pool{}, err
 	}
 	logf(req.Log, "pool %s: %d × %s from %s, waiting for healthy targets", req.ID, p.Count, c.size(req), req.Image.Ref)
-	if err := c.waitHealthy(ctx, tg, p.Count, c.healthDeadline(p)); err != nil {
+	if err := c.waitHealthy(ctx, tg, p.Count, c.healthDeadline(p), req.Log); err != nil {
 		return c.failPool(ctx, req, err)
 	}
 	if err := c.smoke(ctx, req, tg, rule); err != nil {
@@ -373,8 +374,8 @@ func countHealthy(out *elb.DescribeTargetHealthOutput) (int, string) {
 // waitHealthy waits with the SDK's target-in-service waiter until want
 // targets are healthy. Its own acceptors would pass with no target yet
 // registered, so the waiter counts instead.
-func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int, deadline time.Duration) error {
-	seen, why := 0, ""
+func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int, deadline time.Duration, log io.Writer) error {
+	seen, why, said := 0, "", ""
 	w := elb.NewTargetInServiceWaiter(c.api.ELB, func(o *elb.TargetInServiceWaiterOptions) {
 		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
 		o.Retryable = func(ctx context.Context, _ *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
@@ -385,6 +386,13 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int, deadline t
 				return false, err
 			}
 			seen, why = countHealthy(out)
+			// Each change of the targets' health as it comes, so that a
+			// health path answering 404 (Target.ResponseCodeMismatch) is
+			// seen at once, not at the deadline.
+			if now := fmt.Sprintf("%d/%d healthy%s", seen, want, why); now != said && why != "" {
+				logf(log, "targets: %s", now)
+				said = now
+			}
 			return seen < want, nil
 		}
 	})
