@@ -5,7 +5,7 @@ GO ?= go
 PHOENIX := bin/phoenix
 SPEC ?= environments
 
-.PHONY: demo test fuzz bench build clean
+.PHONY: demo test fuzz bench build clean check-graphs
 
 # COMMIT names the build where go build cannot stamp it (a git worktree,
 # GOFLAGS=-buildvcs=false); `phoenix version` prefers go build's own.
@@ -59,6 +59,14 @@ fuzz:
 		echo "fuzz $${t#*:} for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
 	done
+
+# check-graphs: render every golden Mermaid graph (render/testdata: the
+# .mmd files and the comments' graphs) with npm's mermaid@11 in headless
+# Chromium, as GitHub draws a pull-request comment, and fail on Mermaid's
+# error diagram. Installs Debian's chromium and mermaid (into
+# ~/.cache/phoenix/check-graphs) when absent; not part of make test.
+check-graphs:
+	sh tools/check-graphs/check.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

@@ -158,6 +158,9 @@ func (b *builder) pool(env *model.Environment, role string, images map[string]*m
 	p.Health.Path = *r.Health.Path
 	p.Health.Interval, _ = parseDuration(*r.Health.Interval)
 	p.Health.Timeout, _ = parseDuration(*r.Health.Timeout)
+	if r.Health.Deadline != nil {
+		p.Health.Deadline, _ = parseDuration(*r.Health.Deadline)
+	}
 	for _, s := range r.Smoke {
 		p.Smoke = append(p.Smoke, model.Smoke{Path: s.Path, Status: *s.Status, Contains: s.Contains})
 	}

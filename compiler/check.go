@@ -279,6 +279,12 @@ func (c *checker) role(name string, r *rawRole) {
 	if to <= 0 && c.validDuration(*r.Health.Timeout) {
 		c.d.at(p.field("health", "timeout"), fmt.Sprintf("role %q: health timeout must be more than 0", name), "")
 	}
+	if d := r.Health.Deadline; d != nil {
+		if v := c.duration(p.field("health", "deadline"), "health deadline", *d); v <= 0 && c.validDuration(*d) {
+			c.d.at(p.field("health", "deadline"), fmt.Sprintf("role %q: health deadline %q must be more than 0", name, *d),
+				"leave deadline out for the default: twenty health intervals")
+		}
+	}
 	for i, s := range r.Smoke {
 		sp := p.field("smoke").index(i)
 		c.urlPath(sp.field("path"), "smoke path", s.Path)

@@ -171,16 +171,9 @@ func decodeLenient(v cue.Value, p vpath, t any, d *diags) bool {
 	obj := map[string]json.RawMessage{}
 	for it.Next() {
 		name := it.Selector().Unquoted()
-		b, err := it.Value().MarshalJSON()
-		if err != nil || !json.Valid(b) {
-			// Validate leaves out some errors (values that are not
-			// concrete) when there are others; report them here, the
-			// list drops duplicates.
-			reportCUE(err, d)
-			d.failed = append(d.failed, p.field(name))
-			continue
+		if b, ok := lenientJSON(it.Value(), p.field(name), d); ok {
+			obj[name] = b
 		}
-		obj[name] = b
 	}
 	// Decode fields one at a time, so that one of the wrong shape (a
 	// type error CUE reported) does not lose the others.
@@ -191,6 +184,39 @@ func decodeLenient(v cue.Value, p vpath, t any, d *diags) bool {
 		}
 	}
 	return true
+}
+
+// lenientJSON is the JSON of v without the values that have errors,
+// whose paths it records in d.failed: a struct with a wrong field deep
+// inside keeps its other fields, so that one wrong count in an
+// environment's role does not hide the environment's endpoints from the
+// checks that span the spec (endpoint clashes), which would then be
+// reported only once the count is fixed. It reports false when v itself
+// has no JSON.
+func lenientJSON(v cue.Value, p vpath, d *diags) (json.RawMessage, bool) {
+	b, err := v.MarshalJSON()
+	if err == nil && json.Valid(b) {
+		return b, true
+	}
+	// A struct with an error inside is itself an error (kind _|_), but
+	// its fields can still be walked.
+	if it, ferr := v.Fields(); ferr == nil {
+		obj := map[string]json.RawMessage{}
+		for it.Next() {
+			name := it.Selector().Unquoted()
+			if fb, ok := lenientJSON(it.Value(), p.field(name), d); ok {
+				obj[name] = fb
+			}
+		}
+		out, _ := json.Marshal(obj)
+		return out, true
+	}
+	// Validate leaves out some errors (values that are not concrete)
+	// when there are others; report them here, the list drops
+	// duplicates.
+	reportCUE(err, d)
+	d.failed = append(d.failed, p)
+	return nil, false
 }
 
 // unmarshalFixing decodes b, the JSON of the value at p, into t; when that

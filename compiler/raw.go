@@ -37,6 +37,7 @@ type rawHealth struct {
 	Path     *string `json:"path"`
 	Interval *string `json:"interval"`
 	Timeout  *string `json:"timeout"`
+	Deadline *string `json:"deadline"`
 }
 
 type rawSmoke struct {

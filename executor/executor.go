@@ -61,6 +61,10 @@ type Executor struct {
 	// with a context that ends when the lock of its environment is lost:
 	// from then on another apply may act there.
 	Locks *Held
+	// StepSource, if set, says where the spec writes step (from 1) of an
+	// image ("environments/images.cue:7:3"), or "": a bake that fails in
+	// a step is reported at that place, as a spec error is.
+	StepSource func(image string, step int) string
 }
 
 // Apply runs the plan. It returns an error only if the plan cannot be

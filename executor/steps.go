@@ -50,7 +50,7 @@ func (r *run) bake(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 	})
 	log.Flush()
 	if err != nil {
-		return fmt.Errorf("baking %s: %w", s.Image, err)
+		return r.atStep(s.Image, fmt.Errorf("baking %s: %w", s.Image, err))
 	}
 	if got.Cloud == "" {
 		got.Cloud = c.Name()

@@ -29,24 +29,26 @@ const maxHistoryCommits = 3
 // reasons and the plan never fails. It returns nil when it knows nothing.
 // It reads everything before it returns: the planner calls it, and does
 // no I/O.
-// It is the planner's Options.Explain: the planner puts what it says
-// (`config VERSION "1" → "2"`) into the steps' reasons.
-func Reasons(ctx context.Context, compile Compiler, dir string, d *model.Desired, live *cloud.Live, envs []string) func(env, role string) string {
+// It returns the planner's Options.Explain, which says what moved in the
+// spec for an (environment, role) (`config VERSION "1" → "2"`), and its
+// Options.ExplainImage, which says which inputs of an image changed since
+// its live build ("step 1 changed"), from the same older specs.
+func Reasons(ctx context.Context, compile Compiler, dir string, d *model.Desired, live *cloud.Live, envs []string) (func(env, role string) string, func(name, liveBuildID string) string) {
 	from := servingCommits(d, live, envs)
 	if len(from) == 0 {
-		return nil
+		return nil, nil
 	}
 	repo, err := gitspec.Open(dir)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer repo.Close()
 	rel, err := repo.RelPath(dir)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	if repo.Shallow() {
-		return nil
+		return nil, nil
 	}
 	rel = specRel(repo, dir, rel, d.Commit)
 	diffs := map[string]*specdiff.Diff{}
@@ -56,9 +58,19 @@ func Reasons(ctx context.Context, compile Compiler, dir string, d *model.Desired
 		}
 		diffs[commit] = specAt(ctx, compile, repo, commit, rel, dir, d)
 	}
-	return func(env, role string) string {
+	pools := func(env, role string) string {
 		if df := diffs[from[[2]string{env, role}]]; df != nil {
 			return df.Reason(env, role)
+		}
+		return ""
+	}
+	return pools, func(name, liveBuildID string) string {
+		for _, c := range orderedCommits(from) {
+			if df := diffs[c]; df != nil {
+				if r := df.ImageReason(name, liveBuildID); r != "" {
+					return r
+				}
+			}
 		}
 		return ""
 	}

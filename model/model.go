@@ -159,6 +159,10 @@ type Health struct {
 	Path     string        `json:"path"`
 	Interval time.Duration `json:"interval"`
 	Timeout  time.Duration `json:"timeout"`
+	// Deadline bounds the wait for a new pool's first passing checks; 0
+	// leaves it to the cloud. Not part of the pool key: it shapes the
+	// create step, not a server.
+	Deadline time.Duration `json:"deadline,omitempty"`
 }
 
 // Smoke is one smoke check run against a new pool before it takes traffic.

@@ -29,9 +29,10 @@ type bakes struct {
 	d       *model.Desired
 	idx     *index
 	now     time.Time
-	states  map[[2]string]*imageState         // (cloud, image name)
-	byBuild map[string]map[string]*imageState // cloud → build id → the image that bakes it
-	order   []*imageState                     // baked images, parents first
+	states  map[[2]string]*imageState             // (cloud, image name)
+	byBuild map[string]map[string]*imageState     // cloud → build id → the image that bakes it
+	order   []*imageState                         // baked images, parents first
+	explain func(name, liveBuildID string) string // Options.ExplainImage; may be nil
 }
 
 func newBakes(d *model.Desired, idx *index, now time.Time) *bakes {
@@ -67,6 +68,11 @@ func (b *bakes) judge(s *imageState) (bool, string) {
 	name := s.img.Name
 	if s.live == nil {
 		if old := b.idx.newestByName[s.cloud][name]; old != nil {
+			if b.explain != nil {
+				if why := b.explain(name, old.BuildID); why != "" {
+					return false, fmt.Sprintf("image %s: %s", name, why)
+				}
+			}
 			return false, fmt.Sprintf("image %s: inputs changed (live build %s)", name, short8(old.BuildID))
 		}
 		return false, fmt.Sprintf("image %s: not baked yet", name)

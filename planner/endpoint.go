@@ -43,7 +43,7 @@ func (j judge) problem(p *cloud.Pool, im *cloud.Image) string {
 	switch p.State {
 	case cloud.PoolFailed:
 		if p.Reason != "" {
-			return "failed: " + p.Reason
+			return "failed: " + failureLine(p)
 		}
 		return "failed"
 	case cloud.PoolCreating:

@@ -96,6 +96,12 @@ type Options struct {
 	// It is asked only for endpoints with a swap and must answer from what
 	// the caller read before planning: the planner stays free of I/O.
 	Explain func(env, role string) string
+	// ExplainImage, when set, says which inputs of image name differ from
+	// those of its live build liveBuildID ("step 1 changed"), or "" when
+	// it does not know: the reason of the image's bake then says what
+	// changed, as diff does, not only that its inputs did. Like Explain,
+	// it answers from what the caller read before planning.
+	ExplainImage func(name, liveBuildID string) string
 	// RetryRejected releases a pool that release analysis rejected again,
 	// as a release (canary and watch), instead of holding it (rule 8).
 	RetryRejected bool
@@ -130,6 +136,7 @@ func Make(desired *model.Desired, live *cloud.Live, opts Options) (*Plan, error)
 	}
 	idx := indexLive(live)
 	bk := newBakes(desired, idx, opts.Now)
+	bk.explain = opts.ExplainImage
 	for _, d := range pools {
 		bk.plan(d.Cloud, d.Image)
 	}

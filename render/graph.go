@@ -85,7 +85,14 @@ var dotEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func dotQuote(s string) string { return `"` + dotEscaper.Replace(s) + `"` }
 
-// Mermaid writes the plan's DAG as a Mermaid flowchart.
+// Mermaid writes the plan's DAG as a Mermaid flowchart that reads like the
+// text plan: bakes in an "images" box, each environment's steps in a box
+// of its own (in the text plan's order), labelled as the text plan's rows
+// ("swap web@3b9c.1 → web@7d2e.1 · canary 10% → 50% → 100%"). A step that
+// waits for a step of another environment (`after`) is drawn as one edge
+// between the two environments' boxes, not one per pair of steps: a fleet
+// whose prod swaps each wait for every staging swap stays within
+// Mermaid's edge limit.
 func Mermaid(w io.Writer, d *Doc) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
@@ -93,15 +100,15 @@ func Mermaid(w io.Writer, d *Doc) error {
 		b.WriteString("  none[\"no changes\"]\n")
 	}
 	ids := mermaidIDs(d.Steps)
-	for _, s := range d.Steps {
-		fmt.Fprintf(&b, "  %s[\"%s\"]:::%s\n", ids[s.ID], mermaidText(Label(s)), mermaidClass(s))
-	}
-	for _, s := range d.Steps {
-		for _, a := range s.After {
-			if from, ok := ids[a]; ok {
-				fmt.Fprintf(&b, "  %s --> %s\n", from, ids[s.ID])
-			}
+	for _, box := range mermaidBoxes(d) {
+		fmt.Fprintf(&b, "  subgraph %s[\"%s\"]\n", box.id, mermaidText(unbreakable(box.title)))
+		for _, s := range box.steps {
+			fmt.Fprintf(&b, "    %s[\"%s\"]:::%s\n", ids[s.ID], mermaidText(mermaidLabel(s)), mermaidClass(s))
 		}
+		b.WriteString("  end\n")
+	}
+	for _, e := range mermaidEdges(d, ids) {
+		fmt.Fprintf(&b, "  %s --> %s\n", e.from, e.to)
 	}
 	if len(d.Steps) > 0 {
 		// Dark text on the light fills: without a colour, GitHub's dark
@@ -133,12 +140,7 @@ func mermaidIDs(steps []Step) map[string]string {
 	out := make(map[string]string, len(steps))
 	used := map[string]bool{}
 	for _, s := range steps {
-		base := strings.Map(func(r rune) rune {
-			if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-				return r
-			}
-			return '_'
-		}, s.ID)
+		base := mermaidSafe(s.ID)
 		id := base
 		for n := 2; used[id]; n++ {
 			id = fmt.Sprintf("%s_%d", base, n)
@@ -147,6 +149,16 @@ func mermaidIDs(steps []Step) map[string]string {
 		out[s.ID] = id
 	}
 	return out
+}
+
+// mermaidSafe makes every character of s outside [A-Za-z0-9_] "_".
+func mermaidSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // mermaidText escapes a label for a quoted Mermaid node.

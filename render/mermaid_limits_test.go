@@ -28,7 +28,7 @@ func fanInPlan(staging, prod int, name string) *planner.Plan {
 }
 
 func TestCommentGraphStaysWithinMermaidLimits(t *testing.T) {
-	long := strings.Repeat("x", 400)
+	long := strings.Repeat("x", 1000) // in every node id
 	for _, tc := range []struct {
 		name string
 		plan *planner.Plan

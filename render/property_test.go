@@ -3,7 +3,9 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,12 +96,31 @@ func TestRenderProperties(t *testing.T) {
 		if got := strings.Count(dot.String(), " -> "); got != edges {
 			t.Fatalf("DOT has %d edges, want %d", got, edges)
 		}
-		if got := strings.Count(mmd.String(), " --> "); got != edges {
-			t.Fatalf("Mermaid has %d edges, want %d", got, edges)
+		// Mermaid draws each dependency: between the steps, or, across
+		// environments, between their boxes, once per pair.
+		ids, envIDs := mermaidIDs(d.Steps), mermaidEnvIDs(d.Steps)
+		env := map[string]string{}
+		for _, s := range d.Steps {
+			env[s.ID] = s.Env
 		}
-		ids := mermaidIDs(d.Steps)
+		want := map[string]bool{}
+		for _, s := range d.Steps {
+			for _, a := range s.After {
+				e := ids[a] + " --> " + ids[s.ID]
+				if env[a] != "" && s.Env != "" && env[a] != s.Env {
+					e = envIDs[env[a]] + " --> " + envIDs[s.Env]
+				}
+				want[e] = true
+				if !strings.Contains(mmd.String(), "  "+e+"\n") {
+					t.Fatalf("Mermaid lacks %q for %s after %s:\n%s", e, s.ID, a, mmd.String())
+				}
+			}
+		}
+		if got := strings.Count(mmd.String(), " --> "); got != len(want) {
+			t.Fatalf("Mermaid has %d edges, want %d", got, len(want))
+		}
 		seen := map[string]bool{}
-		for _, id := range ids {
+		for _, id := range append(slices.Collect(maps.Values(ids)), slices.Collect(maps.Values(envIDs))...) {
 			if seen[id] {
 				t.Fatalf("Mermaid id %s used twice", id)
 			}

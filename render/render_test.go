@@ -44,6 +44,7 @@ var fixtures = []struct {
 	{"empty", emptyPlan, Info{Commit: "3f2a1c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b"}},
 	{"canary", canaryPlan, Info{}},
 	{"hostile", hostilePlan, Info{}}, // inject_test.go
+	{"fleet", fleetPlan, Info{}},     // fleet_test.go: 96 steps, prod after four staging environments
 }
 
 // formats are the renderings with a golden file per fixture, named

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/model"
 )
 
 // Pool states as tags; cold is also read from a desired capacity of zero.
@@ -76,7 +78,7 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 		return cloud.Pool{}, err
 	}
 	logf(req.Log, "pool %s: %d × %s from %s, waiting for healthy targets", req.ID, p.Count, c.size(req), req.Image.Ref)
-	if err := c.waitHealthy(ctx, tg, p.Count); err != nil {
+	if err := c.waitHealthy(ctx, tg, p.Count, c.healthDeadline(p), req.Log); err != nil {
 		return c.failPool(ctx, req, err)
 	}
 	if err := c.smoke(ctx, req, tg, rule); err != nil {
@@ -372,8 +374,8 @@ func countHealthy(out *elb.DescribeTargetHealthOutput) (int, string) {
 // waitHealthy waits with the SDK's target-in-service waiter until want
 // targets are healthy. Its own acceptors would pass with no target yet
 // registered, so the waiter counts instead.
-func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
-	seen, why := 0, ""
+func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int, deadline time.Duration, log io.Writer) error {
+	seen, why, said := 0, "", ""
 	w := elb.NewTargetInServiceWaiter(c.api.ELB, func(o *elb.TargetInServiceWaiterOptions) {
 		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
 		o.Retryable = func(ctx context.Context, _ *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
@@ -384,10 +386,17 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
 				return false, err
 			}
 			seen, why = countHealthy(out)
+			// Each change of the targets' health as it comes, so that a
+			// health path answering 404 (Target.ResponseCodeMismatch) is
+			// seen at once, not at the deadline.
+			if now := fmt.Sprintf("%d/%d healthy%s", seen, want, why); now != said && why != "" {
+				logf(log, "targets: %s", now)
+				said = now
+			}
 			return seen < want, nil
 		}
 	})
-	err := w.Wait(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, c.opt.HealthTimeout)
+	err := w.Wait(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, deadline)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -395,6 +404,15 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int) error {
 		return fmt.Errorf("%d of %d targets healthy%s: %w (%v)", seen, want, why, cloud.ErrNotReady, err)
 	}
 	return nil
+}
+
+// healthDeadline is the spec's health deadline for the pool, else the
+// cloud's HealthTimeout.
+func (c *Cloud) healthDeadline(p *model.Pool) time.Duration {
+	if p.Health.Deadline > 0 {
+		return p.Health.Deadline
+	}
+	return c.opt.HealthTimeout
 }
 
 // poolOf turns a tagged group into the live pool, reading its target health.

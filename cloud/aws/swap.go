@@ -118,7 +118,7 @@ func (c *Cloud) readyBackend(ctx context.Context, project, poolID, listener stri
 		}
 	}
 	if cold || added {
-		if err := c.waitHealthy(ctx, tg, count); err != nil {
+		if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
 			return "", "", fmt.Errorf("pool %s: %w", poolID, err)
 		}
 	}
@@ -324,7 +324,7 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	if err := c.scale(ctx, *g, count); err != nil {
 		return err
 	}
-	if err := c.waitHealthy(ctx, tg, count); err != nil {
+	if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
 		return fmt.Errorf("warming pool %s: %w", poolID, err)
 	}
 	if asgTagSet(g.Tags)[tagState] == stateCold {

@@ -125,7 +125,7 @@ func (c *Cloud) build(ctx context.Context, req cloud.BakeRequest) (cloud.Image, 
 	}
 	for i, step := range im.Steps {
 		if err := runStep(ctx, dir, step, im.Env, out); err != nil {
-			return fail(fmt.Errorf("step %d `%s` failed: %w (log %s)", i+1, step, err, logPath))
+			return fail(&cloud.BakeStepError{Step: i + 1, Command: step, Log: logPath, Err: err})
 		}
 	}
 	if err := makeReadOnly(dir); err != nil {

@@ -123,22 +123,8 @@ func httpGet(ctx context.Context, addr, path string, timeout time.Duration) (int
 
 // checkServer runs one health check and records its outcome.
 func checkServer(ctx context.Context, s *server, path string, timeout time.Duration) bool {
-	if !s.alive() {
-		return false
-	}
-	code, _, err := httpGet(ctx, s.addr, path, timeout)
-	switch {
-	case err != nil:
-		s.lastErr.Store(fmt.Sprintf("health check GET %s: %v", path, err))
-		s.healthy.Store(false)
-	case code < 200 || code >= 400:
-		s.lastErr.Store(fmt.Sprintf("health check GET %s: status %d", path, code))
-		s.healthy.Store(false)
-	default:
-		s.lastErr.Store("")
-		s.healthy.Store(true)
-	}
-	return s.healthy.Load()
+	ok, _ := probeServer(ctx, s, path, timeout)
+	return ok
 }
 
 // healthSettings returns the pool's check path, interval and timeout with
@@ -162,8 +148,12 @@ func healthSettings(rec *poolRec) (path string, interval, timeout time.Duration)
 }
 
 // startupTimeout is how long a new pool's servers get to pass their first
-// health check: twenty intervals, between 10 s and 2 min.
+// health check: the spec's health deadline, else twenty intervals, between
+// 10 s and 2 min.
 func startupTimeout(rec *poolRec) time.Duration {
+	if d := rec.Spec.Health.Deadline; d > 0 {
+		return d
+	}
 	_, interval, _ := healthSettings(rec)
 	return min(max(20*interval, 10*time.Second), 2*time.Minute)
 }
@@ -196,10 +186,11 @@ func (p *poolRT) monitor(ctx context.Context, path string, interval, timeout, dr
 }
 
 // waitHealthy polls every server until all pass, one exits, or the
-// timeout passes.
+// timeout passes, reporting each server's answers as they change.
 func (p *poolRT) waitHealthy(ctx context.Context, rec *poolRec, logf func(string, ...any)) error {
-	path, _, timeout := healthSettings(rec)
+	path, interval, timeout := healthSettings(rec)
 	deadline := time.Now().Add(startupTimeout(rec))
+	answers := newAnswerLog(path, interval, logf)
 	poll := 50 * time.Millisecond
 	for {
 		all := true
@@ -207,16 +198,19 @@ func (p *poolRT) waitHealthy(ctx context.Context, rec *poolRec, logf func(string
 			if !s.alive() {
 				return fmt.Errorf("%s before passing its health check%s", s.reason(), logTail(s.rec.Log))
 			}
-			if !s.healthy.Load() && !checkServer(ctx, s, path, timeout) {
-				all = false
+			if s.healthy.Load() {
+				continue
 			}
+			ok, answer := probeServer(ctx, s, path, timeout)
+			answers.saw(s.rec.Index, ok, answer)
+			all = all && ok
 		}
 		if all {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			ok, reasons := p.health()
-			return fmt.Errorf("%d of %d servers healthy after %s: %s", ok, len(p.serverList()), startupTimeout(rec), strings.Join(reasons, "; "))
+			return fmt.Errorf("%d of %d servers healthy after %s (health deadline): %s", ok, len(p.serverList()), startupTimeout(rec), strings.Join(reasons, "; "))
 		}
 		select {
 		case <-ctx.Done():

@@ -69,6 +69,11 @@ Before its first step, apply checks that each pool it starts can resolve
 its secret references where it runs (local cloud: env: and file:); if one
 cannot, it names them all and changes nothing.
 
+A new pool has its role's health deadline (health: deadline: "40s" in the
+spec; by default twenty health intervals, 10s to 2m, on AWS 15m) to pass
+its health checks; while it waits, each server's health answer is shown
+as it changes (a 404 at once, not at the deadline).
+
 Without --yes, apply shows the plan and asks on a terminal, and refuses
 when there is no terminal to ask on.
 
@@ -317,7 +322,7 @@ func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *p
 		return saved.Plan, live, nil
 	}
 	opts := planOptions(f.envs, f.destroy, f.retryRejected)
-	opts.Explain = history.Reasons(ctx, compileAt, f.src.Dir, d, live, f.envs)
+	opts.Explain, opts.ExplainImage = history.Reasons(ctx, compileAt, f.src.Dir, d, live, f.envs)
 	p, err := planner.Make(d, live, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("planning: %w", err)
@@ -419,7 +424,8 @@ func execute(ctx context.Context, view progress.View, held *executor.Held, apply
 	ex := &executor.Executor{
 		Clouds: clouds, Desired: d, Live: live, Hooks: executor.Multi(view, journal),
 		Parallelism: f.parallelism, StepContext: stepCtx, CanaryHold: f.canaryHold, Locks: held,
-		Limits: map[planner.Kind]int{planner.Bake: f.maxBakes, planner.Create: f.maxCreates},
+		Limits:     map[planner.Kind]int{planner.Bake: f.maxBakes, planner.Create: f.maxCreates},
+		StepSource: stepSource(ctx, f.src),
 	}
 	rep, err := ex.Apply(walkCtx, p)
 	if err != nil {

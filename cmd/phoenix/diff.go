@@ -161,7 +161,8 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	if err != nil {
 		return nil, err
 	}
-	p, err := planner.Make(headD, live, planner.Options{Envs: o.Envs, Now: o.Now, ImageKeep: -1, Explain: res.Desired.Reason})
+	p, err := planner.Make(headD, live, planner.Options{Envs: o.Envs, Now: o.Now, ImageKeep: -1,
+		Explain: res.Desired.Reason, ExplainImage: res.Desired.ImageReason})
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func makePlan(ctx context.Context, cl *clouds, src specSource, envs []string, op
 	if err != nil {
 		return nil, err
 	}
-	opts.Explain = history.Reasons(ctx, compileAt, src.Dir, desired, live, envs)
+	opts.Explain, opts.ExplainImage = history.Reasons(ctx, compileAt, src.Dir, desired, live, envs)
 	plan, err := planner.Make(desired, live, opts)
 	if err != nil {
 		return nil, fmt.Errorf("planning: %w", err)

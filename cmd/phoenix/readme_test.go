@@ -54,3 +54,49 @@ func TestReadmeTourCommandsParse(t *testing.T) {
 		t.Errorf("found %d phoenix commands in the tour, want the whole tour", n)
 	}
 }
+
+// TestReadmeScheduleCommandsParse: the README's timer and cron line run
+// phoenix unattended, where a wrong flag is seen only when the night's
+// apply fails; each must be a phoenix command with flags it has.
+func TestReadmeScheduleCommandsParse(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "## On a schedule")
+	if i < 0 {
+		t.Fatal("README has no section on running Phoenix on a schedule")
+	}
+	s = s[i:]
+	s = s[:strings.Index(s[3:], "\n## ")+3]
+	n := 0
+	for _, line := range strings.Split(s, "\n") {
+		_, rest, ok := strings.Cut(line, `phoenix" apply`)
+		if !ok {
+			_, rest, ok = strings.Cut(line, "bin/phoenix apply")
+		}
+		if !ok {
+			continue
+		}
+		rest, _, _ = strings.Cut(rest, ">>")
+		n++
+		root := newRootCmd()
+		cmd, args, err := root.Find(append([]string{"apply"}, strings.Fields(rest)...))
+		if err == nil {
+			err = cmd.ParseFlags(args)
+		}
+		if err == nil {
+			err = cmd.ValidateArgs(cmd.Flags().Args())
+		}
+		if err != nil || cmd.Name() != "apply" {
+			t.Errorf("%q: %v", strings.TrimSpace(line), err)
+		}
+		if !strings.Contains(rest, "--rev") || !strings.Contains(rest, "--yes") {
+			t.Errorf("%q: an unattended apply reads a revision (--rev) and asks nothing (--yes)", strings.TrimSpace(line))
+		}
+	}
+	if n != 2 {
+		t.Errorf("found %d scheduled phoenix apply commands, want the timer's and the cron line's", n)
+	}
+}

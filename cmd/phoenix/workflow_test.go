@@ -140,3 +140,40 @@ func TestWorkflowPreviewFailurePath(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkflowAppliesMainNightly: phoenix servers are replaced past their
+// maxAge only when something applies, so the workflow applies main every
+// night, in the same job as a merge: the same environment, concurrency
+// group and command.
+func TestWorkflowAppliesMainNightly(t *testing.T) {
+	wf := loadWorkflow(t)
+	it, err := wf.LookupPath(cue.ParsePath("on.schedule")).List()
+	if err != nil {
+		t.Fatalf("no on.schedule: %v", err)
+	}
+	n := 0
+	for it.Next() {
+		n++
+		if cron := field(it.Value(), "cron"); len(strings.Fields(cron)) != 5 || strings.Fields(cron)[2] != "*" || strings.Fields(cron)[4] != "*" {
+			t.Errorf("schedule %q is not a daily cron line", cron)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d schedules, want one nightly run", n)
+	}
+	cond := field(wf, "jobs.apply.if")
+	for _, want := range []string{"github.event_name == 'schedule'", "github.event_name == 'push'", "github.ref == 'refs/heads/main'"} {
+		if !strings.Contains(cond, want) {
+			t.Errorf("apply runs if %q: lacks %s", cond, want)
+		}
+	}
+	if !strings.HasPrefix(cond, "github.ref == 'refs/heads/main' && (") {
+		t.Errorf("apply runs if %q: both events must be on main", cond)
+	}
+	if g := field(wf, "jobs.apply.concurrency.group"); g != "phoenix-apply" {
+		t.Errorf("apply concurrency group %q, want phoenix-apply", g)
+	}
+	if c := field(wf, "jobs.preview.if"); c != "github.event_name == 'pull_request'" {
+		t.Errorf("preview runs if %q: a scheduled run must not preview", c)
+	}
+}

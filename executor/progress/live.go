@@ -31,6 +31,7 @@ type live struct {
 	closed  bool
 	total   int
 	ended   int
+	queue   queue // steps not started yet, listed below the running ones
 }
 
 type runningStep struct {
@@ -79,6 +80,17 @@ func (v *live) width() int {
 	return 100
 }
 
+// height is the terminal's height; the block never grows past it, since
+// the redraw can only move the cursor up within the screen.
+func (v *live) height() int {
+	if f, ok := v.w.(*os.File); ok {
+		if _, h, err := term.GetSize(int(f.Fd())); err == nil && h > 2 {
+			return h
+		}
+	}
+	return 40
+}
+
 // redraw erases the running block, prints the lines that scroll above it,
 // and draws the block again. mu is held.
 func (v *live) redraw(above []string) {
@@ -109,7 +121,13 @@ func (v *live) redraw(above []string) {
 			v.drawn++
 		}
 		if v.total > 0 {
-			b.WriteString(paint(v.color, "2", fmt.Sprintf("  %d/%d steps", v.ended, v.total)))
+			room := v.height() - v.drawn - 2
+			for _, l := range v.queue.lines(v.running, v.lay, room, v.color) {
+				b.WriteString(cut(l, width))
+				b.WriteByte('\n')
+				v.drawn++
+			}
+			b.WriteString(paint(v.color, "2", "  "+v.queue.counter(v.ended, v.total, v.running)))
 			b.WriteByte('\n')
 			v.drawn++
 		}
@@ -141,7 +159,7 @@ func cut(s string, width int) string {
 func (v *live) ApplyStarted(p *planner.Plan) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.lay, v.total = newLayout(p), len(p.Steps)
+	v.lay, v.total, v.queue = newLayout(p), len(p.Steps), newQueue(p)
 }
 
 func (v *live) StepStarted(s *planner.Step) {
@@ -155,6 +173,7 @@ func (v *live) end(s *planner.Step, lines ...string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	delete(v.running, s.ID)
+	v.queue.ended[s.ID] = true
 	v.ended++
 	v.redraw(lines)
 }

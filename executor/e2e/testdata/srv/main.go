@@ -3,7 +3,8 @@
 // drains on SIGTERM like a well-behaved server. A bad release is made with
 // its config: FAIL_PERCENT=N answers N of every 100 requests to / with a
 // 500 (the last N of each hundred, so smoke checks and warm-up, the first
-// requests, pass), SLOW_MS=N answers / after N ms.
+// requests, pass), SLOW_MS=N answers / after N ms. /missing is not
+// found (404), a health path gone wrong.
 package main
 
 import (
@@ -24,6 +25,7 @@ func main() {
 	release, _ := os.ReadFile("etc/release")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/missing", http.NotFound)
 	failPct, _ := strconv.Atoi(os.Getenv("FAIL_PERCENT"))
 	slow, _ := strconv.Atoi(os.Getenv("SLOW_MS"))
 	var n atomic.Int64
