@@ -105,6 +105,9 @@ type Cloud struct {
 
 	vpcMu sync.Mutex
 	vpcs  map[string]string // subnet id -> VPC id
+
+	foreignMu sync.Mutex
+	foreign   map[string]bool // target groups found to be another project's
 }
 
 type endpointRef struct{ env, role string }
@@ -140,6 +143,7 @@ func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
 		envs:      map[string]*model.AWS{},
 		listeners: map[string]endpointRef{},
 		vpcs:      map[string]string{},
+		foreign:   map[string]bool{},
 	}
 	region := ""
 	for _, name := range d.EnvNames() {
@@ -255,6 +259,20 @@ func (c *Cloud) cachedVPC(id string, lookup func() (string, error)) (string, err
 	c.vpcs[id] = v
 	c.vpcMu.Unlock()
 	return v, nil
+}
+
+// isForeign reports whether a target group was found to be another
+// project's: its tags are not read again.
+func (c *Cloud) isForeign(arn string) bool {
+	c.foreignMu.Lock()
+	defer c.foreignMu.Unlock()
+	return c.foreign[arn]
+}
+
+func (c *Cloud) markForeign(arn string) {
+	c.foreignMu.Lock()
+	c.foreign[arn] = true
+	c.foreignMu.Unlock()
 }
 
 // logf writes one progress line to w if there is one.

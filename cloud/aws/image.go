@@ -195,7 +195,8 @@ func (c *Cloud) deregister(ctx context.Context, im ec2types.Image) error {
 // filter, ownership checked again here), skipping groups being deleted.
 func (c *Cloud) projectGroups(ctx context.Context, project string) ([]asgtypes.AutoScalingGroup, error) {
 	in := &autoscaling.DescribeAutoScalingGroupsInput{
-		Filters: []asgtypes.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}},
+		Filters:    []asgtypes.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}},
+		MaxRecords: aws.Int32(100),
 	}
 	var out []asgtypes.AutoScalingGroup
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(c.api.AutoScaling, in)

@@ -359,14 +359,20 @@ func countHealthy(out *elb.DescribeTargetHealthOutput) (int, string) {
 			others[string(th.State)]++
 		}
 	}
+	return n, countedWhy(others)
+}
+
+// countedWhy says how many targets or servers are in each state that is
+// not healthy, as " (1 unhealthy; 2 pending)", or "" if none is.
+func countedWhy(others map[string]int) string {
 	if len(others) == 0 {
-		return n, ""
+		return ""
 	}
 	var parts []string
 	for _, k := range sortedKeys(others) {
 		parts = append(parts, fmt.Sprintf("%d %s", others[k], k))
 	}
-	return n, " (" + strings.Join(parts, "; ") + ")"
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 // waitHealthy waits with the SDK's target-in-service waiter until want

@@ -1,0 +1,163 @@
+package awscloud
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// Reading load balancers in pages
+//
+// What serves an endpoint is its listener's default action, which
+// DescribeListeners returns for up to 400 listeners of a load balancer a
+// call; a target group that no listener action or rule of a load balancer
+// uses is not health-checked, and DescribeTargetGroups by load balancer
+// returns, a page at a time, the target groups that are used. Two paged
+// calls per load balancer therefore tell Observe what every endpoint
+// routes to and which pools the load balancer checks, where reading each
+// listener's rules and each pool's target health cost a call per endpoint
+// and per pool.
+
+// balancerOf returns the load balancer of a listener ARN
+// (arn:…:listener/app/NAME/LB-ID/LISTENER-ID → arn:…:loadbalancer/app/NAME/LB-ID),
+// or "" if the ARN is not a listener's.
+func balancerOf(listener string) string {
+	i := strings.LastIndex(listener, "/")
+	if i < 0 || !strings.Contains(listener, ":listener/") {
+		return ""
+	}
+	return strings.Replace(listener[:i], ":listener/", ":loadbalancer/", 1)
+}
+
+// balancers is what the paged reads of some load balancers found.
+type balancers struct {
+	// listeners are the listeners found, with their default actions.
+	listeners map[string]elbtypes.Listener
+	// used are the target groups some listener action or rule of the load
+	// balancers forwards to, by ARN.
+	used map[string]elbtypes.TargetGroup
+}
+
+// readBalancers reads the listeners and the used target groups of the
+// load balancers of listeners, two paged calls per load balancer, in
+// parallel. Listeners whose ARN names no load balancer are read by ARN.
+// A load balancer that is gone has no listeners.
+func (c *Cloud) readBalancers(ctx context.Context, listeners []string) (*balancers, error) {
+	lbs := map[string]bool{}
+	var loose []string
+	for _, l := range listeners {
+		if lb := balancerOf(l); lb != "" {
+			lbs[lb] = true
+		} else {
+			loose = append(loose, l)
+		}
+	}
+	out := &balancers{listeners: map[string]elbtypes.Listener{}, used: map[string]elbtypes.TargetGroup{}}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(observeFanout)
+	for _, lb := range sortedKeys(lbs) {
+		g.Go(func() error {
+			ls, err := c.balancerListenersOf(gctx, lb)
+			if err != nil {
+				return err
+			}
+			tgs, err := c.usedTargetGroups(gctx, lb)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range ls {
+				out.listeners[aws.ToString(l.ListenerArn)] = l
+			}
+			for _, tg := range tgs {
+				out.used[aws.ToString(tg.TargetGroupArn)] = tg
+			}
+			return err
+		})
+	}
+	for _, l := range loose {
+		g.Go(func() error {
+			found, err := c.listenerByARN(gctx, l)
+			if err != nil || found == nil {
+				return err
+			}
+			mu.Lock()
+			out.listeners[l] = *found
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// balancerListenersOf lists the listeners of a load balancer (pages of 400).
+func (c *Cloud) balancerListenersOf(ctx context.Context, lb string) ([]elbtypes.Listener, error) {
+	var out []elbtypes.Listener
+	p := elb.NewDescribeListenersPaginator(c.api.ELB, &elb.DescribeListenersInput{LoadBalancerArn: &lb, PageSize: aws.Int32(400)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if hasCode(err, "LoadBalancerNotFound") {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, classify("listing the listeners of "+lb, err)
+		}
+		out = append(out, page.Listeners...)
+	}
+	return out, nil
+}
+
+// usedTargetGroups lists the target groups a load balancer routes to
+// (pages of 400). None is an error to the API, not to Phoenix.
+func (c *Cloud) usedTargetGroups(ctx context.Context, lb string) ([]elbtypes.TargetGroup, error) {
+	var out []elbtypes.TargetGroup
+	p := elb.NewDescribeTargetGroupsPaginator(c.api.ELB, &elb.DescribeTargetGroupsInput{LoadBalancerArn: &lb, PageSize: aws.Int32(400)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if hasCode(err, "LoadBalancerNotFound", "TargetGroupNotFound") {
+			return out, nil
+		}
+		if err != nil {
+			return nil, classify("listing the target groups of "+lb, err)
+		}
+		out = append(out, page.TargetGroups...)
+	}
+	return out, nil
+}
+
+// listenerByARN reads one listener, or nil if it does not exist.
+func (c *Cloud) listenerByARN(ctx context.Context, arn string) (*elbtypes.Listener, error) {
+	out, err := c.api.ELB.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{arn}})
+	if hasCode(err, "ListenerNotFound") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("describing listener "+arn, err)
+	}
+	if len(out.Listeners) == 0 {
+		return nil, nil
+	}
+	return &out.Listeners[0], nil
+}
+
+// defaultsOf returns what the listeners serve, read from their default
+// actions: a listener the spec names that does not exist is an error,
+// one known only from a pool's tags is left out.
+func (c *Cloud) defaultsOf(b *balancers, listeners []string) (map[string]*listenerState, error) {
+	out := map[string]*listenerState{}
+	for _, arn := range listeners {
+		l, ok := b.listeners[arn]
+		if !ok {
+			if _, named := c.listeners[arn]; named {
+				return nil, c.missingListenerError(arn)
+			}
+			continue
+		}
+		out[arn] = &listenerState{arn: arn, defaults: forwardTargets(l.DefaultActions), used: map[int]bool{}}
+	}
+	return out, nil
+}
