@@ -2,6 +2,7 @@ package awscloud
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -9,6 +10,8 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
 // Reading load balancers in pages
@@ -160,4 +163,75 @@ func (c *Cloud) defaultsOf(b *balancers, listeners []string) (map[string]*listen
 		out[arn] = &listenerState{arn: arn, defaults: forwardTargets(l.DefaultActions), used: map[int]bool{}}
 	}
 	return out, nil
+}
+
+// routingListeners returns the listeners that may route to the target
+// groups: those of the load balancers each one is attached to
+// (TargetGroup.LoadBalancerArns, which names every load balancer whose
+// default action or rule forwards to it), read a page of 400 at a time. It
+// is what the action-time "does it serve?" checks read, so that their
+// cost is the pool's own, not the project's.
+func (c *Cloud) routingListeners(ctx context.Context, tgs []elbtypes.TargetGroup) (map[string]elbtypes.Listener, error) {
+	lbs := map[string]bool{}
+	for _, tg := range tgs {
+		for _, lb := range tg.LoadBalancerArns {
+			lbs[lb] = true
+		}
+	}
+	out := map[string]elbtypes.Listener{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(observeFanout)
+	for _, lb := range sortedKeys(lbs) {
+		g.Go(func() error {
+			ls, err := c.balancerListenersOf(gctx, lb)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range ls {
+				out[aws.ToString(l.ListenerArn)] = l
+			}
+			return err
+		})
+	}
+	return out, g.Wait()
+}
+
+// targetGroupsByARN describes target groups by ARN in one call; those
+// that are gone are left out.
+func (c *Cloud) targetGroupsByARN(ctx context.Context, arns []string) ([]elbtypes.TargetGroup, error) {
+	if len(arns) == 0 {
+		return nil, nil
+	}
+	out, err := c.api.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: arns})
+	if hasCode(err, "TargetGroupNotFound") && len(arns) > 1 {
+		var all []elbtypes.TargetGroup // one is gone: ask for each
+		for _, arn := range arns {
+			tgs, err := c.targetGroupsByARN(ctx, []string{arn})
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, tgs...)
+		}
+		return all, nil
+	}
+	if hasCode(err, "TargetGroupNotFound") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("describing target groups", err)
+	}
+	return out.TargetGroups, nil
+}
+
+// servesByDefault returns an error wrapping ErrServing if the default
+// action of one of the listeners forwards to one of tgs.
+func servesByDefault(poolID string, ls map[string]elbtypes.Listener, tgs []string) error {
+	for _, arn := range sortedKeys(ls) {
+		for _, tg := range tgs {
+			if forwardsTo(forwardTargets(ls[arn].DefaultActions), tg) {
+				return fmt.Errorf("pool %s is behind %s: %w", poolID, arn, cloud.ErrServing)
+			}
+		}
+	}
+	return nil
 }

@@ -300,6 +300,14 @@ func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTarget
 				LoadBalancerArns: f.balancersOf(arn)})
 		}
 	}
+	for _, arn := range in.TargetGroupArns {
+		name, ok := f.groups[arn]
+		if !ok {
+			return nil, apiErr("TargetGroupNotFound")
+		}
+		out.TargetGroups = append(out.TargetGroups, elbtypes.TargetGroup{TargetGroupArn: aws.String(arn), TargetGroupName: aws.String(name),
+			LoadBalancerArns: f.balancersOf(arn)})
+	}
 	for arn, name := range f.groups {
 		for _, n := range in.Names {
 			if n == name {

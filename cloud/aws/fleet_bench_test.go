@@ -34,16 +34,24 @@ environments: {
 // fleet compiles fleetSpec for the site's listeners at VERSION v.
 func (s site) fleet(tb testing.TB, v string) *model.Desired {
 	tb.Helper()
-	var envs strings.Builder
+	return s.fleetAt(tb, func(int) string { return v })
+}
+
+// fleetAt compiles fleetSpec for the site's listeners, environment i at
+// VERSION version(i).
+func (s site) fleetAt(tb testing.TB, version func(i int) string) *model.Desired {
+	tb.Helper()
+	var envs, commit strings.Builder
 	for i, l := range s.Listeners {
-		fmt.Fprintf(&envs, "\te%03d: {cloud: \"aws\", aws: _aws, retention: {keep: 1, warm: 0}, config: VERSION: %q, roles: web: endpoint: %q}\n", i, v, l)
+		fmt.Fprintf(&envs, "\te%03d: {cloud: \"aws\", aws: _aws, retention: {keep: 1, warm: 0}, config: VERSION: %q, roles: web: endpoint: %q}\n", i, version(i), l)
+		commit.WriteString("-" + version(i))
 	}
 	fsys := fstest.MapFS{"spec.cue": {Data: fmt.Appendf(nil, fleetSpec, s.SourceAMI, s.AWS.Subnets[0], s.AWS.Subnets[1], s.AWS.Bucket, envs.String())}}
 	d, err := compiler.Load(context.Background(), fsys, compiler.Options{})
 	if err != nil {
 		tb.Fatalf("compiling the fleet spec: %v", err)
 	}
-	d.Source, d.Commit = fsys, "fleet-"+v
+	d.Source, d.Commit = fsys, "fleet"+short(commit.String(), 60)
 	return d
 }
 

@@ -321,6 +321,19 @@ func (c *Cloud) setTags(ctx context.Context, group string, t tagSet) error {
 	return classify("tagging "+group, err)
 }
 
+// setManyTags tags several groups in one call.
+func (c *Cloud) setManyTags(ctx context.Context, groups map[string]tagSet) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	var tags []asgtypes.Tag
+	for _, g := range sortedKeys(groups) {
+		tags = append(tags, groups[g].asg(g)...)
+	}
+	_, err := c.api.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tags})
+	return classify("tagging "+strings.Join(sortedKeys(groups), ", "), err)
+}
+
 // healthyTargets counts the healthy targets of a target group and says
 // why the others are not, if it can.
 func (c *Cloud) healthyTargets(ctx context.Context, tg string) (int, string, error) {

@@ -8,17 +8,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
 // DeletePool destroys a pool: its listener rule, auto scaling group
 // (forced, so its instances go with it), target group and launch template.
-// Just before, it re-reads the rules of every listener the pool may be
-// behind (those of the project's endpoints, and every listener of the load
-// balancers its target group is attached to) and refuses with ErrServing
-// if a default action routes to the pool's target group, or a rule that
-// is not Phoenix's does. The pool's own rule does not count (it only keeps
+// Just before, it re-reads the rules of every listener that may route to
+// the pool, those of the load balancers its target group is attached to
+// (TargetGroup.LoadBalancerArns: whatever forwards to it, by default
+// action or rule, is among them), and refuses with ErrServing if a
+// default action routes to the pool's target group, or a rule that is not
+// Phoenix's does. The check costs the pool's own load balancers, not the
+// project's listeners. The pool's own rule does not count (it only keeps
 // the pool health-checked) and is deleted first, once the check passed, so
 // a refused delete leaves the pool whole. Pieces already gone are skipped,
 // so a half-made pool is pruned like a whole one.
@@ -32,22 +35,22 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 		return err
 	}
 	var tgs []string
+	var described []elbtypes.TargetGroup
 	if g != nil {
 		tgs = append(tgs, g.TargetGroupARNs...)
 	}
-	listeners, err := c.listenersOf(ctx, project)
+	if tg != nil {
+		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
+		described = append(described, *tg)
+	}
+	routing, err := c.routingListeners(ctx, described)
 	if err != nil {
 		return err
 	}
-	if tg != nil {
-		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
-		more, err := c.balancerListeners(ctx, tg.LoadBalancerArns)
-		if err != nil {
-			return err
-		}
-		listeners = union(listeners, more)
+	if err := servesByDefault(poolID, routing, tgs); err != nil {
+		return err
 	}
-	ls, err := c.servingCheck(ctx, poolID, tgs, listeners, true)
+	ls, err := c.servingCheck(ctx, poolID, tgs, sortedKeys(routing), true)
 	if err != nil {
 		return err
 	}
@@ -107,33 +110,3 @@ func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error 
 	return nil
 }
 
-// balancerListeners lists the listeners of load balancers (paginated).
-// A load balancer that is gone has none.
-func (c *Cloud) balancerListeners(ctx context.Context, lbs []string) ([]string, error) {
-	var out []string
-	for _, lb := range lbs {
-		p := elb.NewDescribeListenersPaginator(c.api.ELB, &elb.DescribeListenersInput{LoadBalancerArn: &lb})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if hasCode(err, "LoadBalancerNotFound") {
-				break
-			}
-			if err != nil {
-				return nil, classify("listing the listeners of "+lb, err)
-			}
-			for _, l := range page.Listeners {
-				out = append(out, aws.ToString(l.ListenerArn))
-			}
-		}
-	}
-	return out, nil
-}
-
-// union returns the strings of a and b, once each, sorted.
-func union(a, b []string) []string {
-	set := map[string]bool{}
-	for _, s := range append(append([]string(nil), a...), b...) {
-		set[s] = true
-	}
-	return sortedKeys(set)
-}

@@ -2,10 +2,17 @@ package awscloud
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/planner"
+	"github.com/phoenix-gitops/phoenix/planner/plantest"
 )
 
 // A no-change plan costs pages, not resources: with twelve endpoints on
@@ -62,5 +69,139 @@ func TestNoChangePlanReadsPages(t *testing.T) {
 	}
 	if n := calls.Total(); n > 7 {
 		t.Errorf("a no-change plan of 12 endpoints made %d calls, want at most 7: %+v", n, calls.Calls())
+	}
+}
+
+// A release of one endpoint costs that endpoint's calls, whatever the
+// project's size: its create, swap, cooling and prune read the rules of
+// its own listener and of the listeners of its own load balancer only,
+// and find the pools that served by name. Here the endpoint has a load
+// balancer of its own beside eight other endpoints on another one, whose
+// listeners it must not read (before: the cooling and the prune read all
+// nine listeners' rules, and the swap listed every group).
+func TestReleaseOfOneEndpointReadsItsOwn(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cy := &cycle{t: t, cfg: motoConfig(t), imageKeep: -1}
+	s := newSite(t, cy.cfg, 9)
+	fakeBuilders(t, cy.cfg)
+	s.Listeners[0] = newBalancer(t, cy.cfg, s, "solo")
+	cy.apply(ctx, s.fleet(t, "1"))
+	cy.apply(ctx, s.fleet(t, "2"))
+
+	d := s.fleetAt(t, func(i int) string { return map[bool]string{true: "3", false: "2"}[i == 0] })
+	counted := cy.cfg.Copy()
+	calls := CountCalls(&counted)
+	c, err := NewFromConfig(counted, d, motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := cy.plan(ctx, c, d)
+	if n := countKinds(p); n[planner.Create] != 1 || n[planner.Swap] != 1 || n[planner.Prune] != 1 {
+		t.Fatalf("a release of one endpoint planned %v", n)
+	}
+	calls.Reset()
+	if err := plantest.Apply(ctx, cloud.Set{Name: c}, d, p); err != nil {
+		t.Fatal(err)
+	}
+	rules := 0
+	for _, oc := range calls.Calls() {
+		if oc.Op == "Elastic Load Balancing v2.DescribeRules" {
+			rules = oc.N
+		}
+	}
+	// create, the swap's check of the rule and of what served, the prune.
+	if rules > 4 {
+		t.Errorf("a release of one endpoint read listener rules %d times, want at most 4: %+v", rules, calls.Calls())
+	}
+	if n := calls.Total(); n > 45 {
+		t.Errorf("a release of one endpoint made %d calls, want at most 45 (an Observe for the image included): %+v", n, calls.Calls())
+	}
+	if p, _ := cy.plan(ctx, cy.open(d), d); !p.Empty() {
+		t.Fatalf("after the release the plan is %+v", p.Steps)
+	}
+}
+
+// newBalancer makes another load balancer in the site's subnets with one
+// listener, and returns the listener.
+func newBalancer(t *testing.T, cfg aws.Config, s site, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	lb := elb.NewFromConfig(cfg)
+	out, err := lb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: &name, Subnets: s.AWS.Subnets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lb.CreateListener(ctx, &elb.CreateListenerInput{
+		LoadBalancerArn: out.LoadBalancers[0].LoadBalancerArn, Port: aws.Int32(9000), Protocol: elbtypes.ProtocolEnumHttp,
+		DefaultActions: []elbtypes.Action{detached},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *l.Listeners[0].ListenerArn
+}
+
+// The serving check at prune time holds under the scoped reads: a
+// retained pool whose target group an operator attached by hand to a
+// second listener, by a rule or as its default action, is refused with
+// ErrServing and left whole; once detached it is pruned.
+func TestPruneRefusesATargetGroupAttachedByHand(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cy := &cycle{t: t, cfg: motoConfig(t), imageKeep: -1}
+	s := newSite(t, cy.cfg, 3)
+	fakeBuilders(t, cy.cfg)
+	spare := s.Listeners[2]
+	s.Listeners = s.Listeners[:2]
+	cy.apply(ctx, s.fleet(t, "1"))
+	d := s.fleet(t, "2")
+	cy.apply(ctx, d)
+	c := cy.open(d)
+	live, err := c.Observe(ctx, d.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retained := ""
+	for _, p := range live.Pools {
+		if p.Env == "e000" && p.State == cloud.PoolCold {
+			retained = p.ID
+		}
+	}
+	tg, err := c.targetGroup(ctx, d.Project, targetGroupName(d.Project, retained))
+	if retained == "" || err != nil || tg == nil {
+		t.Fatalf("no retained pool of e000 with its target group: %q, %v", retained, err)
+	}
+	lb := elb.NewFromConfig(cy.cfg)
+	forward := []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroupArn}}
+	rule, err := lb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: &spare, Priority: aws.Int32(7), Actions: forward,
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/old/*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(how string) {
+		t.Helper()
+		if err := c.DeletePool(ctx, d.Project, retained); !errors.Is(err, cloud.ErrServing) {
+			t.Fatalf("prune of a pool %s: %v, want ErrServing", how, err)
+		}
+		if g, err := c.group(ctx, d.Project, retained); err != nil || g == nil {
+			t.Fatalf("a refused prune (%s) left no group: %v", how, err)
+		}
+	}
+	refused("a rule of another listener routes to")
+	if _, err := lb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: rule.Rules[0].RuleArn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &spare, DefaultActions: forward}); err != nil {
+		t.Fatal(err)
+	}
+	refused("another listener's default action routes to")
+	if _, err := lb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &spare, DefaultActions: []elbtypes.Action{detached}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeletePool(ctx, d.Project, retained); err != nil {
+		t.Fatalf("prune once detached: %v", err)
 	}
 }
