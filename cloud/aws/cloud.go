@@ -58,6 +58,18 @@ type Options struct {
 	HTTP *http.Client
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Rates replaces the client-side request rates of some buckets:
+	// "elb-describe", "elb-mutate", "ec2-describe", "ec2-mutate",
+	// "asg-describe", "asg-mutate" (defaults: AWS's documented rates,
+	// rates.go). Raise them where AWS raised the account's limits.
+	Rates map[string]Rate
+	// NoRateLimit turns the client-side rate limit off (an emulator).
+	NoRateLimit bool
+	// MaxAttempts is how often one call is tried (the config's
+	// RetryMaxAttempts if set, else DefaultMaxAttempts).
+	MaxAttempts int
+	// MaxBackoff bounds the delay between two attempts of a call (20s).
+	MaxBackoff time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -87,6 +99,10 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	def(&o.MaxBackoff, 20*time.Second)
 	return o
 }
 
@@ -113,9 +129,14 @@ type Cloud struct {
 type endpointRef struct{ env, role string }
 
 // NewFromConfig opens the AWS cloud for the environments of d that run on
-// it, with clients made from cfg. S3 uses path-style addressing when cfg
-// has an explicit endpoint (moto, MinIO, a VPC endpoint).
+// it, with clients made from cfg, paced and retrying as throttle.go says.
+// S3 uses path-style addressing when cfg has an explicit endpoint (moto,
+// MinIO, a VPC endpoint).
 func NewFromConfig(cfg aws.Config, d *model.Desired, opt Options) (*Cloud, error) {
+	if opt.MaxAttempts <= 0 && cfg.RetryMaxAttempts > 0 {
+		opt.MaxAttempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS, or the caller's choice
+	}
+	cfg = throttled(cfg, opt.withDefaults())
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if cfg.BaseEndpoint != nil {
 			o.UsePathStyle = true
