@@ -55,19 +55,26 @@ func TestTokenBucketPaces(t *testing.T) {
 	}
 }
 
-// faultyProxy is a reverse proxy on loopback in front of moto that answers
-// a share of the signed API requests with a throttling error, as the
-// service would say it (ELB and Auto Scaling: Throttling; EC2:
-// RequestLimitExceeded; S3: SlowDown), or with a bare 503.
+// faultyProxy is a reverse proxy on loopback in front of moto that
+// throttles a share of the signed API calls, as the service would say it
+// (ELB and Auto Scaling: Throttling; EC2: RequestLimitExceeded; S3:
+// SlowDown) or with a bare 503: the first 1 to maxBurst attempts of such a
+// call (one SDK invocation, by its amz-sdk-invocation-id) are refused, the
+// next one passes. A call throttled four times in a row is what a busy
+// account does, and more than the SDK's default three attempts.
 type faultyProxy struct {
 	URL string
 
 	mu       sync.Mutex
 	rnd      *rand.Rand
 	share    float64
+	pending  map[string]int // invocation -> faults still to answer
+	seen     map[string]bool
 	injected int
 	passed   int
 }
+
+const maxBurst = 4
 
 var credentialScope = regexp.MustCompile(`Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request`)
 
@@ -77,11 +84,11 @@ func newFaultyProxy(t *testing.T, target string, share float64) *faultyProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &faultyProxy{rnd: rand.New(rand.NewSource(12)), share: share}
+	p := &faultyProxy{rnd: rand.New(rand.NewSource(12)), share: share, pending: map[string]int{}, seen: map[string]bool{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization"))
-		if m == nil || !p.fault() { // presigned URLs (builders) are never faulted
+		if m == nil || !p.fault(r.Header.Get("amz-sdk-invocation-id")) { // presigned URLs (builders) are never faulted
 			rp.ServeHTTP(w, r)
 			return
 		}
@@ -96,17 +103,26 @@ func newFaultyProxy(t *testing.T, target string, share float64) *faultyProxy {
 	return p
 }
 
-func (p *faultyProxy) fault() bool {
+// fault decides whether to throttle this attempt of an invocation: a new
+// invocation is throttled with the proxy's share, for 1 to maxBurst
+// attempts.
+func (p *faultyProxy) fault(invocation string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.rnd.Float64() < p.share {
+	if invocation != "" && !p.seen[invocation] && len(p.seen) < 100000 {
+		p.seen[invocation] = true
+		if p.rnd.Float64() < p.share {
+			p.pending[invocation] = 1 + p.rnd.Intn(maxBurst)
+		}
+	}
+	if p.pending[invocation] > 0 {
+		p.pending[invocation]--
 		p.injected++
 		return true
 	}
 	p.passed++
 	return false
 }
-
 func (p *faultyProxy) kind() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -134,8 +150,9 @@ func throttleAnswer(service string, kind int) (int, string) {
 	return http.StatusBadRequest, `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>`
 }
 
-// A release of four endpoints converges with a fifth of AWS's answers
-// throttled: every read and step retries its own call, the next plan is
+// A release of four endpoints converges with a fifth of AWS's calls
+// throttled, up to four times in a row: every read and step retries its
+// own call (the SDK's default three attempts fail), the next plan is
 // empty, and nothing is left behind (the same groups, target groups,
 // launch templates, pool rules and running servers as before, one cold
 // and one serving pool per endpoint). The client-side limiter runs at
@@ -156,6 +173,9 @@ func TestReleaseConvergesUnderThrottling(t *testing.T) {
 	faulty.BaseEndpoint = aws.String(proxy.URL)
 	opt := motoOptions()
 	opt.NoRateLimit = false
+	// The adaptive retry mode slows the client down after throttles, and
+	// waiters count that time: give them what a throttled account needs.
+	opt.HealthTimeout, opt.DeleteTimeout = time.Minute, time.Minute
 	d := s.fleet(t, "3")
 	c, err := NewFromConfig(faulty, d, opt)
 	if err != nil {
