@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -123,7 +124,10 @@ type Cloud struct {
 	vpcs  map[string]string // subnet id -> VPC id
 
 	foreignMu sync.Mutex
-	foreign   map[string]bool // target groups found to be another project's
+	foreign   map[string]bool // target groups found to be another project's or out of scope
+
+	// scope are the environments Observe reads (all if empty).
+	scope []string
 }
 
 type endpointRef struct{ env, role string }
@@ -241,9 +245,32 @@ func (c *Cloud) bakeSite() (*model.AWS, error) {
 	return c.envs[c.bakeEnv], nil
 }
 
-// specListeners returns the listener ARNs the spec names, sorted.
+// specListeners returns the listener ARNs the spec names for the
+// environments in scope, sorted.
 func (c *Cloud) specListeners() []string {
-	return sortedKeys(c.listeners)
+	var out []string
+	for _, arn := range sortedKeys(c.listeners) {
+		if c.inScope(c.listeners[arn].env) {
+			out = append(out, arn)
+		}
+	}
+	return out
+}
+
+// Scope limits what Observe reads to the resources of these
+// environments, by tag filters (groups, launch templates) and their
+// endpoints' load balancers, so that applying one environment costs the
+// same in a project of 3 environments or 1,000 (`--env`). Images and
+// locks are still read whole: images are shared, and a plan limited to
+// environments prunes none. No environments means all. Call it before the
+// cloud is used.
+func (c *Cloud) Scope(envs []string) {
+	c.scope = slices.Sorted(slices.Values(envs))
+}
+
+// inScope reports whether an environment is one Observe reads.
+func (c *Cloud) inScope(env string) bool {
+	return len(c.scope) == 0 || slices.Contains(c.scope, env)
 }
 
 // vpcOf returns the VPC of a subnet, looked up once.

@@ -23,7 +23,8 @@ const observeFanout = 8
 // groups left without a group by an interrupted create or prune (reported
 // as failed pools, to prune), what the endpoints' listeners serve (their
 // default actions, with weights), its AMIs (owned by this account) and its
-// locks. Everything is read in pages, a few calls per hundred pools and
+// locks. With a Scope, only those environments' groups, templates and
+// listeners are read. Everything is read in pages, a few calls per hundred pools and
 // two per load balancer, never a call per pool or per endpoint: AWS
 // throttles per account. Resources without the project's tag are never
 // reported.
@@ -101,9 +102,9 @@ func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map
 	var out []cloud.Pool
 	for _, arn := range arns {
 		t := tags[arn]
-		if !t.owned(project) || t[tagPool] == "" {
+		if !t.owned(project) || t[tagPool] == "" || !c.inScope(t[tagEnv]) {
 			c.markForeign(arn)
-			continue // another project's pool on a shared load balancer
+			continue // another project's pool on a shared load balancer, or another environment's
 		}
 		out = append(out, cloud.Pool{
 			Cloud: Name, ID: t[tagPool], Env: t[tagEnv], Role: t[tagRole], Key: t[tagKey], Generation: t.int(tagGeneration),
@@ -153,8 +154,8 @@ type tagged struct {
 func (c *Cloud) readTagged(ctx context.Context, project string) (*tagged, error) {
 	t := &tagged{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project); return })
-	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project); return })
+	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project, c.scope...); return })
+	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project, c.scope...); return })
 	g.Go(func() (err error) { t.images, err = c.projectImages(gctx, project); return })
 	g.Go(func() (err error) { t.locks, err = c.locks(gctx, project); return })
 	return t, g.Wait()

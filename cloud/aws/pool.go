@@ -501,9 +501,13 @@ func halfMade(lt ec2types.LaunchTemplate) cloud.Pool {
 	}
 }
 
-// projectTemplates lists the project's launch templates (paginated).
-func (c *Cloud) projectTemplates(ctx context.Context, project string) ([]ec2types.LaunchTemplate, error) {
-	in := &ec2.DescribeLaunchTemplatesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}}}
+// projectTemplates lists the project's launch templates (paginated); with
+// envs, only those environments'.
+func (c *Cloud) projectTemplates(ctx context.Context, project string, envs ...string) ([]ec2types.LaunchTemplate, error) {
+	in := &ec2.DescribeLaunchTemplatesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}}, MaxResults: aws.Int32(200)}
+	if len(envs) > 0 {
+		in.Filters = append(in.Filters, ec2types.Filter{Name: aws.String("tag:" + tagEnv), Values: envs})
+	}
 	var out []ec2types.LaunchTemplate
 	p := ec2.NewDescribeLaunchTemplatesPaginator(c.api.EC2, in)
 	for p.HasMorePages() {

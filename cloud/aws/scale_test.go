@@ -205,3 +205,52 @@ func TestPruneRefusesATargetGroupAttachedByHand(t *testing.T) {
 		t.Fatalf("prune once detached: %v", err)
 	}
 }
+
+// Scoped by environment (`--env`): Observe of a cloud scoped to one
+// environment of six reads that environment's pools and endpoint only,
+// with the same few calls as for the whole project; a release of it
+// planned and applied in scope changes it alone, and the whole project's
+// next plan is empty.
+func TestScopedObserveReadsOneEnvironment(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cy := &cycle{t: t, cfg: motoConfig(t), imageKeep: -1}
+	s := newSite(t, cy.cfg, 6)
+	fakeBuilders(t, cy.cfg)
+	cy.apply(ctx, s.fleet(t, "1"))
+
+	d := s.fleetAt(t, func(i int) string { return map[bool]string{true: "2", false: "1"}[i == 1] })
+	counted := cy.cfg.Copy()
+	calls := CountCalls(&counted)
+	c, err := NewFromConfig(counted, d, motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Scope([]string{"e001"})
+	live, err := c.Observe(ctx, d.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live.Pools) != 1 || live.Pools[0].Env != "e001" || len(live.Endpoints) != 1 || live.Endpoints[0].Env != "e001" {
+		t.Fatalf("a scoped Observe read pools %+v and endpoints %+v, want e001's only", live.Pools, live.Endpoints)
+	}
+	// A page each, and once per cloud the tags of the other environments'
+	// target groups on the shared load balancer (20 a call).
+	if n := calls.Total(); n > 7 {
+		t.Errorf("a scoped Observe made %d calls: %+v", n, calls.Calls())
+	}
+	p, err := planner.Make(d, live, planner.Options{Envs: []string{"e001"}, ImageKeep: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countKinds(p); n[planner.Create] != 1 || n[planner.Swap] != 1 || len(p.Steps) != 2 {
+		t.Fatalf("a scoped release planned %+v", p.Steps)
+	}
+	if err := plantest.Apply(ctx, cloud.Set{Name: c}, d, p); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := cy.plan(ctx, cy.open(d), d); !next.Empty() {
+		t.Fatalf("after the scoped release the project's plan is %+v", next.Steps)
+	}
+}

@@ -329,7 +329,7 @@ func (c *Cloud) poolListener(g asgtypes.AutoScalingGroup) string {
 	if l := t[tagEndpoint]; l != "" {
 		return l
 	}
-	for _, arn := range c.specListeners() {
+	for _, arn := range sortedKeys(c.listeners) {
 		if ref := c.listeners[arn]; ref.env == t[tagEnv] && ref.role == t[tagRole] {
 			return arn
 		}

@@ -131,6 +131,7 @@ func runApply(ctx context.Context, stdin io.Reader, stdout io.Writer, f applyFla
 	if err != nil {
 		return err
 	}
+	scopeClouds(clouds, f.envs)
 	view := newView(stdout, f.json)
 	defer view.Close()
 

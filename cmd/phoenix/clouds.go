@@ -16,6 +16,20 @@ type cloudFactory func(ctx context.Context, d *model.Desired) (cloud.Cloud, erro
 // cloudFactories is filled by clouds_*.go in init functions.
 var cloudFactories = map[string]cloudFactory{}
 
+// scopeClouds limits the reads of the clouds that can read environments
+// apart (AWS, by tags) to envs, so that --env costs that environment's
+// reads whatever the project's size. No envs leaves them whole.
+func scopeClouds(set cloud.Set, envs []string) {
+	if len(envs) == 0 {
+		return
+	}
+	for _, c := range set {
+		if s, ok := c.(interface{ Scope(envs []string) }); ok {
+			s.Scope(envs)
+		}
+	}
+}
+
 // openClouds opens every cloud that an environment of d uses.
 func openClouds(ctx context.Context, d *model.Desired) (cloud.Set, error) {
 	used := map[string]bool{}

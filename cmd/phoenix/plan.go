@@ -151,6 +151,7 @@ func makePlan(ctx context.Context, src specSource, envs []string, destroy bool) 
 	if err != nil {
 		return nil, err
 	}
+	scopeClouds(clouds, envs)
 	live, err := clouds.Observe(ctx, desired.Project)
 	if err != nil {
 		return nil, err
