@@ -109,4 +109,3 @@ func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error 
 	}
 	return nil
 }
-
