@@ -3,6 +3,7 @@ package awscloud
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -128,6 +129,13 @@ func BenchmarkFleet(b *testing.B) {
 	const fleet = 20000
 	plan := extrapolate(first.plan, first.plans, first.n, last.plan, last.plans, last.n, fleet)
 	rel := extrapolate(first.rel, first.rels, first.n, last.rel, last.rels, last.n, fleet)
+	observes := 0 // Observe calls of a release at the fleet's size: one DescribeImages each
+	for _, oc := range rel {
+		if oc.Op == "EC2.DescribeImages" {
+			observes = oc.N
+		}
+	}
+	plan, rel = atFleetScale(plan, rel, observes, fleet)
 	fmt.Printf("estimated at %d endpoints: no-change plan %d calls, %s at AWS's documented rates; release %d calls, %s\n",
 		fleet, sum(plan), throttledTime(plan).Round(time.Second), sum(rel), throttledTime(rel).Round(time.Second))
 	for _, oc := range plan {
@@ -238,6 +246,39 @@ func extrapolate(lo []OpCount, loRuns, loN int, hi []OpCount, hiRuns, hiN, n int
 		out = append(out, OpCount{Op: op, N: max(int(v+0.5), 0)})
 	}
 	return out
+}
+
+// atFleetScale corrects the straight-line extrapolation where the shape
+// of the calls is known: a listing costs a page per 100 groups, 200
+// launch templates, and per load balancer, which holds at most 50
+// listeners (the ALB quota), while the measured fleets fit in one page;
+// every Observe of a release pays those pages; and a prune reads the
+// rules of every listener of its load balancer (at most 50), beside three
+// reads of its own listener's rules per endpoint. The fleet has two pools
+// per endpoint, as the benchmark's steady state.
+func atFleetScale(plan, rel []OpCount, observes, n int) ([]OpCount, []OpCount) {
+	ceil := func(a, b int) int { return (a + b - 1) / b }
+	pages := map[string]int{
+		"Auto Scaling.DescribeAutoScalingGroups":         ceil(2*n, 100),
+		"EC2.DescribeLaunchTemplates":                    ceil(2*n, 200),
+		"Elastic Load Balancing v2.DescribeListeners":    ceil(n, 50),
+		"Elastic Load Balancing v2.DescribeTargetGroups": ceil(n, 50),
+	}
+	plan, rel = slices.Clone(plan), slices.Clone(rel)
+	for i, o := range plan {
+		if p, ok := pages[o.Op]; ok {
+			plan[i].N = max(o.N, p)
+		}
+	}
+	for i, o := range rel {
+		if p, ok := pages[o.Op]; ok {
+			rel[i].N += observes * (p - 1)
+		}
+		if o.Op == "Elastic Load Balancing v2.DescribeRules" {
+			rel[i].N = n * (3 + min(n, 50))
+		}
+	}
+	return plan, rel
 }
 
 // throttledTime is how long calls take at best when each bucket of AWS's
