@@ -108,6 +108,8 @@ type fakeELB struct {
 	// forgetRules makes CreateRule answer as if it made the rule, and
 	// make none: a load balancer on which pools are never health-checked.
 	forgetRules bool
+	// ruleReads counts DescribeRules calls.
+	ruleReads int
 }
 
 func newFakeELB() *fakeELB {
@@ -166,6 +168,7 @@ func (f *fakeELB) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadB
 func (f *fakeELB) DescribeRules(_ context.Context, in *elb.DescribeRulesInput, _ ...func(*elb.Options)) (*elb.DescribeRulesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ruleReads++
 	a, ok := f.listeners[aws.ToString(in.ListenerArn)]
 	if !ok {
 		return nil, apiErr("ListenerNotFound")

@@ -111,12 +111,16 @@ func TestReleaseOfOneEndpointReadsItsOwn(t *testing.T) {
 			rules = oc.N
 		}
 	}
-	// create, the swap's check of the rule and of what served, the prune.
-	if rules > 4 {
-		t.Errorf("a release of one endpoint read listener rules %d times, want at most 4: %+v", rules, calls.Calls())
+	// create, the swap's check of the rule and of what served, the prune's
+	// own listener, and the prune's second look at the listeners of its
+	// load balancer (one here): moto never detaches a target group from a
+	// load balancer (TargetGroup.LoadBalancerArns), so the second look is
+	// always taken; on AWS only when something else still routes there.
+	if rules > 5 {
+		t.Errorf("a release of one endpoint read listener rules %d times, want at most 5: %+v", rules, calls.Calls())
 	}
-	if n := calls.Total(); n > 45 {
-		t.Errorf("a release of one endpoint made %d calls, want at most 45 (an Observe for the image included): %+v", n, calls.Calls())
+	if n := calls.Total(); n > 48 {
+		t.Errorf("a release of one endpoint made %d calls, want at most 48 (an Observe for the image included): %+v", n, calls.Calls())
 	}
 	if p, _ := cy.plan(ctx, cy.open(d), d); !p.Empty() {
 		t.Fatalf("after the release the plan is %+v", p.Steps)
@@ -188,6 +192,13 @@ func TestPruneRefusesATargetGroupAttachedByHand(t *testing.T) {
 		}
 		if g, err := c.group(ctx, d.Project, retained); err != nil || g == nil {
 			t.Fatalf("a refused prune (%s) left no group: %v", how, err)
+		}
+		l, err := c.readListener(ctx, s.Listeners[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := l.ruleFor(aws.ToString(tg.TargetGroupArn)); !ok {
+			t.Fatalf("a refused prune (%s) left the pool without its rule", how)
 		}
 	}
 	refused("a rule of another listener routes to")
