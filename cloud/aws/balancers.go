@@ -3,6 +3,7 @@ package awscloud
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -24,7 +25,9 @@ import (
 // calls per load balancer therefore tell Observe what every endpoint
 // routes to and which pools the load balancer checks, where reading each
 // listener's rules and each pool's target health cost a call per endpoint
-// and per pool.
+// and per pool. With many load balancers (a fleet: an ALB holds at most 50
+// listeners), one listing of the account's target groups, 400 a page,
+// replaces the second call per load balancer.
 
 // balancerOf returns the load balancer of a listener ARN
 // (arn:…:listener/app/NAME/LB-ID/LISTENER-ID → arn:…:loadbalancer/app/NAME/LB-ID),
@@ -47,7 +50,7 @@ type balancers struct {
 }
 
 // readBalancers reads the listeners and the used target groups of the
-// load balancers of listeners, two paged calls per load balancer, in
+// load balancers of listeners, up to two paged calls per load balancer, in
 // parallel. Listeners whose ARN names no load balancer are read by ARN.
 // A load balancer that is gone has no listeners.
 func (c *Cloud) readBalancers(ctx context.Context, listeners []string) (*balancers, error) {
@@ -64,18 +67,33 @@ func (c *Cloud) readBalancers(ctx context.Context, listeners []string) (*balance
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(observeFanout)
+	perBalancer := len(lbs) <= perBalancerListings
 	for _, lb := range sortedKeys(lbs) {
 		g.Go(func() error {
 			ls, err := c.balancerListenersOf(gctx, lb)
 			if err != nil {
 				return err
 			}
-			tgs, err := c.usedTargetGroups(gctx, lb)
+			var tgs []elbtypes.TargetGroup
+			if perBalancer {
+				tgs, err = c.usedTargetGroups(gctx, lb)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			for _, l := range ls {
 				out.listeners[aws.ToString(l.ListenerArn)] = l
 			}
+			for _, tg := range tgs {
+				out.used[aws.ToString(tg.TargetGroupArn)] = tg
+			}
+			return err
+		})
+	}
+	if !perBalancer {
+		g.Go(func() error {
+			tgs, err := c.targetGroupsUsedBy(gctx, lbs)
+			mu.Lock()
+			defer mu.Unlock()
 			for _, tg := range tgs {
 				out.used[aws.ToString(tg.TargetGroupArn)] = tg
 			}
@@ -128,6 +146,30 @@ func (c *Cloud) usedTargetGroups(ctx context.Context, lb string) ([]elbtypes.Tar
 			return nil, classify("listing the target groups of "+lb, err)
 		}
 		out = append(out, page.TargetGroups...)
+	}
+	return out, nil
+}
+
+// perBalancerListings is how many load balancers Observe asks for their
+// target groups one by one; with more, one listing of the account's
+// target groups (400 a page) costs fewer calls.
+var perBalancerListings = 8
+
+// targetGroupsUsedBy lists the account's target groups (pages of 400) and
+// returns those some of the load balancers use.
+func (c *Cloud) targetGroupsUsedBy(ctx context.Context, lbs map[string]bool) ([]elbtypes.TargetGroup, error) {
+	var out []elbtypes.TargetGroup
+	p := elb.NewDescribeTargetGroupsPaginator(c.api.ELB, &elb.DescribeTargetGroupsInput{PageSize: aws.Int32(400)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, classify("listing target groups", err)
+		}
+		for _, tg := range page.TargetGroups {
+			if slices.ContainsFunc(tg.LoadBalancerArns, func(lb string) bool { return lbs[lb] }) {
+				out = append(out, tg)
+			}
+		}
 	}
 	return out, nil
 }

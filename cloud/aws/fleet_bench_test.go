@@ -253,7 +253,8 @@ func extrapolate(lo []OpCount, loRuns, loN int, hi []OpCount, hiRuns, hiN, n int
 
 // atFleetScale corrects the straight-line extrapolation where the shape
 // of the calls is known: a listing costs a page per 100 groups, 200
-// launch templates, and per load balancer, which holds at most 50
+// launch templates, 400 target groups (the account's, listed once past a
+// few load balancers), and per load balancer, which holds at most 50
 // listeners (the ALB quota), while the measured fleets fit in one page;
 // every Observe of a release pays those pages (observes of them, or none
 // for an executor that re-checks only the step's environment); and an
@@ -268,7 +269,7 @@ func atFleetScale(plan, rel []OpCount, observes, n int) ([]OpCount, []OpCount) {
 		"Auto Scaling.DescribeAutoScalingGroups":         ceil(2*n, 100),
 		"EC2.DescribeLaunchTemplates":                    ceil(2*n, 200),
 		"Elastic Load Balancing v2.DescribeListeners":    ceil(n, 50),
-		"Elastic Load Balancing v2.DescribeTargetGroups": ceil(n, 50),
+		"Elastic Load Balancing v2.DescribeTargetGroups": ceil(2*n, 400), // the account's, listed once
 	}
 	plan, rel = slices.Clone(plan), slices.Clone(rel)
 	for i, o := range plan {

@@ -3,6 +3,7 @@ package awscloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -263,5 +264,43 @@ func TestScopedObserveReadsOneEnvironment(t *testing.T) {
 	}
 	if next, _ := cy.plan(ctx, cy.open(d), d); !next.Empty() {
 		t.Fatalf("after the scoped release the project's plan is %+v", next.Steps)
+	}
+}
+
+// With endpoints on many load balancers (a fleet: an ALB holds at most 50
+// listeners), Observe lists the account's target groups once, in pages,
+// instead of once per load balancer, and still sees every pool healthy.
+func TestObserveOfManyBalancersListsTargetGroupsOnce(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cy := &cycle{t: t, cfg: motoConfig(t), imageKeep: -1}
+	s := newSite(t, cy.cfg, 0)
+	fakeBuilders(t, cy.cfg)
+	for i := range perBalancerListings + 2 {
+		s.Listeners = append(s.Listeners, newBalancer(t, cy.cfg, s, fmt.Sprintf("lb%02d", i)))
+	}
+	d := s.fleet(t, "1")
+	cy.apply(ctx, d)
+
+	counted := cy.cfg.Copy()
+	calls := CountCalls(&counted)
+	c, err := NewFromConfig(counted, d, motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, live := cy.plan(ctx, c, d)
+	if !p.Empty() || len(live.Pools) != len(s.Listeners) || len(live.Endpoints) != len(s.Listeners) {
+		t.Fatalf("observed %d pools and %d endpoints, plan %+v", len(live.Pools), len(live.Endpoints), p.Steps)
+	}
+	for _, pool := range live.Pools {
+		if !pool.Healthy {
+			t.Errorf("pool %s observed %+v, want healthy", pool.ID, pool)
+		}
+	}
+	for _, oc := range calls.Calls() {
+		if oc.Op == "Elastic Load Balancing v2.DescribeTargetGroups" && oc.N != 1 {
+			t.Errorf("Observe of %d load balancers listed target groups %d times, want once", len(s.Listeners), oc.N)
+		}
 	}
 }
