@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,18 @@ type Options struct {
 	HTTP *http.Client
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Rates replaces the client-side request rates of some buckets:
+	// "elb-describe", "elb-mutate", "ec2-describe", "ec2-mutate",
+	// "asg-describe", "asg-mutate" (defaults: AWS's documented rates,
+	// rates.go). Raise them where AWS raised the account's limits.
+	Rates map[string]Rate
+	// NoRateLimit turns the client-side rate limit off (an emulator).
+	NoRateLimit bool
+	// MaxAttempts is how often one call is tried (the config's
+	// RetryMaxAttempts if set, else DefaultMaxAttempts).
+	MaxAttempts int
+	// MaxBackoff bounds the delay between two attempts of a call (20s).
+	MaxBackoff time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -88,6 +101,10 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	def(&o.MaxBackoff, 20*time.Second)
 	return o
 }
 
@@ -106,14 +123,25 @@ type Cloud struct {
 
 	vpcMu sync.Mutex
 	vpcs  map[string]string // subnet id -> VPC id
+
+	foreignMu sync.Mutex
+	foreign   map[string]bool // target groups found to be another project's or out of scope
+
+	// scope are the environments Observe reads (all if empty).
+	scope []string
 }
 
 type endpointRef struct{ env, role string }
 
 // NewFromConfig opens the AWS cloud for the environments of d that run on
-// it, with clients made from cfg. S3 uses path-style addressing when cfg
-// has an explicit endpoint (moto, MinIO, a VPC endpoint).
+// it, with clients made from cfg, paced and retrying as throttle.go says.
+// S3 uses path-style addressing when cfg has an explicit endpoint (moto,
+// MinIO, a VPC endpoint).
 func NewFromConfig(cfg aws.Config, d *model.Desired, opt Options) (*Cloud, error) {
+	if opt.MaxAttempts <= 0 && cfg.RetryMaxAttempts > 0 {
+		opt.MaxAttempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS, or the caller's choice
+	}
+	cfg = throttled(cfg, opt.withDefaults())
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if cfg.BaseEndpoint != nil {
 			o.UsePathStyle = true
@@ -142,6 +170,7 @@ func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
 		envs:      map[string]*model.AWS{},
 		listeners: map[string]endpointRef{},
 		vpcs:      map[string]string{},
+		foreign:   map[string]bool{},
 	}
 	region := ""
 	for _, name := range d.EnvNames() {
@@ -218,9 +247,32 @@ func (c *Cloud) bakeSite() (*model.AWS, error) {
 	return c.envs[c.bakeEnv], nil
 }
 
-// specListeners returns the listener ARNs the spec names, sorted.
+// specListeners returns the listener ARNs the spec names for the
+// environments in scope, sorted.
 func (c *Cloud) specListeners() []string {
-	return sortedKeys(c.listeners)
+	var out []string
+	for _, arn := range sortedKeys(c.listeners) {
+		if c.inScope(c.listeners[arn].env) {
+			out = append(out, arn)
+		}
+	}
+	return out
+}
+
+// Scope limits what Observe reads to the resources of these
+// environments, by tag filters (groups, launch templates) and their
+// endpoints' load balancers, so that applying one environment costs the
+// same in a project of 3 environments or 1,000 (`--env`). Images and
+// locks are still read whole: images are shared, and a plan limited to
+// environments prunes none. No environments means all. Call it before the
+// cloud is used.
+func (c *Cloud) Scope(envs []string) {
+	c.scope = slices.Sorted(slices.Values(envs))
+}
+
+// inScope reports whether an environment is one Observe reads.
+func (c *Cloud) inScope(env string) bool {
+	return len(c.scope) == 0 || slices.Contains(c.scope, env)
 }
 
 // vpcOf returns the VPC of a subnet, looked up once.
@@ -257,6 +309,20 @@ func (c *Cloud) cachedVPC(id string, lookup func() (string, error)) (string, err
 	c.vpcs[id] = v
 	c.vpcMu.Unlock()
 	return v, nil
+}
+
+// isForeign reports whether a target group was found to be another
+// project's: its tags are not read again.
+func (c *Cloud) isForeign(arn string) bool {
+	c.foreignMu.Lock()
+	defer c.foreignMu.Unlock()
+	return c.foreign[arn]
+}
+
+func (c *Cloud) markForeign(arn string) {
+	c.foreignMu.Lock()
+	c.foreign[arn] = true
+	c.foreignMu.Unlock()
 }
 
 // logf writes one progress line to w if there is one.

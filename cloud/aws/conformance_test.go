@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -87,16 +88,40 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// killServer terminates one instance of a pool, as a crash would.
+// killServer terminates one instance of a pool, as a crash would, and
+// plays what the load balancer's health checks then do, which moto does
+// not: the group replaces the instance at once, but the replacement is
+// not registered with the target group and is not healthy yet (the group
+// uses ELB health checks).
 func killServer(t *testing.T, cfg aws.Config, project, poolID string) {
 	ctx := context.Background()
-	out, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{groupName(project, poolID)}})
-	if err != nil || len(out.AutoScalingGroups) == 0 || len(out.AutoScalingGroups[0].Instances) == 0 {
-		t.Fatalf("no instance to kill in %s: %v", poolID, err)
+	asg := autoscaling.NewFromConfig(cfg)
+	name := groupName(project, poolID)
+	instances := func() []string {
+		out, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+		if err != nil || len(out.AutoScalingGroups) == 0 {
+			t.Fatalf("reading the group of %s: %v", poolID, err)
+		}
+		var ids []string
+		for _, in := range out.AutoScalingGroups[0].Instances {
+			ids = append(ids, *in.InstanceId)
+		}
+		return ids
 	}
-	id := out.AutoScalingGroups[0].Instances[0].InstanceId
-	if _, err := ec2.NewFromConfig(cfg).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{*id}}); err != nil {
+	before := instances()
+	if len(before) == 0 {
+		t.Fatalf("no instance to kill in %s", poolID)
+	}
+	if _, err := ec2.NewFromConfig(cfg).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: before[:1]}); err != nil {
 		t.Fatal(err)
+	}
+	for _, id := range instances() {
+		if slices.Contains(before, id) {
+			continue
+		}
+		if _, err := asg.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: &id, HealthStatus: aws.String("Unhealthy")}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -36,6 +36,18 @@ package awscloud
 // per live pool (serving, retained or cold). Phoenix never changes rules
 // without its tags.
 //
+// AWS throttles per account and region, in buckets every client of the
+// account shares. Phoenix reads in pages (a plan is a page per 100 auto
+// scaling groups and 200 launch templates, one listing of images, and two
+// calls per load balancer, whatever the number of endpoints), each step of
+// a release reads its own endpoint and pool, its calls are paced by
+// client-side token buckets at AWS's documented rates (throttle.go;
+// Options.Rates raises them where AWS raised the account's limits), and a
+// call that is throttled anyway is retried where it happened, in the SDK's
+// adaptive retry mode with 10 attempts (AWS_MAX_ATTEMPTS overrides).
+// With --env, Observe reads only those environments' groups, templates and
+// listeners (Cloud.Scope).
+//
 // Builders need no credentials: they fetch their artifact and upload their
 // result through presigned URLs that live as long as a bake may. They do
 // need a way out to S3 (a NAT gateway or an S3 gateway endpoint in the

@@ -108,6 +108,8 @@ type fakeELB struct {
 	// forgetRules makes CreateRule answer as if it made the rule, and
 	// make none: a load balancer on which pools are never health-checked.
 	forgetRules bool
+	// ruleReads counts DescribeRules calls.
+	ruleReads int
 }
 
 func newFakeELB() *fakeELB {
@@ -166,6 +168,7 @@ func (f *fakeELB) DescribeLoadBalancers(_ context.Context, in *elb.DescribeLoadB
 func (f *fakeELB) DescribeRules(_ context.Context, in *elb.DescribeRulesInput, _ ...func(*elb.Options)) (*elb.DescribeRulesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.ruleReads++
 	a, ok := f.listeners[aws.ToString(in.ListenerArn)]
 	if !ok {
 		return nil, apiErr("ListenerNotFound")
@@ -294,6 +297,20 @@ func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTarget
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &elb.DescribeTargetGroupsOutput{}
+	for _, arn := range sortedKeys(f.groups) {
+		if in.LoadBalancerArn != nil && contains(f.balancersOf(arn), *in.LoadBalancerArn) {
+			out.TargetGroups = append(out.TargetGroups, elbtypes.TargetGroup{TargetGroupArn: aws.String(arn), TargetGroupName: aws.String(f.groups[arn]),
+				LoadBalancerArns: f.balancersOf(arn)})
+		}
+	}
+	for _, arn := range in.TargetGroupArns {
+		name, ok := f.groups[arn]
+		if !ok {
+			return nil, apiErr("TargetGroupNotFound")
+		}
+		out.TargetGroups = append(out.TargetGroups, elbtypes.TargetGroup{TargetGroupArn: aws.String(arn), TargetGroupName: aws.String(name),
+			LoadBalancerArns: f.balancersOf(arn)})
+	}
 	for arn, name := range f.groups {
 		for _, n := range in.Names {
 			if n == name {
@@ -376,9 +393,30 @@ func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.D
 		if len(in.AutoScalingGroupNames) > 0 && !contains(in.AutoScalingGroupNames, n) {
 			continue
 		}
-		out.AutoScalingGroups = append(out.AutoScalingGroups, *g)
+		out.AutoScalingGroups = append(out.AutoScalingGroups, f.withInstances(*g))
 	}
 	return out, nil
+}
+
+// withInstances gives a group without instances of its own as many as
+// its desired capacity, as healthy as the load balancer's health checks
+// of its target group say (the group uses ELB health checks).
+func (f *fakeASG) withInstances(g asgtypes.AutoScalingGroup) asgtypes.AutoScalingGroup {
+	if g.Instances != nil || f.elb == nil || len(g.TargetGroupARNs) == 0 {
+		return g
+	}
+	f.elb.mu.Lock()
+	healthy := f.elb.healthy[g.TargetGroupARNs[0]]
+	f.elb.mu.Unlock()
+	for i := range int(aws.ToInt32(g.DesiredCapacity)) {
+		status := "Healthy"
+		if i >= healthy {
+			status = "Unhealthy"
+		}
+		g.Instances = append(g.Instances, asgtypes.Instance{InstanceId: aws.String(fmt.Sprintf("i-%d", i)),
+			LifecycleState: asgtypes.LifecycleStateInService, HealthStatus: aws.String(status)})
+	}
+	return g
 }
 
 func (f *fakeASG) UpdateAutoScalingGroup(_ context.Context, in *autoscaling.UpdateAutoScalingGroupInput, _ ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error) {

@@ -192,10 +192,15 @@ func (c *Cloud) deregister(ctx context.Context, im ec2types.Image) error {
 }
 
 // projectGroups lists the project's auto scaling groups (paginated, by tag
-// filter, ownership checked again here), skipping groups being deleted.
-func (c *Cloud) projectGroups(ctx context.Context, project string) ([]asgtypes.AutoScalingGroup, error) {
+// filter, ownership checked again here), skipping groups being deleted;
+// with envs, only those environments' groups.
+func (c *Cloud) projectGroups(ctx context.Context, project string, envs ...string) ([]asgtypes.AutoScalingGroup, error) {
 	in := &autoscaling.DescribeAutoScalingGroupsInput{
-		Filters: []asgtypes.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}},
+		Filters:    []asgtypes.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}},
+		MaxRecords: aws.Int32(100),
+	}
+	if len(envs) > 0 {
+		in.Filters = append(in.Filters, asgtypes.Filter{Name: aws.String("tag:" + tagEnv), Values: envs})
 	}
 	var out []asgtypes.AutoScalingGroup
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(c.api.AutoScaling, in)

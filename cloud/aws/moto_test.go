@@ -88,6 +88,8 @@ func motoOptions() Options {
 		HealthTimeout: 5 * time.Second, DeleteTimeout: 10 * time.Second,
 		// moto's load balancers serve no HTTP and its servers run nothing.
 		Smoke: SmokeOff,
+		// moto does not throttle; what it costs in calls is counted.
+		NoRateLimit: true, MaxBackoff: 200 * time.Millisecond,
 	}
 }
 

@@ -35,10 +35,14 @@ func templateName(project, poolID string) string {
 	return short("phoenix-"+safeName(project)+"-"+safeName(poolID), 128)
 }
 
+// tgPrefix begins the name of every pool's target group: Observe reads
+// the tags only of used target groups so named that are no pool's.
+const tgPrefix = "px-"
+
 // targetGroupName is the target group of a pool (limit 32).
 func targetGroupName(project, poolID string) string {
 	sum := sha256.Sum256([]byte(project + "\x00" + poolID))
-	return "px-" + hex.EncodeToString(sum[:])[:24]
+	return tgPrefix + hex.EncodeToString(sum[:])[:24]
 }
 
 // amiName is the name of a baked AMI, unique per account and region.

@@ -3,25 +3,30 @@ package awscloud
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
-// observeFanout bounds the concurrent target-health reads of Observe.
+// observeFanout bounds the concurrent reads of Observe.
 const observeFanout = 8
 
 // Observe rebuilds the project's live state from tags: its auto scaling
-// groups (pools) with their target health, launch templates or pool rules
-// left without a group by an interrupted create or prune (reported as
-// failed pools, to prune), the rules of its endpoints' listeners (which
-// pools serve, with weights: the default action only), its AMIs (owned by
-// this account) and its locks. Independent reads run in parallel; every
-// Describe is paginated. Resources without the project's tag are never
+// groups (pools) with their servers' health as the groups report it (they
+// use the load balancer's health checks), launch templates or target
+// groups left without a group by an interrupted create or prune (reported
+// as failed pools, to prune), what the endpoints' listeners serve (their
+// default actions, with weights), its AMIs (owned by this account) and its
+// locks. With a Scope, only those environments' groups, templates and
+// listeners are read. Everything is read in pages, a few calls per hundred pools and
+// two per load balancer, never a call per pool or per endpoint: AWS
+// throttles per account. Resources without the project's tag are never
 // reported.
 func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
 	t, err := c.readTagged(ctx, project)
@@ -29,7 +34,11 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 		return nil, err
 	}
 	listeners := c.projectListeners(t.groups)
-	healthy, ls, err := c.readTraffic(ctx, t.groups, listeners)
+	b, err := c.readBalancers(ctx, listeners)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := c.defaultsOf(b, listeners)
 	if err != nil {
 		return nil, err
 	}
@@ -40,70 +49,97 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 	sort.Slice(live.Images, func(i, j int) bool { return live.Images[i].BuildID < live.Images[j].BuildID })
 	byTG := map[string]cloud.Pool{}
 	have := map[string]bool{}
-	for i, grp := range t.groups {
-		p := livePool(grp, healthy[i].n, healthy[i].why)
-		live.Pools = append(live.Pools, p)
-		have[p.ID] = true
+	add := func(p cloud.Pool) {
+		if !have[p.ID] {
+			live.Pools = append(live.Pools, p)
+			have[p.ID] = true
+		}
+	}
+	for _, grp := range t.groups {
+		h := groupHealth(grp, b.used)
+		p := livePool(grp, h.n, h.why)
+		add(p)
 		for _, tg := range grp.TargetGroupARNs {
 			byTG[tg] = p
 		}
 	}
 	for _, lt := range t.templates {
-		if p := halfMade(lt); !have[p.ID] {
-			live.Pools = append(live.Pools, p)
-			have[p.ID] = true
-		}
+		add(halfMade(lt))
 	}
-	orphans, err := c.orphanRules(ctx, project, ls, byTG)
+	orphans, err := c.orphanTargetGroups(ctx, project, b.used, byTG)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range orphans {
-		if !have[p.ID] {
-			live.Pools = append(live.Pools, p)
-			have[p.ID] = true
-		}
+		add(p)
 	}
 	sort.Slice(live.Pools, func(i, j int) bool { return live.Pools[i].ID < live.Pools[j].ID })
 	live.Endpoints = c.endpoints(listeners, ls, byTG)
 	return live, nil
 }
 
-// orphanRules returns the pools of which only a listener rule (and its
-// target group) is left: a prune cut short between deleting the launch
-// template and the rule, or a group and template deleted by hand. They are
-// reported failed, so that the planner prunes them. Their tags are read
-// only for rules whose target group is no pool's, which a steady project
-// has none of.
-func (c *Cloud) orphanRules(ctx context.Context, project string, ls map[string]*listenerState, byTG map[string]cloud.Pool) ([]cloud.Pool, error) {
+// orphanTargetGroups returns the pools of which only a target group that a
+// listener rule uses is left: a group and template deleted by hand, or a
+// prune cut short. They are reported failed, so that the planner prunes
+// them (DeletePool finds the rule through the target group). Their tags
+// are read only for Phoenix-named target groups that are no pool's, which
+// a steady project has none of; another project's are remembered, not
+// read again.
+func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map[string]elbtypes.TargetGroup, byTG map[string]cloud.Pool) ([]cloud.Pool, error) {
 	var arns []string
-	for _, arn := range sortedKeys(ls) {
-		for _, r := range ls[arn].pools {
-			if _, ok := byTG[r.tg]; !ok && r.arn != "" {
-				arns = append(arns, r.arn)
-			}
+	for _, arn := range sortedKeys(used) {
+		if _, ok := byTG[arn]; !ok && strings.HasPrefix(aws.ToString(used[arn].TargetGroupName), tgPrefix) && !c.isForeign(arn) {
+			arns = append(arns, arn)
 		}
 	}
 	if len(arns) == 0 {
 		return nil, nil
 	}
-	owned, err := c.ownedRules(ctx, project, arns)
+	tags, err := c.elbTags(ctx, arns)
 	if err != nil {
 		return nil, err
 	}
 	var out []cloud.Pool
 	for _, arn := range arns {
-		t, ok := owned[arn]
-		if !ok || t[tagPool] == "" {
-			continue // another project's pool rule on a shared listener
+		t := tags[arn]
+		if !t.owned(project) || t[tagPool] == "" || !c.inScope(t[tagEnv]) {
+			c.markForeign(arn)
+			continue // another project's pool on a shared load balancer, or another environment's
 		}
 		out = append(out, cloud.Pool{
 			Cloud: Name, ID: t[tagPool], Env: t[tagEnv], Role: t[tagRole], Key: t[tagKey], Generation: t.int(tagGeneration),
 			Commit: t[tagCommit], State: cloud.PoolFailed,
-			Reason: "half-made: a listener rule without its auto scaling group (an interrupted create or prune)",
+			Reason: "half-made: a target group and its listener rule without their auto scaling group (an interrupted create or prune)",
 		})
 	}
 	return out, nil
+}
+
+// groupHealth counts a group's servers that are in service and healthy
+// (the group uses the load balancer's health checks) and says why the
+// others are not. A cold group has none to count; a target group that no
+// listener action or rule uses is not checked by the load balancer at
+// all, which for a pool means its listener rule is missing.
+func groupHealth(g asgtypes.AutoScalingGroup, used map[string]elbtypes.TargetGroup) health {
+	if len(g.TargetGroupARNs) == 0 || aws.ToInt32(g.DesiredCapacity) == 0 {
+		return health{}
+	}
+	if _, ok := used[g.TargetGroupARNs[0]]; !ok {
+		return health{why: " (unused: no listener rule routes to the target group, so the load balancer does not check it)"}
+	}
+	n := 0
+	others := map[string]int{}
+	for _, in := range g.Instances {
+		switch {
+		case in.LifecycleState == asgtypes.LifecycleStateInService && aws.ToString(in.HealthStatus) == "Healthy":
+			n++
+		case in.LifecycleState != asgtypes.LifecycleStateInService:
+			others[strings.ToLower(string(in.LifecycleState))]++
+		default:
+			others[strings.ToLower(aws.ToString(in.HealthStatus))]++
+		}
+	}
+	return health{n: n, why: countedWhy(others)}
 }
 
 // tagged is what the first round of Observe reads: everything found by
@@ -118,8 +154,8 @@ type tagged struct {
 func (c *Cloud) readTagged(ctx context.Context, project string) (*tagged, error) {
 	t := &tagged{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project); return })
-	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project); return })
+	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project, c.scope...); return })
+	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project, c.scope...); return })
 	g.Go(func() (err error) { t.images, err = c.projectImages(gctx, project); return })
 	g.Go(func() (err error) { t.locks, err = c.locks(gctx, project); return })
 	return t, g.Wait()
@@ -129,27 +165,6 @@ func (c *Cloud) readTagged(ctx context.Context, project string) (*tagged, error)
 type health struct {
 	n   int
 	why string
-}
-
-// readTraffic is the second round: the healthy targets of every warm pool
-// and the rules of every listener, which the groups' tags may add to the
-// spec's.
-func (c *Cloud) readTraffic(ctx context.Context, groups []asgtypes.AutoScalingGroup, listeners []string) ([]health, map[string]*listenerState, error) {
-	healthy := make([]health, len(groups))
-	var ls map[string]*listenerState
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(observeFanout)
-	g.Go(func() (err error) { ls, err = c.readListeners(gctx, listeners); return })
-	for i, grp := range groups {
-		if len(grp.TargetGroupARNs) == 0 || aws.ToInt32(grp.DesiredCapacity) == 0 {
-			continue // a cold pool has no servers to ask about
-		}
-		g.Go(func() (err error) {
-			healthy[i].n, healthy[i].why, err = c.healthyTargets(gctx, grp.TargetGroupARNs[0])
-			return
-		})
-	}
-	return healthy, ls, g.Wait()
 }
 
 // endpoints builds one endpoint per listener read. Its (env, role) comes

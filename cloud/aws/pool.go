@@ -323,6 +323,19 @@ func (c *Cloud) setTags(ctx context.Context, group string, t tagSet) error {
 	return classify("tagging "+group, err)
 }
 
+// setManyTags tags several groups in one call.
+func (c *Cloud) setManyTags(ctx context.Context, groups map[string]tagSet) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	var tags []asgtypes.Tag
+	for _, g := range sortedKeys(groups) {
+		tags = append(tags, groups[g].asg(g)...)
+	}
+	_, err := c.api.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tags})
+	return classify("tagging "+strings.Join(sortedKeys(groups), ", "), err)
+}
+
 // healthyTargets counts the healthy targets of a target group and says
 // why the others are not, if it can.
 func (c *Cloud) healthyTargets(ctx context.Context, tg string) (int, string, error) {
@@ -361,14 +374,20 @@ func countHealthy(out *elb.DescribeTargetHealthOutput) (int, string) {
 			others[string(th.State)]++
 		}
 	}
+	return n, countedWhy(others)
+}
+
+// countedWhy says how many targets or servers are in each state that is
+// not healthy, as " (1 unhealthy; 2 pending)", or "" if none is.
+func countedWhy(others map[string]int) string {
 	if len(others) == 0 {
-		return n, ""
+		return ""
 	}
 	var parts []string
 	for _, k := range sortedKeys(others) {
 		parts = append(parts, fmt.Sprintf("%d %s", others[k], k))
 	}
-	return n, " (" + strings.Join(parts, "; ") + ")"
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 // waitHealthy waits with the SDK's target-in-service waiter until want
@@ -502,9 +521,13 @@ func halfMade(lt ec2types.LaunchTemplate) cloud.Pool {
 	}
 }
 
-// projectTemplates lists the project's launch templates (paginated).
-func (c *Cloud) projectTemplates(ctx context.Context, project string) ([]ec2types.LaunchTemplate, error) {
-	in := &ec2.DescribeLaunchTemplatesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}}}
+// projectTemplates lists the project's launch templates (paginated); with
+// envs, only those environments'.
+func (c *Cloud) projectTemplates(ctx context.Context, project string, envs ...string) ([]ec2types.LaunchTemplate, error) {
+	in := &ec2.DescribeLaunchTemplatesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:" + tagProject), Values: []string{project}}}, MaxResults: aws.Int32(200)}
+	if len(envs) > 0 {
+		in.Filters = append(in.Filters, ec2types.Filter{Name: aws.String("tag:" + tagEnv), Values: envs})
+	}
 	var out []ec2types.LaunchTemplate
 	p := ec2.NewDescribeLaunchTemplatesPaginator(c.api.EC2, in)
 	for p.HasMorePages() {

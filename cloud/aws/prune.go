@@ -6,22 +6,28 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
 
 // DeletePool destroys a pool: its listener rule, auto scaling group
 // (forced, so its instances go with it), target group and launch template.
-// Just before, it re-reads the rules of every listener the pool may be
-// behind (those of the project's endpoints, and every listener of the load
-// balancers its target group is attached to) and refuses with ErrServing
-// if a default action routes to the pool's target group, or a rule that
-// is not Phoenix's does. The pool's own rule does not count (it only keeps
-// the pool health-checked) and is deleted first, once the check passed, so
-// a refused delete leaves the pool whole. Pieces already gone are skipped,
-// so a half-made pool is pruned like a whole one.
+// Just before, it refuses with ErrServing if a default action routes to
+// the pool's target group, or a rule that is not Phoenix's does. It reads
+// what may route there and no more: the default actions of the load
+// balancers the target group is attached to (TargetGroup.LoadBalancerArns
+// names every load balancer whose default action or rule forwards to it)
+// and the rules of the pool's own listener. The pool's own rule does not
+// count (it only keeps the pool health-checked) and is deleted then; if
+// the target group is still attached after that, something else may route
+// to it, and the rules of every listener of its load balancers are read:
+// a rule that routes there makes the prune refuse, with the pool's rule
+// made again, so a refused delete leaves the pool whole. Pieces already
+// gone are skipped, so a half-made pool is pruned like a whole one.
 func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 	g, err := c.group(ctx, project, poolID)
 	if err != nil {
@@ -32,27 +38,38 @@ func (c *Cloud) DeletePool(ctx context.Context, project, poolID string) error {
 		return err
 	}
 	var tgs []string
+	var described []elbtypes.TargetGroup
 	if g != nil {
 		tgs = append(tgs, g.TargetGroupARNs...)
 	}
-	listeners, err := c.listenersOf(ctx, project)
+	if tg != nil {
+		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
+		described = append(described, *tg)
+	}
+	routing, err := c.routingListeners(ctx, described)
 	if err != nil {
 		return err
 	}
-	if tg != nil {
-		tgs = append(tgs, aws.ToString(tg.TargetGroupArn))
-		more, err := c.balancerListeners(ctx, tg.LoadBalancerArns)
+	if err := servesByDefault(poolID, routing, tgs); err != nil {
+		return err
+	}
+	own := ""
+	if g != nil {
+		own = c.poolListener(*g)
+	}
+	if own != "" {
+		ls, err := c.servingCheck(ctx, poolID, tgs, []string{own}, true)
 		if err != nil {
 			return err
 		}
-		listeners = union(listeners, more)
+		if err := c.deletePoolRules(ctx, project, ls, tgs); err != nil {
+			return err
+		}
 	}
-	ls, err := c.servingCheck(ctx, poolID, tgs, listeners, true)
-	if err != nil {
-		return err
-	}
-	if err := c.deletePoolRules(ctx, project, ls, tgs); err != nil {
-		return err
+	if tg != nil {
+		if err := c.stillRouted(ctx, project, poolID, *tg, tgs, g, own); err != nil {
+			return err
+		}
 	}
 	if g != nil {
 		if err := c.deleteGroup(ctx, aws.ToString(g.AutoScalingGroupName)); err != nil {
@@ -107,33 +124,30 @@ func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error 
 	return nil
 }
 
-// balancerListeners lists the listeners of load balancers (paginated).
-// A load balancer that is gone has none.
-func (c *Cloud) balancerListeners(ctx context.Context, lbs []string) ([]string, error) {
-	var out []string
-	for _, lb := range lbs {
-		p := elb.NewDescribeListenersPaginator(c.api.ELB, &elb.DescribeListenersInput{LoadBalancerArn: &lb})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if hasCode(err, "LoadBalancerNotFound") {
-				break
-			}
-			if err != nil {
-				return nil, classify("listing the listeners of "+lb, err)
-			}
-			for _, l := range page.Listeners {
-				out = append(out, aws.ToString(l.ListenerArn))
+// stillRouted checks, once the pool's own rule is gone, that nothing else
+// routes to its target group: if the target group is still attached to a
+// load balancer, it reads the rules of all that load balancer's listeners
+// and refuses with ErrServing (making the pool's rule again) if a default
+// action or a rule that is not Phoenix's routes there; pool rules of the
+// project found there (a half-made pool's, on a listener it did not
+// record) are deleted.
+func (c *Cloud) stillRouted(ctx context.Context, project, poolID string, tg elbtypes.TargetGroup, tgs []string, g *asgtypes.AutoScalingGroup, own string) error {
+	now, err := c.targetGroupsByARN(ctx, []string{aws.ToString(tg.TargetGroupArn)})
+	if err != nil || len(now) == 0 || len(now[0].LoadBalancerArns) == 0 {
+		return err
+	}
+	routing, err := c.routingListeners(ctx, now)
+	if err != nil {
+		return err
+	}
+	ls, err := c.servingCheck(ctx, poolID, tgs, sortedKeys(routing), true)
+	if err != nil {
+		if g != nil && own != "" {
+			if _, _, rerr := c.ensureRule(context.WithoutCancel(ctx), own, poolID, aws.ToString(tg.TargetGroupArn), asgTagSet(g.Tags)); rerr != nil {
+				return fmt.Errorf("%w; making its rule again also failed: %v", err, rerr)
 			}
 		}
+		return err
 	}
-	return out, nil
-}
-
-// union returns the strings of a and b, once each, sorted.
-func union(a, b []string) []string {
-	set := map[string]bool{}
-	for _, s := range append(append([]string(nil), a...), b...) {
-		set[s] = true
-	}
-	return sortedKeys(set)
+	return c.deletePoolRules(ctx, project, ls, tgs)
 }

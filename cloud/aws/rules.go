@@ -275,21 +275,35 @@ func (c *Cloud) deletePoolRules(ctx context.Context, project string, ls map[stri
 }
 
 // ownedRules returns the tags of those of arns that carry the project's
-// tags (DescribeTags takes 20 resources a call).
+// tags.
 func (c *Cloud) ownedRules(ctx context.Context, project string, arns []string) (map[string]tagSet, error) {
+	tags, err := c.elbTags(ctx, arns)
+	if err != nil {
+		return nil, err
+	}
+	for arn, t := range tags {
+		if !t.owned(project) {
+			delete(tags, arn)
+		}
+	}
+	return tags, nil
+}
+
+// elbTags reads the tags of load balancer resources (rules, target
+// groups), 20 a call as DescribeTags takes them. Resources deleted
+// meanwhile have none.
+func (c *Cloud) elbTags(ctx context.Context, arns []string) (map[string]tagSet, error) {
 	out := map[string]tagSet{}
 	for i := 0; i < len(arns); i += 20 {
-		out2, err := c.api.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: arns[i:min(i+20, len(arns))]})
-		if hasCode(err, "RuleNotFound") {
-			continue // deleted meanwhile
+		page, err := c.api.ELB.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: arns[i:min(i+20, len(arns))]})
+		if hasCode(err, "RuleNotFound", "TargetGroupNotFound") {
+			continue
 		}
 		if err != nil {
-			return nil, classify("reading the tags of listener rules", err)
+			return nil, classify("reading the tags of load balancer resources", err)
 		}
-		for _, d := range out2.TagDescriptions {
-			if t := elbTagSet(d.Tags); t.owned(project) {
-				out[aws.ToString(d.ResourceArn)] = t
-			}
+		for _, d := range page.TagDescriptions {
+			out[aws.ToString(d.ResourceArn)] = elbTagSet(d.Tags)
 		}
 	}
 	return out, nil

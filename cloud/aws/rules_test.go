@@ -351,3 +351,51 @@ func TestSmokeUnreachableSaysWhatToDo(t *testing.T) {
 		t.Fatalf("smoke answered 503: %v", err)
 	}
 }
+
+// A prune reads the rules of its own listener only, however many
+// listeners share its load balancer, when nothing else routes to the
+// pool: with its rule gone the target group is attached to no load
+// balancer. When a rule of another listener (not Phoenix's) still routes
+// to it, every listener of the load balancer is read, the prune refuses,
+// and the pool is left whole, its rule made again.
+func TestPruneReadsItsOwnListenerUnlessSomethingElseRoutes(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	base := strings.TrimSuffix(listenerARN, "/2")
+	for i := range 8 {
+		s.elb.listeners[fmt.Sprintf("%s/%d", base, 10+i)] = []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse}}
+	}
+	for _, id := range []string{"prod.web.0001.1", "prod.web.0002.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.elb.ruleReads = 0
+	if err := s.DeletePool(ctx, "shop", "prod.web.0001.1"); err != nil {
+		t.Fatal(err)
+	}
+	if s.elb.ruleReads != 1 {
+		t.Errorf("a prune read listener rules %d times with 9 listeners on its load balancer, want 1 (its own)", s.elb.ruleReads)
+	}
+
+	tg := aTG(s, targetGroupName("shop", "prod.web.0002.1"))
+	other := base + "/13"
+	if _, err := s.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: aws.String(other), Priority: aws.Int32(5),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/old/*"}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: &tg}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.elb.ruleReads = 0
+	if err := s.DeletePool(ctx, "shop", "prod.web.0002.1"); !errors.Is(err, cloud.ErrServing) {
+		t.Fatalf("prune of a pool another listener's rule routes to: %v, want ErrServing", err)
+	}
+	if s.elb.ruleReads < 9 {
+		t.Errorf("the refused prune read rules %d times, want every listener of the load balancer", s.elb.ruleReads)
+	}
+	if _, ok := s.elb.poolRules()[targetGroupName("shop", "prod.web.0002.1")]; !ok {
+		t.Error("the refused prune left the pool without its rule")
+	}
+	if s.asg.groups[groupName("shop", "prod.web.0002.1")] == nil || aTG(s, targetGroupName("shop", "prod.web.0002.1")) == "" {
+		t.Error("the refused prune deleted part of the pool")
+	}
+}

@@ -3,7 +3,6 @@ package awscloud
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -138,35 +137,32 @@ func (c *Cloud) readyBackend(ctx context.Context, project, poolID, listener stri
 }
 
 // markServed tags the pools that served before the swap and those that
-// serve after it with the time and the endpoint.
+// serve after it with the time and the endpoint, in one call. The groups
+// that served before are found by name from their target groups' tags,
+// not by listing the project's groups.
 func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before []weighted, after map[string]string) error {
 	groups := map[string]string{}
 	for tg, g := range after {
 		groups[tg] = g
 	}
-	if len(before) > 0 {
-		all, err := c.projectGroups(ctx, req.Project)
+	var served []string
+	for _, w := range before {
+		if _, ok := groups[w.tg]; !ok && w.weight > 0 {
+			served = append(served, w.tg)
+		}
+	}
+	if len(served) > 0 {
+		tags, err := c.elbTags(ctx, served)
 		if err != nil {
 			return err
 		}
-		byTG := map[string]string{}
-		for _, g := range all {
-			for _, tg := range g.TargetGroupARNs {
-				byTG[tg] = aws.ToString(g.AutoScalingGroupName)
-			}
-		}
-		for _, w := range before {
-			if g, ok := byTG[w.tg]; ok && w.weight > 0 {
-				groups[w.tg] = g
+		for _, tg := range served {
+			if t := tags[tg]; t.owned(req.Project) && t[tagPool] != "" {
+				groups[tg] = groupName(req.Project, t[tagPool])
 			}
 		}
 	}
 	now := stamp(c.opt.Now())
-	names := make([]string, 0, len(groups))
-	for _, g := range groups {
-		names = append(names, g)
-	}
-	sort.Strings(names)
 	// One backend left after CheckBackends takes all the traffic: the swap
 	// completes a release.
 	released := ""
@@ -175,16 +171,15 @@ func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before []
 			released = g
 		}
 	}
-	for _, g := range names {
+	all := map[string]tagSet{}
+	for _, g := range groups {
 		tags := tagSet{tagLastServed: now, tagEndpoint: req.Endpoint}
 		if g == released {
 			tags[tagReleased] = now
 		}
-		if err := c.setTags(ctx, g, tags); err != nil {
-			return err
-		}
+		all[g] = tags
 	}
-	return nil
+	return c.setManyTags(ctx, all)
 }
 
 // weighted is one target group of a listener's default action, with its
@@ -238,16 +233,6 @@ func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup) []string {
 	return sortedKeys(set)
 }
 
-// listenersOf returns the listeners the project's pools may be behind,
-// with the pools read now.
-func (c *Cloud) listenersOf(ctx context.Context, project string) ([]string, error) {
-	groups, err := c.projectGroups(ctx, project)
-	if err != nil {
-		return nil, err
-	}
-	return c.projectListeners(groups), nil
-}
-
 // servingCheck reads the rules of listeners and returns an error
 // wrapping ErrServing if a default action routes to one of tgs (with
 // others, a rule that is not Phoenix's too). Pool rules never count: they
@@ -297,11 +282,15 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	name := aws.ToString(g.AutoScalingGroupName)
 	count := int(aws.ToInt32(g.MaxSize))
 	if !warm {
-		listeners, err := c.listenersOf(ctx, project)
+		tgs, err := c.targetGroupsByARN(ctx, g.TargetGroupARNs)
 		if err != nil {
 			return err
 		}
-		if _, err := c.servingCheck(ctx, poolID, g.TargetGroupARNs, listeners, false); err != nil {
+		ls, err := c.routingListeners(ctx, tgs)
+		if err != nil {
+			return err
+		}
+		if err := servesByDefault(poolID, ls, g.TargetGroupARNs); err != nil {
 			return err
 		}
 		if err := c.scale(ctx, *g, 0); err != nil {
@@ -340,7 +329,7 @@ func (c *Cloud) poolListener(g asgtypes.AutoScalingGroup) string {
 	if l := t[tagEndpoint]; l != "" {
 		return l
 	}
-	for _, arn := range c.specListeners() {
+	for _, arn := range sortedKeys(c.listeners) {
 		if ref := c.listeners[arn]; ref.env == t[tagEnv] && ref.role == t[tagRole] {
 			return arn
 		}

@@ -139,6 +139,7 @@ func runApply(ctx context.Context, cl *clouds, stdin io.Reader, stdout io.Writer
 	if err != nil {
 		return err
 	}
+	scopeClouds(clouds, f.envs)
 	view := newView(stdout, f.json)
 	defer view.Close()
 	if f.json && simulated(clouds) {

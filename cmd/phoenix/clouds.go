@@ -67,6 +67,20 @@ func localDownNote(clouds cloud.Set) string {
 	return "The local cloud is not running (phoenix cloud down, or never started): this is its recorded state, and its endpoints do not answer. phoenix cloud up starts it again; phoenix apply starts it too."
 }
 
+// scopeClouds limits the reads of the clouds that can read environments
+// apart (AWS, by tags) to envs, so that --env costs that environment's
+// reads whatever the project's size. No envs leaves them whole.
+func scopeClouds(set cloud.Set, envs []string) {
+	if len(envs) == 0 {
+		return
+	}
+	for _, c := range set {
+		if s, ok := c.(interface{ Scope(envs []string) }); ok {
+			s.Scope(envs)
+		}
+	}
+}
+
 // open opens every cloud that an environment of d uses.
 func (c *clouds) open(ctx context.Context, d *model.Desired) (cloud.Set, error) {
 	used := map[string]bool{}

@@ -156,6 +156,7 @@ func makePlan(ctx context.Context, cl *clouds, src specSource, envs []string, op
 	if err != nil {
 		return nil, err
 	}
+	scopeClouds(clouds, envs)
 	live, err := clouds.Observe(ctx, desired.Project)
 	if err != nil {
 		return nil, err
