@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/internal/logfiles"
 )
 
 // ErrSupervisorRunning is returned by RunSupervisor when another
@@ -48,6 +49,8 @@ type supervisor struct {
 	driftEvery time.Duration
 	driftMu    sync.Mutex
 	driftSeen  map[string]driftCheck // by image dir: one hash serves every pool of an image
+
+	logPrune chan struct{} // asks the log pruner for a run (logprune.go)
 }
 
 type driftCheck struct {
@@ -93,11 +96,13 @@ func RunSupervisor(ctx context.Context, home string) error {
 		return err
 	}
 	defer st.Close()
+	limits, limitsErr := logfiles.FromEnv()
 	s := &supervisor{
 		home:      home,
 		st:        st,
 		started:   time.Now(),
-		log:       log.New(os.Stderr, "phoenix-supervisor ", log.LstdFlags|log.LUTC),
+		log:       log.New(newSupervisorLog(home, os.Stderr, limits), "phoenix-supervisor ", log.LstdFlags|log.LUTC),
+		logPrune:  make(chan struct{}, 1),
 		pools:     map[string]*poolRT{},
 		deleting:  map[string]bool{},
 		endpoints: map[string]*endpointRec{},
@@ -124,6 +129,10 @@ func RunSupervisor(ctx context.Context, home string) error {
 	go srv.Serve(sock)
 	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock.path)
 	go s.watchdog(ctx)
+	if limitsErr != nil {
+		s.log.Printf("log limits: %v (its default applies)", limitsErr)
+	}
+	go s.pruneLogsLoop(ctx, limits)
 
 	select {
 	case <-ctx.Done():

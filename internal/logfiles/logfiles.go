@@ -38,6 +38,10 @@ type Limits struct {
 	Every time.Duration
 }
 
+// Vars are the environment variables of the limits: a supervisor started
+// by a command inherits them (and reads them once, on starting).
+var Vars = []string{"PHOENIX_LOG_ROTATE_SIZE", "PHOENIX_LOG_ROTATE_KEEP", "PHOENIX_LOG_MAX_AGE", "PHOENIX_LOG_MAX_TOTAL", "PHOENIX_LOG_PRUNE_EVERY"}
+
 // Defaults are the limits with no environment variable set.
 var Defaults = Limits{RotateSize: 10 << 20, RotateKeep: 5, MaxAge: 30 * 24 * time.Hour, MaxTotal: 1 << 30, Every: time.Hour}
 
