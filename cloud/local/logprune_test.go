@@ -41,7 +41,7 @@ func TestPruneLogsRules(t *testing.T) {
 		writeLog(t, dir, "prod/web/prod.web.bbbbbbbb.1-0.log", 5000, now.Add(-time.Minute)),
 		writeLog(t, dir, "bake/app/"+strings.Repeat("c", 64)+".log", 300, now.Add(-90*day)),
 		writeLog(t, dir, "bake/app/"+strings.Repeat("d", 64)+".log", 300, now.Add(-time.Minute)), // a bake in progress
-		writeLog(t, dir, "prod/web/notes.log", 300, now.Add(-90*day)),                           // not Phoenix's
+		writeLog(t, dir, "prod/web/notes.log", 300, now.Add(-90*day)),                            // not Phoenix's
 		writeLog(t, dir, "bake/web/bake.web.eeeeeeee.2-1.log", 100, now.Add(-time.Minute)),       // env "bake", on record
 	}
 	old := []string{
