@@ -21,7 +21,7 @@ import (
 // `phoenix logs` can still show what a pruned pool said, but every release
 // left its servers' output behind for ever. The supervisor deletes the
 // logs of pools and images that are no longer on record once older than
-// MaxAge, and then, oldest first, while the log folder is larger than
+// MaxAge, and then, oldest first, while the log folder takes more disk than
 // MaxTotal (logfiles.Limits). A log whose pool or image is on record (a
 // serving, retained, cold or failed pool) is never deleted.
 
@@ -33,7 +33,7 @@ const bakeLogGrace = time.Hour
 // logFile is one file under PHOENIX_HOME/logs.
 type logFile struct {
 	path  string
-	size  int64
+	size  int64 // on disk (diskSize)
 	mod   time.Time
 	pool  string // the pool whose server wrote it, or
 	build string // the build id of the bake that wrote it, or neither
@@ -87,7 +87,7 @@ func listLogs(dir string) ([]logFile, error) {
 		if err != nil {
 			return nil // deleted meanwhile
 		}
-		f := logFile{path: path, size: info.Size(), mod: info.ModTime()}
+		f := logFile{path: path, size: diskSize(info), mod: info.ModTime()}
 		f.pool, f.build = logOwner(filepath.ToSlash(rel))
 		out = append(out, f)
 		return nil
