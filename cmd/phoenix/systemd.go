@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/phoenix-gitops/phoenix/cloud/local"
 )
 
 // systemdUnitName is the user unit `phoenix cloud up --systemd` writes.
@@ -44,6 +46,11 @@ func withSystemdFlag(up *cobra.Command) *cobra.Command {
 // and tells how to enable it; it runs no systemctl itself, so that it
 // never changes what a user's session manager runs behind their back.
 func installSystemdUnit(w io.Writer, exe, home string) error {
+	// systemd opens supervisor.log in the home before the supervisor
+	// runs, and makes no directory for it.
+	if err := local.EnsureHome(home); err != nil {
+		return fmt.Errorf("writing the systemd unit: %w", err)
+	}
 	dir, err := systemdUserDir()
 	if err != nil {
 		return err

@@ -54,6 +54,9 @@ func TestCloudUpSystemdWritesUnit(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "supervisor.lock")); err == nil {
 		t.Error("cloud up --systemd started a supervisor")
 	}
+	if fi, err := os.Stat(home); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the home systemd appends supervisor.log in is not made private: %v %v", fi, err)
+	}
 }
 
 // TestSystemdUnitEscapes: a home with systemd's specifier and variable
