@@ -151,3 +151,18 @@ func TestSupervisorPrunesLogsOfGonePools(t *testing.T) {
 		t.Errorf("supervisor.log is %d bytes with %d rotated files; want at most 2K plus a line, and 1-2 rotated", fi.Size(), len(rotated))
 	}
 }
+
+// TestSupervisorEnvCarriesLogLimits: a supervisor a command starts gets
+// only a few of its variables; the log limits must be among them, or
+// setting them for `phoenix apply` would change nothing.
+func TestSupervisorEnvCarriesLogLimits(t *testing.T) {
+	for _, k := range logfiles.Vars {
+		t.Setenv(k, "7")
+	}
+	env := strings.Join(supervisorEnv(), "\n") + "\n"
+	for _, k := range logfiles.Vars {
+		if !strings.Contains(env, k+"=7\n") {
+			t.Errorf("the supervisor's environment lacks %s:\n%s", k, env)
+		}
+	}
+}
