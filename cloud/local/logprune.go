@@ -183,18 +183,28 @@ func (s *supervisor) pruneLogsOnce(l logfiles.Limits) {
 		s.log.Printf("pruning logs: %v", err)
 		return
 	}
-	rec, err := s.recorded()
-	if err != nil {
-		s.log.Printf("pruning logs: %v", err)
-		return
-	}
-	st, err := pruneLogs(files, rec, l, time.Now())
+	st, err := s.pruneListed(files, l)
 	if err != nil {
 		s.log.Printf("pruning logs: %v", err)
 	}
 	if st.Deleted > 0 {
 		s.log.Printf("pruned %d logs of pools and images gone (%d bytes); logs hold %d bytes", st.Deleted, st.DeletedBytes, st.KeptBytes)
 	}
+}
+
+// pruneListed reads the records and deletes under s.mu, under which a
+// pool is recorded before its servers open their logs: a pool created
+// again with the id of one gone (same key and generation) is either on
+// record here, or opens its log after the old one is deleted; never
+// writes into a file deleted under it.
+func (s *supervisor) pruneListed(files []logFile, l logfiles.Limits) (pruneStats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.recorded()
+	if err != nil {
+		return pruneStats{}, err
+	}
+	return pruneLogs(files, rec, l, time.Now())
 }
 
 // pruneLogsLoop prunes on starting, every l.Every, and soon after a pool
