@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phoenix-gitops/phoenix/internal/logfiles"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
@@ -55,12 +56,22 @@ type Journal struct {
 // OpenJournal opens (creating) the journal in dir for the apply with id
 // applyID (NewApplyID) by owner. The journal names what runs where, so it
 // is the user's alone (0600 in a directory made 0700), as everything else
-// in PHOENIX_HOME.
+// in PHOENIX_HOME. It is rotated here, past PHOENIX_LOG_ROTATE_SIZE, since
+// it only grows (see logfiles.Limits); a limit that does not parse is
+// refused before the apply starts.
 func OpenJournal(dir, applyID, owner string) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening the journal: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, JournalFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	limits, err := logfiles.FromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("opening the journal: %w", err)
+	}
+	path := filepath.Join(dir, JournalFile)
+	// A rotation that fails (another apply holds the file open on
+	// Windows) only lets the journal grow by this apply.
+	_ = logfiles.RotateByRename(path, limits, time.Now())
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the journal: %w", err)
 	}

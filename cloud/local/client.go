@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/internal/logfiles"
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
@@ -345,7 +346,7 @@ func (c *Cloud) startSupervisor(ctx context.Context, deadline time.Time) error {
 // environment do not live on in a long-running process.
 func supervisorEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR", "LANG", "PHOENIX_DRIFT_CHECK"} {
+	for _, k := range append([]string{"PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR", "LANG", "PHOENIX_DRIFT_CHECK"}, logfiles.Vars...) {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

@@ -78,10 +78,12 @@
 //	                         which holds the socket (see socket.go)
 //	secret-refs/HASH.json    the secret references (never values) each pool
 //	                         was created with: all the CLI will resolve for it
-//	supervisor.log           the supervisor's own log
+//	supervisor.log           the supervisor's own log, rotated past a size
+//	                         into supervisor.log.TIMESTAMP (logprune.go)
 //	images/BUILDID/          read-only image trees; images/.tmp/ bakes in progress
 //	images/BUILDID.N/        a rebake's tree (Bake with Replace); the trees it
 //	                         replaced stay while pools started from them exist
 //	logs/ENV/ROLE/POOL-N.log each server's stdout and stderr, kept after its pool
-//	logs/bake/IMAGE/ID.log   each bake's output
+//	logs/bake/IMAGE/ID.log   each bake's output; both pruned by age and size
+//	                         once their pool or image is gone (logprune.go)
 package local

@@ -307,6 +307,7 @@ func (s *supervisor) deletePool(project, id string) error {
 		return fmt.Errorf("deleting pool %s: %w", id, err)
 	}
 	s.log.Printf("pool %s deleted", id)
+	s.pruneLogsSoon()
 	s.sweepTrees(rt.rec.BuildID) // the tree a rebake replaced, if this pool was its last user
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/internal/logfiles"
 )
 
 // ErrSupervisorRunning is returned by RunSupervisor when another
@@ -58,6 +59,8 @@ type supervisor struct {
 	driftEvery time.Duration
 	driftMu    sync.Mutex
 	driftSeen  map[string]driftCheck // by image dir: one hash serves every pool of an image
+
+	logPrune chan struct{} // asks the log pruner for a run (logprune.go)
 }
 
 type driftCheck struct {
@@ -103,7 +106,9 @@ func RunSupervisor(ctx context.Context, home string) error {
 		return err
 	}
 	defer st.Close()
+	limits, limitsErr := logfiles.FromEnv()
 	s := newSupervisor(home, st)
+	s.log = log.New(newSupervisorLog(home, os.Stderr, limits), "phoenix-supervisor ", log.LstdFlags|log.LUTC)
 	if d, err := time.ParseDuration(os.Getenv("PHOENIX_DRIFT_CHECK")); err == nil && d > 0 {
 		s.driftEvery = d
 	}
@@ -121,6 +126,10 @@ func RunSupervisor(ctx context.Context, home string) error {
 	go srv.Serve(sock)
 	s.log.Printf("started pid %d home %s socket %s", os.Getpid(), home, sock.path)
 	go s.watchdog(ctx)
+	if limitsErr != nil {
+		s.log.Printf("log limits: %v (its default applies)", limitsErr)
+	}
+	go s.pruneLogsLoop(ctx, limits)
 
 	select {
 	case <-ctx.Done():
@@ -153,6 +162,7 @@ func newSupervisor(home string, st *store) *supervisor {
 		proxies:   map[string]*proxy{},
 		claims:    map[string]string{},
 		epLocks:   map[string]*sync.Mutex{},
+		logPrune:  make(chan struct{}, 1),
 		quit:      make(chan struct{}),
 
 		driftEvery: 30 * time.Second,

@@ -30,7 +30,7 @@ start it; these commands manage it directly. State lives in PHOENIX_HOME
   phoenix cloud down                   stop every server and endpoint (records and images stay)
   phoenix cloud up                     start again what served before cloud down`,
 	}
-	cmd.AddCommand(newCloudUpCmd(), newCloudDownCmd(), newCloudStatusCmd())
+	cmd.AddCommand(withSystemdFlag(newCloudUpCmd()), newCloudDownCmd(), newCloudStatusCmd())
 	return cmd
 }
 
@@ -191,7 +191,7 @@ func orphansJSON(o []local.PoolStatus) []local.PoolStatus {
 // printNotRunning says the local cloud is not running and, when servers a
 // killed supervisor started still run, which ones and what to do.
 func printNotRunning(w io.Writer, home string, orphans []local.PoolStatus) {
-	fmt.Fprintf(w, "local cloud is not running (home %s)\n", home)
+	fmt.Fprintf(w, "local cloud is not running (home %s)\n%s\n", home, localDownText)
 	if len(orphans) == 0 {
 		return
 	}

@@ -31,7 +31,7 @@ func TestPrintNotRunningOrphans(t *testing.T) {
 
 	b.Reset()
 	printNotRunning(&b, "/h", nil)
-	if got := b.String(); got != "local cloud is not running (home /h)\n" {
+	if got := b.String(); got != "local cloud is not running (home /h)\n"+localDownText+"\n" {
 		t.Errorf("with no orphans: %q", got)
 	}
 	if got := orphanPools([]local.PoolStatus{{ID: "a", PIDs: []int{1}}, {ID: "b", PIDs: []int{2, 3}}}); got != "pool a pid 1; pool b pids 2, 3" {

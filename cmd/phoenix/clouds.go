@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
-	"github.com/phoenix-gitops/phoenix/cloud/local"
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
@@ -56,16 +55,6 @@ func (c *clouds) openReadOnly(ctx context.Context, d *model.Desired) (cloud.Set,
 
 // readOnly reports whether ctx opens clouds only to look.
 func readOnly(ctx context.Context) bool { v, _ := ctx.Value(readOnlyKey{}).(bool); return v }
-
-// localDownNote says that the local cloud of clouds was read while down,
-// or is empty.
-func localDownNote(clouds cloud.Set) string {
-	lc, ok := clouds[model.CloudLocal].(*local.Cloud)
-	if !ok || !lc.ObservedOffline() {
-		return ""
-	}
-	return "The local cloud is not running (phoenix cloud down, or never started): this is its recorded state, and its endpoints do not answer. phoenix cloud up starts it again; phoenix apply starts it too."
-}
 
 // scopeClouds limits the reads of the clouds that can read environments
 // apart (AWS, by tags) to envs, so that --env costs that environment's

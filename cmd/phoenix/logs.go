@@ -22,7 +22,9 @@ func newLogsCmd() *cobra.Command {
 		Short: "Print the output of the local cloud's servers of an environment and role",
 		Long: `Print what the servers of ENV and ROLE wrote to stdout and stderr, oldest
 pool first, each line prefixed with its pool and server. Logs outlive their
-pools: pruned pools' output stays in PHOENIX_HOME/logs/ENV/ROLE.
+pools: pruned pools' output stays in PHOENIX_HOME/logs/ENV/ROLE for
+PHOENIX_LOG_MAX_AGE (30d) while the folder is within PHOENIX_LOG_MAX_TOTAL
+(1G); the logs of pools still on record always stay.
 Exit 1 when there are no logs for ENV and ROLE (without --follow).`,
 		Example: `  phoenix logs prod web
   phoenix logs prod web --follow       keep printing until Ctrl-C
