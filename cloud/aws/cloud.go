@@ -1,4 +1,4 @@
-// Package awscloud is Phoenix's AWS cloud: images are AMIs baked by a
+// Package aws is Phoenix's AWS cloud: images are AMIs baked by a
 // builder instance, pools are a launch template, a target group and an
 // auto scaling group, endpoints are existing ALB listeners that a swap
 // points at a pool's target group, and locks are objects in a bucket
@@ -9,7 +9,7 @@
 // listeners and bucket are named by the spec and never created or deleted
 // here. Live state is read back from the tags Phoenix puts on what it
 // creates, and nothing without the project's tags is ever touched.
-package awscloud
+package aws
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package awscloud
+package aws
 
 // What Phoenix needs in an AWS account
 //

@@ -1,4 +1,4 @@
-package awscloud
+package aws
 
 // Small stand-ins for the consumer interfaces, holding just enough state
 // for unit tests to assert end states. Each embeds its interface, so a call

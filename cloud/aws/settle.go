@@ -1,4 +1,4 @@
-package awscloud
+package aws
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
