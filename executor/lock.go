@@ -11,7 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
@@ -266,28 +269,52 @@ func (h *Held) renew(ctx context.Context) {
 func (h *Held) renewAll(ctx context.Context, deadline time.Time) bool {
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	ok := true
+	// At once, not one after another: an apply over many environments
+	// would otherwise take a renewal round trip per environment, and the
+	// last ones could pass their renew deadline behind a slow first one.
+	var failed atomic.Bool
+	var g errgroup.Group
+	g.SetLimit(renewFanout)
 	for env, el := range h.live() {
-		c, _ := h.l.Clouds.Get(el.cloud)
-		sent := time.Now()
-		err := c.Lock(rctx, cloud.LockRequest{Project: h.l.Project, Env: env, Owner: h.l.Owner, Lease: h.l.Lease})
-		switch {
-		case err == nil:
-			h.mu.Lock()
-			el.renewed = sent
-			h.mu.Unlock()
-		case ctx.Err() != nil:
-			return true // paused or released
-		case errors.Is(err, cloud.ErrLocked):
-			h.loseEnv(env, el, fmt.Errorf("renewing it: %w", err))
-		default:
-			ok = false
-			if since := time.Since(el.renewed); since >= renewDeadline(h.l.Lease) {
-				h.loseEnv(env, el, fmt.Errorf("not renewed for %s of its %s lease, stopping before it lapses: %w", since.Round(time.Millisecond), h.l.Lease, err))
+		g.Go(func() error {
+			if !h.renewOne(ctx, rctx, env, el) {
+				failed.Store(true)
 			}
-		}
+			return nil
+		})
 	}
-	return ok
+	_ = g.Wait()
+	return ctx.Err() != nil || !failed.Load()
+}
+
+// renewFanout bounds the renewals in flight at once.
+const renewFanout = 16
+
+// renewOne renews one environment's lock with rctx (bounded by the renew
+// deadline), losing it when another owner holds it or when it is past its
+// renew deadline. It reports false on a failure worth retrying soon.
+func (h *Held) renewOne(ctx, rctx context.Context, env string, el *envLock) bool {
+	c, _ := h.l.Clouds.Get(el.cloud)
+	sent := time.Now()
+	err := c.Lock(rctx, cloud.LockRequest{Project: h.l.Project, Env: env, Owner: h.l.Owner, Lease: h.l.Lease})
+	switch {
+	case err == nil:
+		h.mu.Lock()
+		el.renewed = sent
+		h.mu.Unlock()
+	case ctx.Err() != nil: // paused or released
+	case errors.Is(err, cloud.ErrLocked):
+		h.loseEnv(env, el, fmt.Errorf("renewing it: %w", err))
+	default:
+		h.mu.Lock()
+		since := time.Since(el.renewed)
+		h.mu.Unlock()
+		if since >= renewDeadline(h.l.Lease) {
+			h.loseEnv(env, el, fmt.Errorf("not renewed for %s of its %s lease, stopping before it lapses: %w", since.Round(time.Millisecond), h.l.Lease, err))
+		}
+		return false
+	}
+	return true
 }
 
 // live returns the locks not lost, and oldestRenewal when the oldest of

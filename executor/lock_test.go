@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,5 +287,59 @@ func TestLosingOneLockKeepsRenewingTheOthers(t *testing.T) {
 	other := &Locker{Clouds: set, Project: project, Owner: "bob@b:2#b2", Lease: time.Minute}
 	if _, err := other.Acquire(ctx, map[string]string{"staging": "memory"}); !errors.Is(err, cloud.ErrLocked) {
 		t.Fatalf("staging after prod's lock was lost: %v, want still locked (renewed)", err)
+	}
+}
+
+// Renewals of many environments go out at once: a renewal round waits for
+// one round trip, not one per environment (AWS's lock is three S3 calls).
+// The cloud holds each renewal until a second one is in flight; renewing
+// one after another never gets there, and the round fails.
+func TestLocksAreRenewedConcurrently(t *testing.T) {
+	envs := map[string]string{}
+	for i := range 6 {
+		envs[fmt.Sprintf("env%d", i)] = "memory"
+	}
+	var (
+		mu       sync.Mutex
+		inFlight int
+		renewing bool
+		both     = make(chan struct{})
+		once     sync.Once
+	)
+	mem := memory.New(memory.WithHook(func(ctx context.Context, op memory.Op, _ string) error {
+		mu.Lock()
+		on := renewing
+		if op == memory.OpLock && on {
+			inFlight++
+			if inFlight >= 2 {
+				once.Do(func() { close(both) })
+			}
+		}
+		mu.Unlock()
+		if op != memory.OpLock || !on {
+			return nil
+		}
+		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+		select {
+		case <-both:
+			return nil
+		case <-time.After(2 * time.Second):
+			return errors.New("no other renewal came while this one was in flight")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}))
+	ctx := context.Background()
+	l := &Locker{Clouds: cloud.Set{"memory": mem}, Project: project, Owner: "ann@a:1#a1", Lease: time.Hour}
+	held, err := l.Acquire(ctx, envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	mu.Lock()
+	renewing = true
+	mu.Unlock()
+	if !held.renewAll(ctx, time.Now().Add(time.Minute)) {
+		t.Fatal("a renewal round of 6 environments failed: renewals went one after another")
 	}
 }
