@@ -642,3 +642,17 @@ func TestAResumedCanaryThatFailsPutsAllTrafficOnTheOldPool(t *testing.T) {
 		t.Fatalf("staging serves %v, want all traffic on %s", got, old)
 	}
 }
+
+// A command's first observe survives transient errors (throttling): it is
+// retried, and a permanent error is not.
+func TestObserveRetriesTransientErrors(t *testing.T) {
+	mem := memory.New()
+	mem.InjectTransient(memory.OpObserve, 2)
+	live, err := Observe(context.Background(), cloud.Set{"memory": mem}, project)
+	if err != nil || live == nil {
+		t.Fatalf("observe after 2 transient errors: %v", err)
+	}
+	if n := mem.Calls(memory.OpObserve); n != 3 {
+		t.Errorf("observe was called %d times, want 3", n)
+	}
+}

@@ -48,3 +48,16 @@ func (p Retry) do(ctx context.Context, note func(attempt int, wait time.Duration
 		wait = min(wait*2, p.Max)
 	}
 }
+
+// Observe reads the live state of every cloud in set for a command that
+// plans (plan, apply, diff, status): a transient error (a throttled page
+// the SDK gave up on, an API timeout) is retried with DefaultRetry, so one
+// throttle does not fail the command; anything else fails at once.
+func Observe(ctx context.Context, set cloud.Set, project string) (*cloud.Live, error) {
+	var live *cloud.Live
+	err := DefaultRetry.do(ctx, nil, func() (err error) {
+		live, err = set.Observe(ctx, project)
+		return err
+	})
+	return live, err
+}

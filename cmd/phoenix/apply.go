@@ -312,7 +312,7 @@ func stepEnvs(p *planner.Plan) func(env string) bool {
 // planApply observes the clouds under the locks and makes the plan, or
 // reads the saved one and checks that it still holds.
 func planApply(ctx context.Context, d *model.Desired, clouds cloud.Set, saved *planfile.File, f applyFlags) (*planner.Plan, *cloud.Live, error) {
-	live, err := clouds.Observe(ctx, d.Project)
+	live, err := executor.Observe(ctx, clouds, d.Project)
 	if err != nil {
 		return nil, nil, err
 	}

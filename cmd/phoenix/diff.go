@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/gitspec"
 	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
@@ -157,7 +158,7 @@ func computeDiff(ctx context.Context, o diffOptions, open cloudOpener) (*diffRes
 	if err != nil {
 		return nil, err
 	}
-	live, err := clouds.Observe(ctx, headD.Project)
+	live, err := executor.Observe(ctx, clouds, headD.Project)
 	if err != nil {
 		return nil, err
 	}

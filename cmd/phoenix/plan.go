@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/history"
 	"github.com/phoenix-gitops/phoenix/internal/tty"
 	"github.com/phoenix-gitops/phoenix/model"
@@ -157,7 +158,7 @@ func makePlan(ctx context.Context, cl *clouds, src specSource, envs []string, op
 		return nil, err
 	}
 	scopeClouds(clouds, envs)
-	live, err := clouds.Observe(ctx, desired.Project)
+	live, err := executor.Observe(ctx, clouds, desired.Project)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/render"
 	"github.com/phoenix-gitops/phoenix/status"
 )
@@ -65,7 +66,7 @@ func runStatus(ctx context.Context, cl *clouds, w io.Writer, f statusFlags) erro
 	if err != nil {
 		return err
 	}
-	live, err := clouds.Observe(ctx, desired.Project)
+	live, err := executor.Observe(ctx, clouds, desired.Project)
 	if err != nil {
 		return err
 	}
