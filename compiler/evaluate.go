@@ -203,7 +203,11 @@ func lenientJSON(v cue.Value, p vpath, d *diags) (json.RawMessage, bool) {
 	if it, ferr := v.Fields(); ferr == nil {
 		obj := map[string]json.RawMessage{}
 		for it.Next() {
-			name := it.Selector().Unquoted()
+			sel := it.Selector()
+			if !sel.IsString() {
+				continue // a definition or a pattern: no JSON of its own
+			}
+			name := sel.Unquoted()
 			if fb, ok := lenientJSON(it.Value(), p.field(name), d); ok {
 				obj[name] = fb
 			}
