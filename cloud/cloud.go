@@ -60,6 +60,16 @@ type Cloud interface {
 	Unlock(ctx context.Context, project, env, owner string) error
 }
 
+// EnvObserver is implemented by clouds that can read one environment's
+// resources alone (AWS, by tags). The executor re-checks the live cloud
+// before each swap and prune; reading the whole project for each would
+// make a release's reads grow with the number of endpoints, and AWS
+// throttles per account. The Live it returns holds at least env's pools
+// and endpoints, and every image.
+type EnvObserver interface {
+	ObserveEnv(ctx context.Context, project, env string) (*Live, error)
+}
+
 // Preflighter is implemented by clouds that can tell, before anything is
 // changed, that a pool of the spec cannot be started on them: a secret
 // reference this machine cannot resolve, say. Apply asks before its first

@@ -123,6 +123,7 @@ func (e *Executor) newRun(ctx, stepCtx context.Context, p *planner.Plan, steps m
 	r := &run{
 		exec: e, plan: p, steps: steps, hooks: e.Hooks, stop: ctx.Done(),
 		images: map[string]cloud.Image{}, observers: map[string]*freshObserver{},
+		stepCtx: stepCtx, envObservers: map[string]*freshObserver{},
 	}
 	if r.hooks == nil {
 		r.hooks = NopHooks{}
@@ -172,6 +173,11 @@ type run struct {
 
 	// observers share fresh Observe calls per cloud (by name).
 	observers map[string]*freshObserver
+	// envObservers share fresh ObserveEnv calls per (cloud, environment),
+	// made as steps first ask (see observeEnv); stepCtx is their context.
+	envMu        sync.Mutex
+	envObservers map[string]*freshObserver
+	stepCtx      context.Context
 
 	mu          sync.Mutex
 	images      map[string]cloud.Image // by imageKey: live and freshly baked

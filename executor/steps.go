@@ -101,6 +101,38 @@ func (r *run) observe(ctx context.Context, c cloud.Cloud) (*cloud.Live, error) {
 	return live, nil
 }
 
+// observeEnv reads the live state of one environment in cloud c as of now
+// or later, for the re-check a swap, a canary hold or a prune makes before
+// it acts: a cloud that can read an environment alone (cloud.EnvObserver)
+// does, so that the reads of a release do not grow with the number of
+// endpoints of the project; any other is observed whole.
+func (r *run) observeEnv(ctx context.Context, c cloud.Cloud, env string) (*cloud.Live, error) {
+	eo, ok := c.(cloud.EnvObserver)
+	if !ok || env == "" {
+		return r.observe(ctx, c)
+	}
+	key := c.Name() + "\x00" + env
+	r.envMu.Lock()
+	o := r.envObservers[key]
+	if o == nil {
+		o = &freshObserver{ctx: r.stepCtx, fetch: func(ctx context.Context) (*cloud.Live, error) {
+			var live *cloud.Live
+			err := r.exec.Retry.do(ctx, nil, func() (err error) {
+				live, err = eo.ObserveEnv(ctx, r.plan.Project, env)
+				return err
+			})
+			return live, err
+		}}
+		r.envObservers[key] = o
+	}
+	r.envMu.Unlock()
+	live, err := o.get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("observing %s in the %s cloud: %w", env, c.Name(), err)
+	}
+	return live, nil
+}
+
 // create makes a new pool off traffic; the cloud waits for health, smoke
 // checks and warm-up before it returns.
 func (r *run) create(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
@@ -154,7 +186,7 @@ func (r *run) swap(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 		}
 		return r.send(ctx, c, s, nil)
 	}
-	live, err := r.observe(ctx, c)
+	live, err := r.observeEnv(ctx, c, s.Env)
 	if err != nil {
 		return fmt.Errorf("swapping %s: %w", target, err)
 	}
@@ -257,7 +289,7 @@ func (r *run) send(ctx context.Context, c cloud.Cloud, s *planner.Step, backends
 
 // healthy checks that the new pool is still healthy with all its servers.
 func (r *run) healthy(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
-	live, err := r.observe(ctx, c)
+	live, err := r.observeEnv(ctx, c, s.Env)
 	if err != nil {
 		return err
 	}
@@ -355,7 +387,7 @@ func (r *run) prune(ctx context.Context, c cloud.Cloud, s *planner.Step) error {
 		}
 		return nil
 	}
-	live, err := r.observe(ctx, c)
+	live, err := r.observeEnv(ctx, c, s.Env)
 	if err != nil {
 		return fmt.Errorf("pruning pool %s: %w", s.Pool, err)
 	}

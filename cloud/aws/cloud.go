@@ -249,10 +249,10 @@ func (c *Cloud) bakeSite() (*model.AWS, error) {
 
 // specListeners returns the listener ARNs the spec names for the
 // environments in scope, sorted.
-func (c *Cloud) specListeners() []string {
+func (c *Cloud) specListeners(scope []string) []string {
 	var out []string
 	for _, arn := range sortedKeys(c.listeners) {
-		if c.inScope(c.listeners[arn].env) {
+		if inScope(scope, c.listeners[arn].env) {
 			out = append(out, arn)
 		}
 	}
@@ -270,9 +270,10 @@ func (c *Cloud) Scope(envs []string) {
 	c.scope = slices.Sorted(slices.Values(envs))
 }
 
-// inScope reports whether an environment is one Observe reads.
-func (c *Cloud) inScope(env string) bool {
-	return len(c.scope) == 0 || slices.Contains(c.scope, env)
+// inScope reports whether an environment is one a read limited to scope
+// (all when empty) covers.
+func inScope(scope []string, env string) bool {
+	return len(scope) == 0 || slices.Contains(scope, env)
 }
 
 // vpcOf returns the VPC of a subnet, looked up once.

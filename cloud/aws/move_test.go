@@ -60,3 +60,59 @@ func TestEndpointMoveOnMoto(t *testing.T) {
 		t.Fatalf("plan after the move is not empty: %+v\nlive endpoints %+v", p.Steps, live.Endpoints)
 	}
 }
+
+// ObserveEnv reads one environment's pools and endpoints (and every
+// image), whatever the cloud's Scope: the executor's re-check before a
+// swap or prune costs that environment's reads only.
+func TestObserveEnvReadsOneEnvironment(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cy := &cycle{t: t, cfg: motoConfig(t), imageKeep: -1}
+	s := newSite(t, cy.cfg, 4)
+	fakeBuilders(t, cy.cfg)
+	d := s.release(t, "1")
+	cy.apply(ctx, d)
+	c := cy.open(d)
+	whole, err := c.Observe(ctx, d.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := c.ObserveEnv(ctx, d.Project, "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.Images) != len(whole.Images) {
+		t.Errorf("ObserveEnv reports %d images, Observe %d", len(one.Images), len(whole.Images))
+	}
+	want := 0
+	for _, p := range whole.Pools {
+		if p.Env == "staging" {
+			want++
+		}
+	}
+	if len(one.Pools) != want || want == 0 {
+		t.Errorf("ObserveEnv reports %d pools, staging has %d", len(one.Pools), want)
+	}
+	for _, p := range one.Pools {
+		if p.Env != "staging" {
+			t.Errorf("ObserveEnv(staging) reports pool %s of %s", p.ID, p.Env)
+		}
+	}
+	for _, e := range one.Endpoints {
+		if e.Env != "staging" {
+			t.Errorf("ObserveEnv(staging) reports the endpoint of %s/%s", e.Env, e.Role)
+		}
+	}
+	if len(one.Endpoints) != 2 {
+		t.Errorf("ObserveEnv(staging) reports %d endpoints, want staging's 2", len(one.Endpoints))
+	}
+	// A wider read afterwards still sees every environment.
+	again, err := c.Observe(ctx, d.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Pools) != len(whole.Pools) || len(again.Endpoints) != len(whole.Endpoints) {
+		t.Errorf("after ObserveEnv, Observe reports %d pools and %d endpoints, before %d and %d", len(again.Pools), len(again.Endpoints), len(whole.Pools), len(whole.Endpoints))
+	}
+}

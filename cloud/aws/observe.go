@@ -29,11 +29,23 @@ const observeFanout = 8
 // throttles per account. Resources without the project's tag are never
 // reported.
 func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error) {
-	t, err := c.readTagged(ctx, project)
+	return c.observe(ctx, project, c.scope)
+}
+
+// ObserveEnv implements cloud.EnvObserver: Observe of one environment's
+// groups, templates and listeners (and every image), whatever the Scope,
+// for the executor's re-check before a swap or prune.
+func (c *Cloud) ObserveEnv(ctx context.Context, project, env string) (*cloud.Live, error) {
+	return c.observe(ctx, project, []string{env})
+}
+
+// observe is Observe limited to the environments in scope (all if empty).
+func (c *Cloud) observe(ctx context.Context, project string, scope []string) (*cloud.Live, error) {
+	t, err := c.readTagged(ctx, project, scope)
 	if err != nil {
 		return nil, err
 	}
-	listeners := c.projectListeners(t.groups)
+	listeners := c.projectListeners(t.groups, scope)
 	b, err := c.readBalancers(ctx, listeners)
 	if err != nil {
 		return nil, err
@@ -66,7 +78,7 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 	for _, lt := range t.templates {
 		add(halfMade(lt))
 	}
-	orphans, err := c.orphanTargetGroups(ctx, project, b.used, byTG)
+	orphans, err := c.orphanTargetGroups(ctx, project, b.used, byTG, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +97,7 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 // are read only for Phoenix-named target groups that are no pool's, which
 // a steady project has none of; another project's are remembered, not
 // read again.
-func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map[string]elbtypes.TargetGroup, byTG map[string]cloud.Pool) ([]cloud.Pool, error) {
+func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map[string]elbtypes.TargetGroup, byTG map[string]cloud.Pool, scope []string) ([]cloud.Pool, error) {
 	var arns []string
 	for _, arn := range sortedKeys(used) {
 		if _, ok := byTG[arn]; !ok && strings.HasPrefix(aws.ToString(used[arn].TargetGroupName), tgPrefix) && !c.isForeign(arn) {
@@ -102,9 +114,12 @@ func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map
 	var out []cloud.Pool
 	for _, arn := range arns {
 		t := tags[arn]
-		if !t.owned(project) || t[tagPool] == "" || !c.inScope(t[tagEnv]) {
+		if !t.owned(project) || t[tagPool] == "" {
 			c.markForeign(arn)
-			continue // another project's pool on a shared load balancer, or another environment's
+			continue // another project's pool on a shared load balancer
+		}
+		if !inScope(scope, t[tagEnv]) {
+			continue // another environment's: not remembered, a wider read reports it
 		}
 		out = append(out, cloud.Pool{
 			Cloud: Name, ID: t[tagPool], Env: t[tagEnv], Role: t[tagRole], Key: t[tagKey], Generation: t.int(tagGeneration),
@@ -151,11 +166,11 @@ type tagged struct {
 	locks     []cloud.LockInfo
 }
 
-func (c *Cloud) readTagged(ctx context.Context, project string) (*tagged, error) {
+func (c *Cloud) readTagged(ctx context.Context, project string, scope []string) (*tagged, error) {
 	t := &tagged{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project, c.scope...); return })
-	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project, c.scope...); return })
+	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project, scope...); return })
+	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project, scope...); return })
 	g.Go(func() (err error) { t.images, err = c.projectImages(gctx, project); return })
 	g.Go(func() (err error) { t.locks, err = c.locks(gctx, project); return })
 	return t, g.Wait()

@@ -220,9 +220,9 @@ func forwardTargets(actions []elbtypes.Action) []weighted {
 
 // projectListeners are the listeners a project's pools may be behind: those
 // the spec names and those recorded on the pools at swap time.
-func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup) []string {
+func (c *Cloud) projectListeners(groups []asgtypes.AutoScalingGroup, scope []string) []string {
 	set := map[string]bool{}
-	for _, l := range c.specListeners() {
+	for _, l := range c.specListeners(scope) {
 		set[l] = true
 	}
 	for _, g := range groups {
