@@ -125,7 +125,8 @@ type Cloud struct {
 	vpcs  map[string]string // subnet id -> VPC id
 
 	foreignMu sync.Mutex
-	foreign   map[string]bool // target groups found to be another project's or out of scope
+	foreign   map[string]bool   // target groups found to be another project's
+	tgEnv     map[string]string // target groups of this project -> their environment
 
 	// scope are the environments Observe reads (all if empty).
 	scope []string
@@ -171,6 +172,7 @@ func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
 		listeners: map[string]endpointRef{},
 		vpcs:      map[string]string{},
 		foreign:   map[string]bool{},
+		tgEnv:     map[string]string{},
 	}
 	region := ""
 	for _, name := range d.EnvNames() {
@@ -318,6 +320,23 @@ func (c *Cloud) isForeign(arn string) bool {
 	c.foreignMu.Lock()
 	defer c.foreignMu.Unlock()
 	return c.foreign[arn]
+}
+
+// outOfScope reports whether a target group is known to belong to an
+// environment that a read limited to scope does not cover: its tags are
+// not read again for such a read (a wider one does not ask, as the group
+// is then a pool's).
+func (c *Cloud) outOfScope(arn string, scope []string) bool {
+	c.foreignMu.Lock()
+	defer c.foreignMu.Unlock()
+	env, ok := c.tgEnv[arn]
+	return ok && !inScope(scope, env)
+}
+
+func (c *Cloud) markEnv(arn, env string) {
+	c.foreignMu.Lock()
+	c.tgEnv[arn] = env
+	c.foreignMu.Unlock()
 }
 
 func (c *Cloud) markForeign(arn string) {

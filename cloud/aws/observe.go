@@ -100,7 +100,7 @@ func (c *Cloud) observe(ctx context.Context, project string, scope []string) (*c
 func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map[string]elbtypes.TargetGroup, byTG map[string]cloud.Pool, scope []string) ([]cloud.Pool, error) {
 	var arns []string
 	for _, arn := range sortedKeys(used) {
-		if _, ok := byTG[arn]; !ok && strings.HasPrefix(aws.ToString(used[arn].TargetGroupName), tgPrefix) && !c.isForeign(arn) {
+		if _, ok := byTG[arn]; !ok && strings.HasPrefix(aws.ToString(used[arn].TargetGroupName), tgPrefix) && !c.isForeign(arn) && !c.outOfScope(arn, scope) {
 			arns = append(arns, arn)
 		}
 	}
@@ -119,7 +119,8 @@ func (c *Cloud) orphanTargetGroups(ctx context.Context, project string, used map
 			continue // another project's pool on a shared load balancer
 		}
 		if !inScope(scope, t[tagEnv]) {
-			continue // another environment's: not remembered, a wider read reports it
+			c.markEnv(arn, t[tagEnv])
+			continue // another environment's: a wider read reports it
 		}
 		out = append(out, cloud.Pool{
 			Cloud: Name, ID: t[tagPool], Env: t[tagEnv], Role: t[tagRole], Key: t[tagKey], Generation: t.int(tagGeneration),
