@@ -38,7 +38,7 @@ demo: build
 # does not run there.
 #
 # test also runs every fuzz target (make fuzz, below) for FUZZTIME beyond
-# its seed corpus: specs, git trees, saved plans and the supervisor's
+# its seed corpus: specs, git trees, saved plans, the local state and the supervisor's
 # requests are input from outside, refused when bad, never a crash.
 FUZZTIME ?= 5s
 
@@ -53,7 +53,7 @@ test:
 # seed corpus, which plain `go test` runs already. FUZZTIME=10m for a long
 # run; a failing input is written to the package's testdata/fuzz, to be
 # committed with its fix.
-FUZZ := compiler:FuzzCompile gitspec:FuzzTreeFS planfile:FuzzParse cloud/local:FuzzCreateNamesStayInHome
+FUZZ := compiler:FuzzCompile gitspec:FuzzTreeFS planfile:FuzzParse cloud/local:FuzzCreateNamesStayInHome cloud/local:FuzzStateRecords
 fuzz:
 	@for t in $(FUZZ); do \
 		echo "fuzz $${t#*:} for $(FUZZTIME)"; \

@@ -97,17 +97,8 @@ func servingIn(eps []cloud.Endpoint, id string) bool {
 // offlinePoolView is a pool as the next supervisor would see it: servers
 // count while their process runs (not health-checked: the servers of a
 // killed supervisor are taken as healthy while they run).
-func offlinePoolView(rec *poolRec, serving bool, now time.Time) cloud.Pool {
-	v := cloud.Pool{
-		ID: rec.ID, Env: rec.Spec.Env, Role: rec.Spec.Role, Key: rec.Spec.Key,
-		Generation: rec.Generation, Image: rec.ImageName, BuildID: rec.BuildID,
-		Commit: rec.Commit, CreatedAt: rec.CreatedAt, State: rec.State,
-		Count: max(rec.Spec.Count, 1), LastServed: rec.LastServed, Reason: rec.Reason,
-		Cloud: model.CloudLocal,
-	}
-	if serving {
-		v.LastServed = now
-	}
+func offlinePoolView(rec *poolRec, serving bool, _ time.Time) cloud.Pool {
+	v := recordView(rec, serving)
 	alive := 0
 	for _, sr := range rec.Servers {
 		if processMatches(sr.PID, sr.StartTime) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 )
@@ -54,5 +55,30 @@ func TestReadOnlyObserveWhileDown(t *testing.T) {
 	a, b := down.Pools[0], up.Pools[0]
 	if a.ID != b.ID || a.State != b.State || a.Healthy != b.Healthy || a.Servers != b.Servers || len(up.Images) != len(down.Images) {
 		t.Errorf("offline pool %+v, the supervisor's %+v", a, b)
+	}
+}
+
+// The facts a plan rests on read the same from a pool's record whether the
+// supervisor runs or the cloud is read while down: released, rejected and
+// when it served (a plan made with the cloud down, applied once it runs,
+// must plan the same rollback and hold the same rejected release).
+func TestOfflineViewKeepsThePlansFacts(t *testing.T) {
+	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	rec := &poolRec{
+		ID: "prod.web.0123abcd.2", Generation: 2, State: cloud.PoolCold, CreatedAt: at,
+		LastServed: at.Add(time.Hour), Released: at.Add(time.Minute),
+		Rejected: "watch 1: 5xx 30% of 200 requests > 1%", RejectedAt: at.Add(2 * time.Hour),
+	}
+	rec.Spec.Env, rec.Spec.Role, rec.Spec.Key, rec.Spec.Count = "prod", "web", "0123abcd", 1
+	for _, serving := range []bool{false, true} {
+		online := poolView(rec, nil, serving, at.Add(48*time.Hour))
+		offline := offlinePoolView(rec, serving, at.Add(48*time.Hour))
+		if !online.Released.Equal(offline.Released) || online.Rejected != offline.Rejected ||
+			!online.RejectedAt.Equal(offline.RejectedAt) || !online.LastServed.Equal(offline.LastServed) {
+			t.Errorf("serving %v: online %+v, offline %+v", serving, online, offline)
+		}
+		if offline.Released.IsZero() || offline.Rejected == "" {
+			t.Errorf("serving %v: the offline view lost released or rejected: %+v", serving, offline)
+		}
 	}
 }

@@ -370,15 +370,13 @@ func serverLogPath(home string, rec *poolRec, index int) string {
 	return filepath.Join(home, "logs", rec.Spec.Env, rec.Spec.Role, fmt.Sprintf("%s-%d.log", rec.ID, index))
 }
 
-// poolView builds the live picture of a pool from its record and runtime.
-// LastServed is the record's: the time of the last swap that started or
-// stopped the pool's traffic (or changed its share), so a serving pool
-// says when it started serving and two observations agree. A serving pool
-// whose record has no such time (written before swaps recorded it) says
-// when it was created: it cannot have served before. The time of the
-// observation (the last parameter) is deliberately unused: no fact of the
-// view may move with the clock alone.
-func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
+// recordView is what a pool's record says of it, the same whether the
+// supervisor runs (poolView) or the cloud is read while down
+// (offlinePoolView): the facts a plan rests on (released, rejected, when it
+// served) must not depend on which of the two read them. A serving pool
+// that has no served time (a record from before one was kept) reports its
+// creation.
+func recordView(rec *poolRec, serving bool) cloud.Pool {
 	v := cloud.Pool{
 		ID: rec.ID, Env: rec.Spec.Env, Role: rec.Spec.Role, Key: rec.Spec.Key,
 		Generation: rec.Generation, Image: rec.ImageName, BuildID: rec.BuildID,
@@ -391,6 +389,19 @@ func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
 	if serving && v.LastServed.IsZero() {
 		v.LastServed = rec.CreatedAt
 	}
+	return v
+}
+
+// poolView builds the live picture of a pool from its record and runtime.
+// LastServed is the record's: the time of the last swap that started or
+// stopped the pool's traffic (or changed its share), so a serving pool
+// says when it started serving and two observations agree. A serving pool
+// whose record has no such time (written before swaps recorded it) says
+// when it was created: it cannot have served before. The time of the
+// observation (the last parameter) is deliberately unused: no fact of the
+// view may move with the clock alone.
+func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
+	v := recordView(rec, serving)
 	if p != nil {
 		v.Drift = p.drift.Load()
 	}
