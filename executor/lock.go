@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,7 +154,7 @@ func (l *Locker) Acquire(ctx context.Context, envs map[string]string) (*Held, er
 		l.Poll = time.Second
 	}
 	h := &Held{l: l, envs: map[string]*envLock{}, done: make(chan struct{}), lost: make(chan struct{})}
-	for _, env := range sortedKeys(envs) {
+	for _, env := range slices.Sorted(maps.Keys(envs)) {
 		sent, err := l.take(ctx, env, envs[env])
 		if err != nil {
 			h.release(context.WithoutCancel(ctx))
@@ -164,15 +166,6 @@ func (l *Locker) Acquire(ctx context.Context, envs map[string]string) (*Held, er
 	h.cancel = cancel
 	go h.renew(rctx)
 	return h, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // take locks one environment, waiting while another owner holds it, and
@@ -396,7 +389,7 @@ func (h *Held) Guard(ctx context.Context, env string) (_ context.Context, done f
 // Add takes more locks (for environments a plan touches that were not
 // known before planning, such as one that left the spec).
 func (h *Held) Add(ctx context.Context, envs map[string]string) error {
-	for _, env := range sortedKeys(envs) {
+	for _, env := range slices.Sorted(maps.Keys(envs)) {
 		if h.holds(env) {
 			continue
 		}

@@ -11,11 +11,9 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
-	"github.com/phoenix-gitops/phoenix/cloud/memory"
 	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planner"
-	"github.com/phoenix-gitops/phoenix/planner/plantest"
 )
 
 // withChecks runs the rapid checks of a test n times unless -rapid.checks
@@ -91,20 +89,7 @@ func TestRejectedPoolsAreNeverSwappedToProperty(t *testing.T) {
 			}
 		}
 		checkHeldKept(t, d, live, p, held)
-		clouds := cloud.Set{}
-		for _, c := range cloudNames {
-			mem := memory.New(memory.WithNow(now), memory.WithName(c))
-			mem.Seed(d.Project, only(live, c))
-			clouds[c] = mem
-		}
-		ctx := context.Background()
-		if err := plantest.Apply(ctx, clouds, d, p); err != nil {
-			t.Fatalf("apply: %v\nplan:\n%s", err, dump(p))
-		}
-		after, err := clouds.Observe(ctx, d.Project)
-		if err != nil {
-			t.Fatal(err)
-		}
+		after := applyOnMemory(t, d, live, p)
 		if p2, err := planner.Make(d, after, opts); err != nil || !p2.Empty() {
 			t.Fatalf("planning again after apply: %v\n%s\nfirst plan:\n%s", err, dump(p2), dump(p))
 		}
@@ -173,18 +158,14 @@ func TestAFailedWatchLeavesAllTrafficOnThePreviousPoolProperty(t *testing.T) {
 			t.Fatalf("Make: %v", err)
 		}
 		inconclusive := rapid.Bool().Draw(t, "inconclusive")
-		clouds := cloud.Set{}
-		mems := map[string]*memory.Cloud{}
-		for _, c := range cloudNames {
-			mem := memory.New(memory.WithNow(now), memory.WithName(c))
-			mem.Seed(d.Project, only(live, c))
+		clouds, mems := seedClouds(d, live)
+		for _, mem := range mems {
 			mem.ScriptTraffic(func(pl cloud.Pool, since, _ time.Time) cloud.TrafficFigures {
 				if inconclusive {
 					return cloud.TrafficFigures{Since: since, Requests: 3}
 				}
 				return cloud.TrafficFigures{Since: since, Requests: 100, Failures: 30}
 			})
-			clouds[c], mems[c] = mem, mem
 		}
 		ex := &executor.Executor{Clouds: clouds, Desired: d, Live: live,
 			Retry: executor.Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}}

@@ -121,8 +121,7 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, retry boo
 	if sole >= 0 && live[sole].Key == d.Key && live[sole].prob == "" && live[sole].State == cloud.PoolReady {
 		if moveFrom != "" {
 			// Rule 7: the same pool, served at the spec's new address.
-			out.swap = swapStep(d, ep, serving, live[sole].Pool, 100, moveReason(moveFrom, d.Endpoint), false)
-			out.swap.MoveFrom, out.swap.Destructive = moveFrom, true
+			out.swap = moveStep(d, ep, serving, live[sole].Pool, moveFrom)
 		}
 		out.prunes, out.pruned = retention(d, live, ep, out.swap, live[sole].ID)
 		return out
@@ -135,8 +134,7 @@ func planEndpoint(d *model.Pool, idx *index, bk *bakes, now time.Time, retry boo
 		if moveFrom != "" && sole >= 0 && live[sole].prob == "" && live[sole].State == cloud.PoolReady {
 			// The held endpoint still moves: its serving pool at the
 			// spec's new address (rule 7).
-			out.swap = swapStep(d, ep, serving, live[sole].Pool, 100, moveReason(moveFrom, d.Endpoint), false)
-			out.swap.MoveFrom, out.swap.Destructive = moveFrom, true
+			out.swap = moveStep(d, ep, serving, live[sole].Pool, moveFrom)
 		}
 		// Retention as with no swap: the move keeps the serving pool, the
 		// hold keeps the rejected one, and every backend is left alone.
@@ -188,6 +186,15 @@ func movedFrom(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend) strin
 		return ""
 	}
 	return ep.Address
+}
+
+// moveStep serves the endpoint's serving pool at the spec's address and
+// releases from (rule 7): a swap onto the same pool, destructive as it
+// stops traffic on an address clients may still use.
+func moveStep(d *model.Pool, ep *cloud.Endpoint, serving []cloud.Backend, pool *cloud.Pool, from string) *Step {
+	st := swapStep(d, ep, serving, pool, 100, moveReason(from, d.Endpoint), false)
+	st.MoveFrom, st.Destructive = from, true
+	return st
 }
 
 // moveReason says an endpoint moves, in every rendering the same way.

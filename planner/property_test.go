@@ -216,20 +216,7 @@ func TestPlanProperties(t *testing.T) {
 		checkPlan(t, d, live, p)
 		checkStableIDs(t, d, live, opts, p)
 
-		clouds := cloud.Set{}
-		for _, c := range cloudNames {
-			mem := memory.New(memory.WithNow(now), memory.WithName(c))
-			mem.Seed(d.Project, only(live, c))
-			clouds[c] = mem
-		}
-		ctx := context.Background()
-		if err := plantest.Apply(ctx, clouds, d, p); err != nil {
-			t.Fatalf("apply: %v\nplan:\n%s", err, dump(p))
-		}
-		after, err := clouds.Observe(ctx, d.Project)
-		if err != nil {
-			t.Fatal(err)
-		}
+		after := applyOnMemory(t, d, live, p)
 		p2, err := planner.Make(d, after, opts)
 		if err != nil {
 			t.Fatalf("Make again: %v", err)
@@ -240,6 +227,32 @@ func TestPlanProperties(t *testing.T) {
 		checkRetention(t, d, live, after, p, opts)
 		checkSwaps(t, d, live, after, p, opts)
 	})
+}
+
+// seedClouds makes one memory cloud per cloud name, holding live's part.
+func seedClouds(d *model.Desired, live *cloud.Live) (cloud.Set, map[string]*memory.Cloud) {
+	clouds, mems := cloud.Set{}, map[string]*memory.Cloud{}
+	for _, c := range cloudNames {
+		mem := memory.New(memory.WithNow(now), memory.WithName(c))
+		mem.Seed(d.Project, only(live, c))
+		clouds[c], mems[c] = mem, mem
+	}
+	return clouds, mems
+}
+
+// applyOnMemory applies p with the reference applier to memory clouds
+// seeded with live and returns what they observe after.
+func applyOnMemory(t *rapid.T, d *model.Desired, live *cloud.Live, p *planner.Plan) *cloud.Live {
+	clouds, _ := seedClouds(d, live)
+	ctx := context.Background()
+	if err := plantest.Apply(ctx, clouds, d, p); err != nil {
+		t.Fatalf("apply: %v\nplan:\n%s", err, dump(p))
+	}
+	after, err := clouds.Observe(ctx, d.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return after
 }
 
 // checkPlan asserts the structural properties of a plan.

@@ -163,23 +163,7 @@ func commentGraph(doc *Doc) string {
 
 // bakesMarkdown lists the bakes and image prunes above the tables.
 func bakesMarkdown(doc *Doc) string {
-	var bakes, prunes []string
-	for _, s := range doc.Steps {
-		switch {
-		case s.Kind == planner.Bake:
-			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), specdiff.MarkdownCell(s.Reason)))
-		case s.Kind == planner.Prune && s.Pool == "":
-			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
-		}
-	}
-	var lines []string
-	if len(bakes) > 0 {
-		lines = append(lines, "**Bakes:** "+strings.Join(bakes, ", "))
-	}
-	if len(prunes) > 0 {
-		lines = append(lines, "**Image prunes:** "+strings.Join(prunes, ", "))
-	}
-	return strings.Join(lines, "  \n")
+	return bakeLines(doc, func(s Step) string { return specdiff.MarkdownCell(s.Reason) })
 }
 
 // envTables is one table per environment with steps, a row per role:

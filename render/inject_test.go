@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 	"github.com/phoenix-gitops/phoenix/planner"
 )
 
@@ -25,32 +26,13 @@ func hostilePlan() *planner.Plan {
 	return p
 }
 
-// outsideFences drops fenced code blocks (whose content GitHub shows as
-// it is) from a Markdown text, honouring the opening fence's length.
-func outsideFences(md string) string {
-	var out strings.Builder
-	fence := ""
-	for _, line := range strings.SplitAfter(md, "\n") {
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case fence == "" && strings.HasPrefix(trimmed, "```"):
-			fence = trimmed[:len(trimmed)-len(strings.TrimLeft(trimmed, "`"))]
-		case fence != "" && strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, "`") == "":
-			fence = ""
-		case fence == "":
-			out.WriteString(line)
-		}
-	}
-	return out.String()
-}
-
 func TestMarkdownInjectionIsInert(t *testing.T) {
 	var b bytes.Buffer
 	if err := Markdown(&b, FromPlan(hostilePlan(), Info{}), MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
-	prose := outsideFences(md)
+	prose := mdtext.OutsideFences(md)
 	for _, live := range []string{"@org", "![", "[x](", "[docs](", "<img", "<details open", "<summary>LGTM", "\n# Approved"} {
 		if strings.Contains(prose, live) {
 			t.Errorf("%q reaches the comment outside a code block:\n%s", live, prose)

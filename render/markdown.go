@@ -279,11 +279,18 @@ func tableRows(d *Doc) []string {
 
 // bakesLine lists bakes and image prunes in one line each, above the table.
 func bakesLine(d *Doc) string {
+	return bakeLines(d, func(s Step) string { return cellMD(trimImagePrefix(s.Reason, s.Image)) })
+}
+
+// bakeLines is the bakes and image prunes of a plan in one Markdown line
+// each, a bake's reason written by reason (plan and pull-request comment
+// escape it their own ways); "" when there are none.
+func bakeLines(d *Doc, reason func(Step) string) string {
 	var bakes, prunes []string
 	for _, s := range d.Steps {
 		switch {
 		case s.Kind == planner.Bake:
-			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), cellMD(trimImagePrefix(s.Reason, s.Image))))
+			bakes = append(bakes, fmt.Sprintf("`%s` %s (%s)", s.Image, shortID(s.BuildID, 7), reason(s)))
 		case s.isImagePrune():
 			prunes = append(prunes, fmt.Sprintf("`%s` %s", s.Image, shortID(s.BuildID, 7)))
 		}

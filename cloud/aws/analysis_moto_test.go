@@ -91,14 +91,7 @@ func TestReleaseJudgedOnCloudWatchMetrics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		live, err := c.Observe(ctx, d.Project)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := planner.Make(d, live, planner.Options{ImageKeep: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		live, p := observeAndPlan(ctx, t, c, d)
 		h := &publishing{t: t, c: c, cw: cloudwatch.NewFromConfig(cfg), project: d.Project, requests: requests, failures: failures}
 		e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live, Hooks: h,
 			Retry: executor.Retry{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}}

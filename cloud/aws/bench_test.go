@@ -60,10 +60,10 @@ func (s site) example(tb testing.TB, v string) *model.Desired {
 	return d
 }
 
-// deploy plans and applies d with the reference applier.
-func deploy(tb testing.TB, c *Cloud, d *model.Desired) {
+// observeAndPlan observes c and plans d against it, as phoenix plan does
+// (every image kept), failing the test on an error.
+func observeAndPlan(ctx context.Context, tb testing.TB, c *Cloud, d *model.Desired) (*cloud.Live, *planner.Plan) {
 	tb.Helper()
-	ctx := context.Background()
 	live, err := c.Observe(ctx, d.Project)
 	if err != nil {
 		tb.Fatal(err)
@@ -72,6 +72,14 @@ func deploy(tb testing.TB, c *Cloud, d *model.Desired) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return live, p
+}
+
+// deploy plans and applies d with the reference applier.
+func deploy(tb testing.TB, c *Cloud, d *model.Desired) {
+	tb.Helper()
+	ctx := context.Background()
+	_, p := observeAndPlan(ctx, tb, c, d)
 	if err := plantest.Apply(ctx, cloud.Set{Name: c}, d, p); err != nil {
 		tb.Fatal(err)
 	}

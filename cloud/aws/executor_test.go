@@ -29,14 +29,7 @@ func TestExampleWithExecutor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		live, err := c.Observe(ctx, d.Project)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := planner.Make(d, live, planner.Options{ImageKeep: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
+		live, p := observeAndPlan(ctx, t, c, d)
 		e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live, CanaryHold: 10 * time.Millisecond}
 		rep, err := e.Apply(ctx, p)
 		if err != nil {

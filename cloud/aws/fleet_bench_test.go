@@ -62,14 +62,7 @@ func (s site) fleetAt(tb testing.TB, version func(i int) string) *model.Desired 
 func fleetRelease(tb testing.TB, c *Cloud, d *model.Desired) *planner.Plan {
 	tb.Helper()
 	ctx := context.Background()
-	live, err := c.Observe(ctx, d.Project)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p, err := planner.Make(d, live, planner.Options{ImageKeep: -1})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	live, p := observeAndPlan(ctx, tb, c, d)
 	e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live}
 	rep, err := e.Apply(ctx, p)
 	if err != nil {

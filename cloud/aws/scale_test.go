@@ -43,14 +43,7 @@ func TestNoChangePlanReadsPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live, err := c.Observe(ctx, d.Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := planner.Make(d, live, planner.Options{ImageKeep: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	live, p := observeAndPlan(ctx, t, c, d)
 	if !p.Empty() {
 		t.Fatalf("a no-change plan has steps: %+v", p.Steps)
 	}

@@ -3,9 +3,6 @@ package local
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -32,20 +29,8 @@ var errReadOnly = errors.New("the local cloud is not running, and this command d
 // while no supervisor runs. A home without state is an empty cloud.
 func observeOffline(home, project string, now time.Time) (*cloud.Live, error) {
 	live := &cloud.Live{Images: []cloud.Image{}, Pools: []cloud.Pool{}, Endpoints: []cloud.Endpoint{}}
-	path := filepath.Join(home, "state.db")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return live, nil
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %w", errStateBusy, heldStateError(home, path))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading state %s: %w", path, err)
-	}
-	defer db.Close()
-	if err := db.View(func(tx *bolt.Tx) error { return readLive(tx, project, now, live) }); err != nil {
-		return nil, fmt.Errorf("reading state %s: %w", path, err)
+	if err := viewStateOffline(home, func(tx *bolt.Tx) error { return readLive(tx, project, now, live) }); err != nil {
+		return nil, err
 	}
 	sortLive(live)
 	return live, nil
@@ -77,7 +62,7 @@ func readLive(tx *bolt.Tx, project string, now time.Time, live *cloud.Live) erro
 		return err
 	}
 	return each(tx, bucketPools, prefix, func(r *poolRec) error {
-		live.Pools = append(live.Pools, offlinePoolView(r, servingIn(live.Endpoints, r.ID), now))
+		live.Pools = append(live.Pools, offlinePoolView(r, servingIn(live.Endpoints, r.ID)))
 		return nil
 	})
 }
@@ -97,7 +82,7 @@ func servingIn(eps []cloud.Endpoint, id string) bool {
 // offlinePoolView is a pool as the next supervisor would see it: servers
 // count while their process runs (not health-checked: the servers of a
 // killed supervisor are taken as healthy while they run).
-func offlinePoolView(rec *poolRec, serving bool, _ time.Time) cloud.Pool {
+func offlinePoolView(rec *poolRec, serving bool) cloud.Pool {
 	v := recordView(rec, serving)
 	alive := 0
 	for _, sr := range rec.Servers {

@@ -71,8 +71,8 @@ func TestOfflineViewKeepsThePlansFacts(t *testing.T) {
 	}
 	rec.Spec.Env, rec.Spec.Role, rec.Spec.Key, rec.Spec.Count = "prod", "web", "0123abcd", 1
 	for _, serving := range []bool{false, true} {
-		online := poolView(rec, nil, serving, at.Add(48*time.Hour))
-		offline := offlinePoolView(rec, serving, at.Add(48*time.Hour))
+		online := poolView(rec, nil, serving)
+		offline := offlinePoolView(rec, serving)
 		if !online.Released.Equal(offline.Released) || online.Rejected != offline.Rejected ||
 			!online.RejectedAt.Equal(offline.RejectedAt) || !online.LastServed.Equal(offline.LastServed) {
 			t.Errorf("serving %v: online %+v, offline %+v", serving, online, offline)

@@ -65,29 +65,37 @@ func runningServers(pools []poolRec) []PoolStatus {
 }
 
 // readPoolsOffline reads every pool record from the state database of a
-// home whose supervisor is not running. The database is opened read-only
-// (a shared lock, so a supervisor that starts meanwhile waits for us, and
-// we time out at once if one holds it). A home without state has no pools.
+// home whose supervisor is not running (see viewStateOffline). A home
+// without state has no pools.
 func readPoolsOffline(home string) ([]poolRec, error) {
-	path := filepath.Join(home, "state.db")
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %w", errStateBusy, heldStateError(home, path))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading state %s: %w", path, err)
-	}
-	defer db.Close()
 	var pools []poolRec
-	err = db.View(func(tx *bolt.Tx) (err error) {
+	err := viewStateOffline(home, func(tx *bolt.Tx) (err error) {
 		pools, err = allPools(tx)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reading state %s: %w", path, err)
+	return pools, err
+}
+
+// viewStateOffline runs fn in a read-only transaction of home's state
+// database, for a reader while no supervisor runs: the database is opened
+// read-only (a shared lock, so a supervisor that starts meanwhile waits
+// for us, and we time out at once if one holds it, naming the holder). A
+// home without state runs nothing.
+func viewStateOffline(home string, fn func(tx *bolt.Tx) error) error {
+	path := filepath.Join(home, "state.db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	return pools, nil
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("%w: %w", errStateBusy, heldStateError(home, path))
+	}
+	if err != nil {
+		return fmt.Errorf("reading state %s: %w", path, err)
+	}
+	defer db.Close()
+	if err := db.View(fn); err != nil {
+		return fmt.Errorf("reading state %s: %w", path, err)
+	}
+	return nil
 }

@@ -400,7 +400,7 @@ func recordView(rec *poolRec, serving bool) cloud.Pool {
 // when it was created: it cannot have served before. The time of the
 // observation (the last parameter) is deliberately unused: no fact of the
 // view may move with the clock alone.
-func poolView(rec *poolRec, p *poolRT, serving bool, _ time.Time) cloud.Pool {
+func poolView(rec *poolRec, p *poolRT, serving bool) cloud.Pool {
 	v := recordView(rec, serving)
 	if p != nil {
 		v.Drift = p.drift.Load()

@@ -69,7 +69,7 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 		return nil, &cloud.TransientError{Err: errors.New("it is being deleted")}
 	}
 	if rt, ok := s.pools[key]; ok {
-		v := poolView(&rt.rec, rt, s.servingEndpoint(req.Project, req.ID) != "", time.Now())
+		v := poolView(&rt.rec, rt, s.servingEndpoint(req.Project, req.ID) != "")
 		s.mu.Unlock()
 		switch v.State {
 		case cloud.PoolFailed:
@@ -114,7 +114,7 @@ func (s *supervisor) createPool(ctx context.Context, req *createReq, logf func(s
 	s.mu.Lock()
 	rt.rec.State = cloud.PoolReady
 	err = s.save(&rt.rec)
-	v := poolView(&rt.rec, rt, false, time.Now())
+	v := poolView(&rt.rec, rt, false)
 	s.mu.Unlock()
 	if err != nil {
 		return s.failCreate(rt, fmt.Errorf("recording it ready: %w", err))
@@ -175,7 +175,7 @@ func (s *supervisor) failCreate(rt *poolRT, cause error) (*cloud.Pool, error) {
 		s.log.Printf("recording pool %s failed: %v", rt.rec.ID, err)
 	}
 	s.log.Printf("pool %s failed: %v", rt.rec.ID, cause)
-	v := poolView(&rt.rec, rt, false, time.Now())
+	v := poolView(&rt.rec, rt, false)
 	return &v, cause
 }
 
@@ -383,7 +383,7 @@ func (s *supervisor) observeRecorded(project string, recs map[string]*imageRec) 
 	for _, rt := range s.pools {
 		if rt.rec.Project == project {
 			serving := s.servingEndpoint(project, rt.rec.ID) != ""
-			live.Pools = append(live.Pools, poolView(&rt.rec, rt, serving, now))
+			live.Pools = append(live.Pools, poolView(&rt.rec, rt, serving))
 		}
 	}
 	for _, ep := range s.endpoints {

@@ -163,7 +163,7 @@ func (s *supervisor) checkBackends(sw *pendingSwap) error {
 		if err != nil {
 			return err
 		}
-		v := poolView(&rt.rec, rt, false, time.Now())
+		v := poolView(&rt.rec, rt, false)
 		if v.State != cloud.PoolReady || !v.Healthy {
 			return fmt.Errorf("swapping %s to pool %s (%s, %d/%d servers healthy): %w", sw.target, b.Pool, v.State, v.Servers, v.Count, cloud.ErrNotReady)
 		}

@@ -542,7 +542,7 @@ func (s *supervisor) status() Status {
 		st.Endpoints = append(st.Endpoints, es)
 	}
 	for _, rt := range s.pools {
-		v := poolView(&rt.rec, rt, false, time.Now())
+		v := poolView(&rt.rec, rt, false)
 		ps := PoolStatus{Project: rt.rec.Project, ID: rt.rec.ID, State: v.State, Healthy: v.Healthy, Servers: v.Servers, Count: v.Count, Reason: v.Reason}
 		for _, sv := range rt.serverList() {
 			if sv.alive() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/phoenix-gitops/phoenix/cloud/memory"
+	"github.com/phoenix-gitops/phoenix/internal/mdtext"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/render"
 )
@@ -23,25 +24,6 @@ const hostileValue = `@org/team ![x](https://evil.example/p.png) [docs](https://
 // liveMarkup is what GitHub would act on if hostileValue reached a
 // comment outside a code block.
 var liveMarkup = []string{"@org", "![", "[x](", "[docs](", "<img", "<details open", "<summary>LGTM", "\n# Approved"}
-
-// prose drops fenced code blocks (shown by GitHub as they are) from a
-// comment, honouring the opening fence's length.
-func prose(md string) string {
-	var out strings.Builder
-	fence := ""
-	for _, line := range strings.SplitAfter(md, "\n") {
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case fence == "" && strings.HasPrefix(trimmed, "```"):
-			fence = trimmed[:len(trimmed)-len(strings.TrimLeft(trimmed, "`"))]
-		case fence != "" && strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, "`") == "":
-			fence = ""
-		case fence == "":
-			out.WriteString(line)
-		}
-	}
-	return out.String()
-}
 
 // TestCommentRendersSpecTextInert: a config value full of markup reaches
 // the comment's tables, desired-state list and full plan, and does
@@ -61,7 +43,7 @@ func TestCommentRendersSpecTextInert(t *testing.T) {
 	if err := writeDiff(&md, res, "markdown"); err != nil {
 		t.Fatal(err)
 	}
-	out := prose(md.String())
+	out := mdtext.OutsideFences(md.String())
 	for _, live := range liveMarkup {
 		if strings.Contains(out, live) {
 			t.Errorf("%q reaches the comment outside a code block:\n%s", live, out)
@@ -88,7 +70,7 @@ func TestFailureCommentHoldsTheErrorInert(t *testing.T) {
 	if !strings.HasPrefix(md.String(), diffCommentMarker+"\n**Phoenix:** the preview failed.") {
 		t.Fatalf("no marker or verdict:\n%s", md.String())
 	}
-	out := prose(md.String())
+	out := mdtext.OutsideFences(md.String())
 	for _, live := range liveMarkup {
 		if strings.Contains(out, live) {
 			t.Errorf("%q reaches the comment outside a code block:\n%s", live, out)
@@ -120,7 +102,7 @@ func TestDiffMarkdownWritesTheFailureComment(t *testing.T) {
 	if !strings.HasPrefix(stdout.String(), diffCommentMarker+"\n**Phoenix:** the preview failed.") || !strings.Contains(stdout.String(), "two different values") {
 		t.Fatalf("stdout is not the failure comment:\n%s", stdout.String())
 	}
-	if out := prose(stdout.String()); strings.Contains(out, "@org") || strings.Contains(out, "<img") {
+	if out := mdtext.OutsideFences(stdout.String()); strings.Contains(out, "@org") || strings.Contains(out, "<img") {
 		t.Errorf("the spec's text reaches the comment outside a code block:\n%s", out)
 	}
 }

@@ -68,3 +68,24 @@ func Fence(info, s string) string {
 	}
 	return fence + info + "\n" + s + fence + "\n"
 }
+
+// OutsideFences drops fenced code blocks (whose content GitHub shows as it
+// is) from a Markdown text, honouring the opening fence's length: what is
+// left is what GitHub renders as Markdown, where text from the spec must
+// be inert. The tests of every comment check it.
+func OutsideFences(md string) string {
+	var out strings.Builder
+	fence := ""
+	for _, line := range strings.SplitAfter(md, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case fence == "" && strings.HasPrefix(trimmed, "```"):
+			fence = trimmed[:len(trimmed)-len(strings.TrimLeft(trimmed, "`"))]
+		case fence != "" && strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, "`") == "":
+			fence = ""
+		case fence == "":
+			out.WriteString(line)
+		}
+	}
+	return out.String()
+}
