@@ -80,3 +80,31 @@ func BenchmarkObserveImages(b *testing.B) {
 	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/op")
 	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 }
+
+// BenchmarkRollbackAfterFailedWindow measures, on the local cloud, the time
+// from the end of a failing canary window to all traffic back on the
+// previous pool: the one swap the executor makes then (undo), from a 75/25
+// split to the old pool alone, which is still warm. The rejection it
+// records afterwards moves no traffic and is not timed. Target (issue:
+// release analysis): under 100 ms.
+func BenchmarkRollbackAfterFailedWindow(b *testing.B) {
+	c := newTestCloud(b)
+	f := newFixture(b, c, 2)
+	ctx := context.Background()
+	old, bad := f.create(b, "A").ID, f.create(b, "B").ID
+	split := []cloud.Backend{{Pool: old, Weight: 75}, {Pool: bad, Weight: 25}}
+	var took time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		if err := f.swap(ctx, split...); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := f.swap(ctx, only(old)); err != nil {
+			b.Fatal(err)
+		}
+		took += time.Since(start)
+	}
+	b.ReportMetric(float64(took.Microseconds())/1000/float64(b.N), "ms-to-traffic-back")
+}
