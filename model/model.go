@@ -119,7 +119,12 @@ type Analysis struct {
 // AWS holds the identity layer of an AWS environment, which Phoenix names but
 // never creates or deletes.
 type AWS struct {
-	Region          string   `json:"region"`
+	Region string `json:"region"`
+	// AssumeRole is the ARN of an IAM role to assume for this
+	// environment (another account, usually); empty uses the standard
+	// credential chain as is. Environments of one (assumeRole, region)
+	// share clients, rate limits and reads.
+	AssumeRole      string   `json:"assume_role,omitempty"`
 	Subnets         []string `json:"subnets"`
 	SecurityGroups  []string `json:"security_groups,omitempty"`
 	InstanceProfile string   `json:"instance_profile,omitempty"`
