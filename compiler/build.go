@@ -129,7 +129,7 @@ func (b *builder) env(name string, r *rawEnv) *model.Environment {
 		e.MaxAge, _ = parseDuration(*r.MaxAge)
 	}
 	if a := r.AWS; a != nil {
-		e.AWS = &model.AWS{Region: a.Region, Subnets: a.Subnets, SecurityGroups: a.SecurityGroups,
+		e.AWS = &model.AWS{Region: a.Region, AssumeRole: a.AssumeRole, Subnets: a.Subnets, SecurityGroups: a.SecurityGroups,
 			InstanceProfile: a.InstanceProfile, Bucket: a.Bucket}
 	}
 	return e
@@ -204,6 +204,14 @@ func poolKey(p *model.Pool, aws *model.AWS) string {
 		h.strs(aws.Subnets)
 		h.strs(aws.SecurityGroups)
 		h.str(aws.InstanceProfile)
+		// The account is where servers run too, but a spec without
+		// assumeRole hashes nothing for it, so that the keys of pools
+		// from before assumeRole existed do not change (and no pool is
+		// replaced). Last and tagged, so the encoding stays unambiguous.
+		if aws.AssumeRole != "" {
+			h.str("assumeRole")
+			h.str(aws.AssumeRole)
+		}
 	}
 	return h.sum()
 }

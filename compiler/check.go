@@ -27,6 +27,10 @@ import (
 var (
 	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	envVarRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// accountRE is an AWS account id; roleNameRE is what IAM allows in a
+	// role name.
+	accountRE  = regexp.MustCompile(`^[0-9]{12}$`)
+	roleNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
 )
 
 // secretSchemes are the reference schemes a secret may use.
@@ -334,6 +338,12 @@ func (c *checker) env(name string, e *rawEnv) {
 	default:
 		c.d.at(p.field("cloud"), fmt.Sprintf("environment %q: cloud %q is not known", name, *e.Cloud), `use "local" or "aws"`)
 	}
+	if a := e.AWS; a != nil && a.AssumeRole != "" {
+		if _, ok := roleAccount(a.AssumeRole); !ok {
+			c.d.at(p.field("aws", "assumeRole"), fmt.Sprintf("environment %q: assumeRole %q is not an IAM role ARN", name, a.AssumeRole),
+				`arn:PARTITION:iam::ACCOUNT:role/NAME (ACCOUNT is 12 digits; NAME may follow a PATH/), e.g. "arn:aws:iam::123456789012:role/phoenix-deploy"`)
+		}
+	}
 	for _, rn := range sortedKeys(e.Roles) {
 		c.envRole(p.field("roles", rn), name, rn, e)
 	}
@@ -375,7 +385,7 @@ func (c *checker) envRole(p vpath, env, role string, e *rawEnv) {
 	}
 	c.config(p.field("config"), er.Config)
 	cloud := *e.Cloud
-	c.endpoint(p.field("endpoint"), env, role, cloud, er.Endpoint)
+	c.endpoint(p.field("endpoint"), env, role, cloud, er.Endpoint, e.AWS)
 	if ok && (cloud == model.CloudLocal || cloud == model.CloudAWS) {
 		if root, from := c.rootFrom(r.Image); from != "" && cloudOf(from) != cloud {
 			c.d.at(p, fmt.Sprintf("environment %q runs on %s but role %q's image comes from %q (image %q)", env, cloud, role, from, root),
@@ -412,7 +422,7 @@ func cloudOf(from string) string {
 	return model.CloudLocal
 }
 
-func (c *checker) endpoint(p vpath, env, role, cloud, ep string) {
+func (c *checker) endpoint(p vpath, env, role, cloud, ep string, aws *rawAWS) {
 	switch cloud {
 	case model.CloudLocal:
 		host, port, err := net.SplitHostPort(ep)
@@ -429,8 +439,49 @@ func (c *checker) endpoint(p vpath, env, role, cloud, ep string) {
 		if !isListenerARN(ep) {
 			c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is not a load balancer listener ARN", env, role, ep),
 				`e.g. "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"`)
+			return
+		}
+		if aws != nil {
+			c.listenerPlace(p, env, role, ep, aws)
 		}
 	}
+}
+
+// listenerPlace checks that a listener is where the environment's AWS
+// calls go: in aws.region and, with assumeRole, in the role's account.
+// Elsewhere the listener "does not exist" to those calls, which would
+// send the user looking for a deleted listener at apply.
+func (c *checker) listenerPlace(p vpath, env, role, ep string, aws *rawAWS) {
+	parts := strings.SplitN(ep, ":", 6) // a listener ARN: arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:RESOURCE
+	if aws.Region != "" && parts[3] != aws.Region {
+		c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is a listener in %s, but aws.region is %s", env, role, ep, parts[3], aws.Region),
+			"the environment's AWS calls go to aws.region, where a listener of another region cannot be found: use a listener of "+aws.Region)
+	}
+	if account, ok := roleAccount(aws.AssumeRole); ok && parts[4] != account {
+		c.d.at(p, fmt.Sprintf("environment %q, role %q: endpoint %q is a listener of account %s, but aws.assumeRole %q is a role of account %s",
+			env, role, ep, parts[4], aws.AssumeRole, account),
+			"the environment's AWS calls act in the role's account, where a listener of another account cannot be changed: use a listener of "+account+" or a role of "+parts[4])
+	}
+}
+
+// roleAccount returns the account of an IAM role ARN,
+// arn:PARTITION:iam::ACCOUNT:role/PATH/NAME (PATH/ optional), and whether
+// s has that shape.
+func roleAccount(s string) (string, bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "iam" || parts[3] != "" || !accountRE.MatchString(parts[4]) {
+		return "", false
+	}
+	res := strings.Split(parts[5], "/")
+	if len(res) < 2 || res[0] != "role" || !roleNameRE.MatchString(res[len(res)-1]) {
+		return "", false
+	}
+	for _, seg := range res[1 : len(res)-1] {
+		if seg == "" || strings.ContainsFunc(seg, func(r rune) bool { return r < '!' || r > '~' }) {
+			return "", false
+		}
+	}
+	return parts[4], true
 }
 
 // isListenerARN says whether s has the shape of a load balancer listener

@@ -86,6 +86,7 @@ type rawAnalysis struct {
 
 type rawAWS struct {
 	Region          string   `json:"region"`
+	AssumeRole      string   `json:"assumeRole"`
 	Subnets         []string `json:"subnets"`
 	SecurityGroups  []string `json:"securityGroups"`
 	InstanceProfile string   `json:"instanceProfile"`
