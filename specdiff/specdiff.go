@@ -74,8 +74,8 @@ type ImageChange struct {
 }
 
 // EnvChange is an environment added, removed or with changed settings
-// (retention, traffic, maxAge, after, cloud, region). Per-role changes are
-// reported on pools.
+// (retention, traffic, maxAge, after, cloud, region, assumeRole). Per-role
+// changes are reported on pools.
 type EnvChange struct {
 	Name     string    `json:"name"`
 	Status   Status    `json:"status"`
@@ -306,6 +306,7 @@ func envSettings(b, h *model.Environment) []Setting {
 	add("maxAge", duration(b.MaxAge), duration(h.MaxAge))
 	add("after", list(b.After), list(h.After))
 	add("region", region(b.AWS), region(h.AWS))
+	add("assumeRole", assumeRole(b.AWS), assumeRole(h.AWS))
 	return s
 }
 
@@ -468,6 +469,13 @@ func region(a *model.AWS) string {
 		return ""
 	}
 	return a.Region
+}
+
+func assumeRole(a *model.AWS) string {
+	if a == nil {
+		return ""
+	}
+	return a.AssumeRole
 }
 
 func health(h model.Health) string {

@@ -193,3 +193,38 @@ func TestTextAlignsImagesAndPools(t *testing.T) {
 		t.Fatal("no lines")
 	}
 }
+
+// A change of the role an AWS environment assumes is shown on the
+// environment, as a change of region is: added, changed and removed.
+func TestAssumeRoleChangeIsAnEnvironmentSetting(t *testing.T) {
+	const a, b = "arn:aws:iam::123456789012:role/phoenix", "arn:aws:iam::210987654321:role/phoenix"
+	awsSpec := func(staging, prod string) *model.Desired {
+		d := spec()
+		for name, role := range map[string]string{"staging": staging, "prod": prod} {
+			d.Environments[name].Cloud = "aws"
+			d.Environments[name].AWS = &model.AWS{Region: "eu-west-1", AssumeRole: role, Subnets: []string{"subnet-1"}, Bucket: "locks"}
+		}
+		return d
+	}
+	d := Compare(awsSpec("", a), awsSpec(a, b))
+	var envs []string
+	for _, e := range d.Envs {
+		envs = append(envs, e.Name+" "+string(e.Status)+settingsSuffix(e.Settings, ": "))
+	}
+	want := []string{
+		"prod changed: assumeRole " + a + " → " + b,
+		"staging changed: assumeRole added " + a,
+	}
+	if strings.Join(envs, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("envs:\n%s\nwant:\n%s", strings.Join(envs, "\n"), strings.Join(want, "\n"))
+	}
+	d = Compare(awsSpec(a, a), awsSpec("", a))
+	if len(d.Envs) != 1 || settingsSuffix(d.Envs[0].Settings, "") != "assumeRole removed (was "+a+")" {
+		t.Fatalf("envs = %+v", d.Envs)
+	}
+	var text bytes.Buffer
+	d.Text(&text)
+	if !strings.Contains(text.String(), "~ environment staging: assumeRole removed (was "+a+")") {
+		t.Errorf("text:\n%s", text.String())
+	}
+}
