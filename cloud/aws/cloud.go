@@ -130,6 +130,9 @@ type Cloud struct {
 
 	// scope are the environments Observe reads (all if empty).
 	scope []string
+	// noImages: Observe does not read images here (a Multi's placement
+	// other than the one images are baked in).
+	noImages bool
 }
 
 type endpointRef struct{ env, role string }
@@ -139,6 +142,12 @@ type endpointRef struct{ env, role string }
 // S3 uses path-style addressing when cfg has an explicit endpoint (moto,
 // MinIO, a VPC endpoint).
 func NewFromConfig(cfg aws.Config, d *model.Desired, opt Options) (*Cloud, error) {
+	return New(clientsFor(cfg, opt), d, opt)
+}
+
+// clientsFor makes the clients of one (region, credentials) from cfg,
+// with their own client-side rate limits.
+func clientsFor(cfg aws.Config, opt Options) Clients {
 	if opt.MaxAttempts <= 0 && cfg.RetryMaxAttempts > 0 {
 		opt.MaxAttempts = cfg.RetryMaxAttempts // AWS_MAX_ATTEMPTS, or the caller's choice
 	}
@@ -151,20 +160,32 @@ func NewFromConfig(cfg aws.Config, d *model.Desired, opt Options) (*Cloud, error
 		// checksum is not worth a log line on every read.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return New(Clients{
+	return Clients{
 		EC2:         ec2.NewFromConfig(cfg),
 		AutoScaling: autoscaling.NewFromConfig(cfg),
 		ELB:         elb.NewFromConfig(cfg),
 		S3:          s3c,
 		Presign:     s3.NewPresignClient(s3c),
 		CloudWatch:  cloudwatch.NewFromConfig(cfg),
-	}, d, opt)
+	}
 }
 
 // New opens the AWS cloud with the given clients. It refuses a spec whose
-// AWS environments lack a bucket or subnets, or span several regions (one
-// cloud talks to one region).
+// AWS environments lack a bucket or subnets, or span several regions or
+// roles (one Cloud talks to one account and region; Open makes a Multi
+// for several).
 func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
+	if ps := placementsOf(d); len(ps) > 1 {
+		a, b := ps[0], ps[1]
+		return nil, fmt.Errorf("environment %s (%s) and environment %s (%s) are in different places; one client set serves one (region, role): open them with Open",
+			a.envs[0], a.key, b.envs[0], b.key)
+	}
+	return newCloud(api, d, opt, nil)
+}
+
+// newCloud opens the AWS cloud of the environments in only (every AWS
+// environment of d if nil), which share one (region, role).
+func newCloud(api Clients, d *model.Desired, opt Options, only []string) (*Cloud, error) {
 	c := &Cloud{
 		api:       api,
 		opt:       opt.withDefaults(),
@@ -174,20 +195,13 @@ func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
 		foreign:   map[string]bool{},
 		tgEnv:     map[string]string{},
 	}
-	region := ""
 	for _, name := range d.EnvNames() {
 		e := d.Environments[name]
-		if e.Cloud != Name {
+		if e.Cloud != Name || (only != nil && !slices.Contains(only, name)) {
 			continue
 		}
 		if e.AWS == nil || e.AWS.Bucket == "" || len(e.AWS.Subnets) == 0 {
 			return nil, fmt.Errorf("environment %s: aws needs a bucket and at least one subnet", name)
-		}
-		if region != "" && e.AWS.Region != "" && e.AWS.Region != region {
-			return nil, fmt.Errorf("environment %s: region %s differs from %s; one spec uses one AWS region", name, e.AWS.Region, region)
-		}
-		if e.AWS.Region != "" {
-			region = e.AWS.Region
 		}
 		c.envs[name] = e.AWS
 		if c.bakeEnv == "" {
@@ -195,7 +209,7 @@ func New(api Clients, d *model.Desired, opt Options) (*Cloud, error) {
 		}
 	}
 	for _, p := range d.Pools {
-		if p.Cloud == Name && p.Endpoint != "" {
+		if _, ok := c.envs[p.Env]; ok && p.Cloud == Name && p.Endpoint != "" {
 			if err := sameRegion(p, c.envs[p.Env]); err != nil {
 				return nil, err
 			}
@@ -217,13 +231,11 @@ func sameRegion(p *model.Pool, env *model.AWS) error {
 		p.Env, p.Role, p.Endpoint, parts[3], p.Env, env.Region)
 }
 
-// Region returns the single region of the spec's AWS environments, or "" if
-// none names one.
+// Region returns the region of the spec's first AWS environment (where
+// images are baked), or "" if none names one.
 func Region(d *model.Desired) string {
-	for _, name := range d.EnvNames() {
-		if e := d.Environments[name]; e.Cloud == Name && e.AWS != nil && e.AWS.Region != "" {
-			return e.AWS.Region
-		}
+	if ps := placementsOf(d); len(ps) > 0 {
+		return ps[0].key.region
 	}
 	return ""
 }

@@ -93,6 +93,23 @@ func newestPerBuild(ims []ec2types.Image) []ec2types.Image {
 	return out
 }
 
+// liveImages is the newest image of every build among ims, by build id.
+// Copies into other regions (a Multi's) are not images of their own.
+func liveImages(ims []ec2types.Image) []cloud.Image {
+	var own []ec2types.Image
+	for _, im := range ims {
+		if ec2TagSet(im.Tags)[tagCopyOf] == "" {
+			own = append(own, im)
+		}
+	}
+	var out []cloud.Image
+	for _, im := range newestPerBuild(own) {
+		out = append(out, liveImage(im))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].BuildID < out[j].BuildID })
+	return out
+}
+
 // liveImage turns a tagged AMI into the live image.
 func liveImage(im ec2types.Image) cloud.Image {
 	t := ec2TagSet(im.Tags)
@@ -154,14 +171,8 @@ func (c *Cloud) sourceAMI(ctx context.Context, from string) (string, error) {
 // interrupted bake left them. It refuses while a pool of the project still
 // uses the build. An image that is gone already is not an error.
 func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error {
-	groups, err := c.projectGroups(ctx, project)
-	if err != nil {
+	if err := c.refuseInUse(ctx, project, buildID); err != nil {
 		return err
-	}
-	for _, g := range groups {
-		if asgTagSet(g.Tags)[tagBuildID] == buildID {
-			return fmt.Errorf("pool %s uses it: %w", asgTagSet(g.Tags)[tagPool], cloud.ErrInUse)
-		}
 	}
 	ims, err := c.buildImages(ctx, project, buildID)
 	if err != nil {
@@ -173,6 +184,21 @@ func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error 
 		}
 	}
 	return c.deleteBakeObjects(ctx, project, buildID)
+}
+
+// refuseInUse returns an error wrapping cloud.ErrInUse if a pool of the
+// project uses the build here.
+func (c *Cloud) refuseInUse(ctx context.Context, project, buildID string) error {
+	groups, err := c.projectGroups(ctx, project)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if asgTagSet(g.Tags)[tagBuildID] == buildID {
+			return fmt.Errorf("pool %s uses it: %w", asgTagSet(g.Tags)[tagPool], cloud.ErrInUse)
+		}
+	}
+	return nil
 }
 
 // deregister removes one AMI and its snapshots; what is gone is skipped.

@@ -19,6 +19,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/phoenix-gitops/phoenix/cloud/aws/internal/motoserver"
 	"github.com/phoenix-gitops/phoenix/model"
@@ -104,6 +105,13 @@ type site struct {
 
 func newSite(t testing.TB, cfg aws.Config, listeners int) site {
 	t.Helper()
+	return newSiteAt(t, cfg, listeners, "phoenix-test")
+}
+
+// newSiteAt makes the identity layer in cfg's region and account, with
+// its lock bucket called bucket.
+func newSiteAt(t testing.TB, cfg aws.Config, listeners int, bucket string) site {
+	t.Helper()
 	ctx := context.Background()
 	e := ec2.NewFromConfig(cfg)
 	vpc, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
@@ -111,7 +119,7 @@ func newSite(t testing.TB, cfg aws.Config, listeners int) site {
 		t.Fatal(err)
 	}
 	var subnets []string
-	for i, az := range []string{"us-east-1a", "us-east-1b"} {
+	for i, az := range []string{cfg.Region + "a", cfg.Region + "b"} {
 		sn, err := e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: aws.String(az)})
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +131,7 @@ func newSite(t testing.TB, cfg aws.Config, listeners int) site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := site{AWS: model.AWS{Region: "us-east-1", Subnets: subnets, Bucket: "phoenix-test"}, LB: *alb.LoadBalancers[0].LoadBalancerArn}
+	s := site{AWS: model.AWS{Region: cfg.Region, Subnets: subnets, Bucket: bucket}, LB: *alb.LoadBalancers[0].LoadBalancerArn}
 	for i := range listeners {
 		l, err := lb.CreateListener(ctx, &elb.CreateListenerInput{
 			LoadBalancerArn: alb.LoadBalancers[0].LoadBalancerArn, Port: aws.Int32(int32(8080 + i)), Protocol: elbtypes.ProtocolEnumHttp,
@@ -134,7 +142,11 @@ func newSite(t testing.TB, cfg aws.Config, listeners int) site {
 		}
 		s.Listeners = append(s.Listeners, *l.Listeners[0].ListenerArn)
 	}
-	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.AWS.Bucket}); err != nil {
+	in := &s3.CreateBucketInput{Bucket: &s.AWS.Bucket}
+	if cfg.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(cfg.Region)}
+	}
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, in); err != nil {
 		t.Fatal(err)
 	}
 	// One of moto's stock public AMIs, looked up by id: listing them all

@@ -54,11 +54,7 @@ func (c *Cloud) observe(ctx context.Context, project string, scope []string) (*c
 	if err != nil {
 		return nil, err
 	}
-	live := &cloud.Live{Locks: t.locks}
-	for _, im := range newestPerBuild(t.images) {
-		live.Images = append(live.Images, liveImage(im))
-	}
-	sort.Slice(live.Images, func(i, j int) bool { return live.Images[i].BuildID < live.Images[j].BuildID })
+	live := &cloud.Live{Locks: t.locks, Images: liveImages(t.images)}
 	byTG := map[string]cloud.Pool{}
 	have := map[string]bool{}
 	add := func(p cloud.Pool) {
@@ -172,7 +168,9 @@ func (c *Cloud) readTagged(ctx context.Context, project string, scope []string) 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { t.groups, err = c.projectGroups(gctx, project, scope...); return })
 	g.Go(func() (err error) { t.templates, err = c.projectTemplates(gctx, project, scope...); return })
-	g.Go(func() (err error) { t.images, err = c.projectImages(gctx, project); return })
+	if !c.noImages {
+		g.Go(func() (err error) { t.images, err = c.projectImages(gctx, project); return })
+	}
 	g.Go(func() (err error) { t.locks, err = c.locks(gctx, project); return })
 	return t, g.Wait()
 }

@@ -36,6 +36,7 @@ const (
 	tagRejectedAt = "phoenix:rejected-at"
 	tagBuilder    = "phoenix:builder"
 	tagAMI        = "phoenix:ami"
+	tagCopyOf     = "phoenix:copy-of" // the AMI a copy in another region was made from
 	tagName       = "Name"
 )
 

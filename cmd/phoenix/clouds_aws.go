@@ -14,8 +14,9 @@ import (
 
 // openAWS opens the AWS cloud for the spec's AWS environments with the
 // standard credential chain and settings (AWS_PROFILE, AWS_ENDPOINT_URL,
-// ...). The region is the spec's; AWS_REGION is used only when the spec
-// names none. With an endpoint URL (an emulator, a VPC endpoint) S3 uses
+// ...). Each environment's calls go to its own aws.region, as its
+// aws.assumeRole when it names one (awscloud.Open); AWS_REGION is used
+// only when the spec names no region. With an endpoint URL (an emulator, a VPC endpoint) S3 uses
 // path-style addressing. Smoke checks go through the endpoint's load
 // balancer with the new pool's rule header; PHOENIX_AWS_SMOKE=direct sends
 // them to the servers' private addresses instead (Phoenix inside the VPC),
@@ -34,15 +35,9 @@ func openAWS(ctx context.Context, d *model.Desired) (cloud.Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
-	if cfg.Region == "" {
-		return nil, fmt.Errorf("no AWS region: set aws.region in the spec or AWS_REGION")
-	}
-	if err := awscloud.CheckCredentials(ctx, cfg); err != nil {
-		return nil, err
-	}
 	smoke, err := awscloud.ParseSmokeMode(os.Getenv("PHOENIX_AWS_SMOKE"))
 	if err != nil {
 		return nil, fmt.Errorf("PHOENIX_AWS_SMOKE: %w", err)
 	}
-	return awscloud.NewFromConfig(cfg, d, awscloud.Options{Smoke: smoke})
+	return awscloud.Open(ctx, cfg, d, awscloud.Options{Smoke: smoke})
 }
