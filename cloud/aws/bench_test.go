@@ -62,7 +62,7 @@ func (s site) example(tb testing.TB, v string) *model.Desired {
 
 // observeAndPlan observes c and plans d against it, as phoenix plan does
 // (every image kept), failing the test on an error.
-func observeAndPlan(ctx context.Context, tb testing.TB, c *Cloud, d *model.Desired) (*cloud.Live, *planner.Plan) {
+func observeAndPlan(ctx context.Context, tb testing.TB, c cloud.Cloud, d *model.Desired) (*cloud.Live, *planner.Plan) {
 	tb.Helper()
 	live, err := c.Observe(ctx, d.Project)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/compiler"
+	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/planner/plantest"
@@ -328,4 +329,48 @@ func templateImage(ctx context.Context, t *testing.T, cfg aws.Config, d *model.D
 		t.Fatalf("the template of %s's pool: %v", env, err)
 	}
 	return aws.ToString(lt.LaunchTemplateVersions[0].LaunchTemplateData.ImageId)
+}
+
+// TestSeveralPlacementsWithExecutor applies the four-placement spec with
+// the real executor: steps of different placements run at once, each
+// swap and prune re-reads its own environment's placement
+// (cloud.EnvObserver), and preflight asks each environment's placement.
+func TestSeveralPlacementsWithExecutor(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base := motoConfig(t)
+	envs := []multiEnv{
+		{name: "staging", key: placementKey{region: "us-east-1"}},
+		{name: "staging-eu", key: placementKey{region: "eu-west-1"}},
+		{name: "partner", key: placementKey{region: "us-east-1", role: otherRole}},
+		{name: "apac", key: placementKey{region: "eu-west-1", role: otherRole}},
+	}
+	for i := range envs {
+		envs[i].site = newSiteAt(t, placementConfig(base, envs[i].key), 1, "phoenix-"+envs[i].name)
+	}
+	fakeBuilders(t, base)
+	for _, v := range []string{"1", "2", "1"} {
+		d := multiRelease(t, envs, v, "")
+		c, err := Open(ctx, base, d, motoOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		live, p := observeAndPlan(ctx, t, c, d)
+		e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live, CanaryHold: 10 * time.Millisecond}
+		rep, err := e.Apply(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			t.Fatalf("VERSION %s: %s: %v", v, rep.Line(), rep.Failures()[0].Err)
+		}
+		if n := rep.Done(planner.Swap); n != 4 {
+			t.Fatalf("VERSION %s: %s, want a swap in each of the four environments", v, rep.Line())
+		}
+		multiServing(ctx, t, c.(*Multi), d)
+		if p := multiPlan(ctx, t, base, d); len(p.Steps) != 0 {
+			t.Fatalf("VERSION %s: the next plan has %d steps: %+v", v, len(p.Steps), p.Steps)
+		}
+	}
 }
