@@ -33,8 +33,12 @@ func (m *Multi) imageFor(ctx context.Context, project string, im cloud.Image, p 
 	owner, ami := m.bake.c, im.Ref
 	if r := p.key.region; r != m.bake.key.region {
 		owner = m.copiers[r]
+		mu := m.copying(r, im.Ref)
+		mu.Lock()
 		var err error
-		if ami, err = owner.ensureCopy(ctx, project, im, m.bake.key.region, log); err != nil {
+		ami, err = owner.ensureCopy(ctx, project, im, m.bake.key.region, log)
+		mu.Unlock()
+		if err != nil {
 			return "", err
 		}
 	}

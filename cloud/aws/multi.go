@@ -211,7 +211,8 @@ type Multi struct {
 	copiers map[string]*Cloud // region -> the image account's cloud there
 
 	mu     sync.Mutex
-	poolAt map[string]*placed // pool id -> where a read found it
+	copyMu map[string]*sync.Mutex // region/source AMI -> held while its copy is found or made
+	poolAt map[string]*placed     // pool id -> where a read found it
 	epAt   map[string]*placed // endpoint address -> where a read found it
 	scope  []string
 }
@@ -331,6 +332,23 @@ func (m *Multi) merge(parts []*cloud.Live, images []cloud.Image) *cloud.Live {
 	})
 	sort.Slice(live.Locks, func(i, j int) bool { return live.Locks[i].Env < live.Locks[j].Env })
 	return live
+}
+
+// copying returns the lock of the copy of ami into region: two pools of
+// one region created at once (the executor runs them in parallel) would
+// each find no copy and make one. Across processes, the copy's client
+// token makes AWS return the first copy.
+func (m *Multi) copying(region, ami string) *sync.Mutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.copyMu == nil {
+		m.copyMu = map[string]*sync.Mutex{}
+	}
+	k := region + "/" + ami
+	if m.copyMu[k] == nil {
+		m.copyMu[k] = &sync.Mutex{}
+	}
+	return m.copyMu[k]
 }
 
 // ofEnv returns the placement of a spec environment.

@@ -368,7 +368,12 @@ func TestSeveralPlacementsWithExecutor(t *testing.T) {
 		if n := rep.Done(planner.Swap); n != 4 {
 			t.Fatalf("VERSION %s: %s, want a swap in each of the four environments", v, rep.Line())
 		}
-		multiServing(ctx, t, c.(*Multi), d)
+		live = multiServing(ctx, t, c.(*Multi), d)
+		// staging-eu and apac are created at once, both from a copy in
+		// eu-west-1 of the image account: one copy is made.
+		if n := len(copiesOf(ctx, t, ec2.NewFromConfig(placementConfig(base, envs[1].key)), imageRef(live, "app"))); n != 1 {
+			t.Fatalf("VERSION %s: eu-west-1 holds %d copies of the image, want 1", v, n)
+		}
 		if p := multiPlan(ctx, t, base, d); len(p.Steps) != 0 {
 			t.Fatalf("VERSION %s: the next plan has %d steps: %+v", v, len(p.Steps), p.Steps)
 		}
