@@ -80,6 +80,21 @@ type Preflighter interface {
 	Preflight(ctx context.Context, pool *model.Pool) error
 }
 
+// QuotaChecker is implemented by clouds whose account caps how many of a
+// resource may exist (AWS: auto scaling groups, target groups, listener
+// rules per load balancer). Apply asks once per cloud, before its first
+// step, with the pools the plan creates there (the plan says which; the
+// cloud knows what a pool is made of), so that a release that would pass
+// a limit is refused whole, naming the limit, rather than failing at a
+// create after its bakes and other environments' swaps. Prunes are not
+// counted: they run after the swaps, so the peak is what exists now plus
+// the creates. A limit the cloud cannot read (access denied, an API that
+// does not answer) is not checked: each such limit comes back as one line
+// in skipped, never as an error.
+type QuotaChecker interface {
+	CheckQuotas(ctx context.Context, creates []*model.Pool) (skipped []string, err error)
+}
+
 // Errors every implementation wraps so callers can tell cases apart with
 // errors.Is.
 var (

@@ -42,6 +42,8 @@ type AutoScalingAPI interface {
 	UpdateAutoScalingGroup(ctx context.Context, in *autoscaling.UpdateAutoScalingGroupInput, opts ...func(*autoscaling.Options)) (*autoscaling.UpdateAutoScalingGroupOutput, error)
 	DeleteAutoScalingGroup(ctx context.Context, in *autoscaling.DeleteAutoScalingGroupInput, opts ...func(*autoscaling.Options)) (*autoscaling.DeleteAutoScalingGroupOutput, error)
 	CreateOrUpdateTags(ctx context.Context, in *autoscaling.CreateOrUpdateTagsInput, opts ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error)
+	// The account's limit of groups and its use (quotas.go).
+	DescribeAccountLimits(ctx context.Context, in *autoscaling.DescribeAccountLimitsInput, opts ...func(*autoscaling.Options)) (*autoscaling.DescribeAccountLimitsOutput, error)
 }
 
 // ELBAPI is what pools, swaps and prunes need of the load balancer. Phoenix
@@ -60,6 +62,8 @@ type ELBAPI interface {
 	CreateRule(ctx context.Context, in *elb.CreateRuleInput, opts ...func(*elb.Options)) (*elb.CreateRuleOutput, error)
 	DeleteRule(ctx context.Context, in *elb.DeleteRuleInput, opts ...func(*elb.Options)) (*elb.DeleteRuleOutput, error)
 	DescribeLoadBalancers(ctx context.Context, in *elb.DescribeLoadBalancersInput, opts ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
+	// The account's limits of target groups and rules (quotas.go).
+	DescribeAccountLimits(ctx context.Context, in *elb.DescribeAccountLimitsInput, opts ...func(*elb.Options)) (*elb.DescribeAccountLimitsOutput, error)
 }
 
 // S3API is what bake artifacts and locks need of the bucket.

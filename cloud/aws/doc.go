@@ -19,11 +19,13 @@ package aws
 //	       (apply's preflight; skipped without it), and iam:PassRole for an
 //	       instance profile
 //	autoscaling: CreateAutoScalingGroup, DescribeAutoScalingGroups,
-//	       UpdateAutoScalingGroup, DeleteAutoScalingGroup, CreateOrUpdateTags
+//	       UpdateAutoScalingGroup, DeleteAutoScalingGroup, CreateOrUpdateTags,
+//	       DescribeAccountLimits (apply's quota check; skipped without it)
 //	elasticloadbalancing: CreateTargetGroup, DescribeTargetGroups,
 //	       DeleteTargetGroup, DescribeTargetHealth, DescribeTags, AddTags,
 //	       DescribeListeners, ModifyListener, DescribeRules, CreateRule,
-//	       DeleteRule, DescribeLoadBalancers
+//	       DeleteRule, DescribeLoadBalancers, DescribeAccountLimits (apply's
+//	       quota check; skipped without it)
 //	s3:    GetObject, PutObject, DeleteObject, ListBucket on the bucket
 //
 // Every pool has a listener rule of its own on its endpoint's listener
@@ -34,7 +36,9 @@ package aws
 // checks reach the new pool even past the operator's catch-all rules;
 // they count against the load balancer's rule quota (100 by default), one
 // per live pool (serving, retained or cold). Phoenix never changes rules
-// without its tags.
+// without its tags. Apply refuses, before its first step, a release that
+// would pass that quota or the account's limits of auto scaling groups and
+// target groups (quotas.go).
 //
 // AWS throttles per account and region, in buckets every client of the
 // account shares. Phoenix reads in pages (a plan is a page per 100 auto

@@ -186,7 +186,14 @@ func runApply(ctx context.Context, cl *clouds, stdin io.Reader, stdout io.Writer
 	if _, err := held.Keep(ctx, stepEnvs(plan)); err != nil {
 		view.Note(fmt.Sprintf("%v (its lease will end it)", err))
 	}
-	if err := preflight(ctx, desired, clouds, plan); err != nil {
+	warn := func(w string) {
+		if f.json {
+			view.Note("warning: " + w)
+		} else {
+			fmt.Fprintln(stdout, "Warning: "+w)
+		}
+	}
+	if err := preflight(ctx, desired, clouds, plan, warn); err != nil {
 		return err
 	}
 	if !f.yes {
@@ -247,11 +254,17 @@ func shellQuote(s string) string {
 
 // preflight refuses, before the prompt and before any step, a plan whose
 // pools cannot start where they go (a secret this machine cannot
-// resolve), naming every one, so that apply changes nothing rather than
-// failing halfway.
-func preflight(ctx context.Context, d *model.Desired, clouds cloud.Set, p *planner.Plan) error {
-	err := (&executor.Executor{Clouds: clouds, Desired: d}).Preflight(ctx, p)
-	if err == nil {
+// resolve) or would pass an account's limit (executor.Quotas), naming
+// every one, so that apply changes nothing rather than failing halfway.
+// A limit a cloud could not read is passed to warn.
+func preflight(ctx context.Context, d *model.Desired, clouds cloud.Set, p *planner.Plan, warn func(string)) error {
+	e := &executor.Executor{Clouds: clouds, Desired: d}
+	err := e.Preflight(ctx, p)
+	skipped, qerr := e.Quotas(ctx, p)
+	for _, w := range skipped {
+		warn(w)
+	}
+	if err = errors.Join(err, qerr); err == nil {
 		return nil
 	}
 	lines := strings.Split(err.Error(), "\n")
