@@ -213,7 +213,7 @@ type Multi struct {
 	mu     sync.Mutex
 	copyMu map[string]*sync.Mutex // region/source AMI -> held while its copy is found or made
 	poolAt map[string]*placed     // pool id -> where a read found it
-	epAt   map[string]*placed // endpoint address -> where a read found it
+	epAt   map[string]*placed     // endpoint address -> where a read found it
 	scope  []string
 }
 
@@ -226,11 +226,12 @@ type placed struct {
 }
 
 var (
-	_ cloud.Cloud       = (*Multi)(nil)
-	_ cloud.EnvObserver = (*Multi)(nil)
-	_ cloud.Preflighter = (*Multi)(nil)
-	_ cloud.Meter       = (*Multi)(nil)
-	_ cloud.Rejecter    = (*Multi)(nil)
+	_ cloud.Cloud        = (*Multi)(nil)
+	_ cloud.EnvObserver  = (*Multi)(nil)
+	_ cloud.Preflighter  = (*Multi)(nil)
+	_ cloud.Meter        = (*Multi)(nil)
+	_ cloud.Rejecter     = (*Multi)(nil)
+	_ cloud.QuotaChecker = (*Multi)(nil)
 )
 
 // Name implements cloud.Cloud.
@@ -442,6 +443,34 @@ func (m *Multi) Preflight(ctx context.Context, pool *model.Pool) error {
 		return err
 	}
 	return p.c.Preflight(ctx, pool)
+}
+
+// CheckQuotas implements cloud.QuotaChecker: limits are per account and
+// region, so each placement counts the pools created in it against its
+// own. Every placement's refusal is reported, each named by placement.
+func (m *Multi) CheckQuotas(ctx context.Context, creates []*model.Pool) (skipped []string, err error) {
+	by := map[*placed][]*model.Pool{}
+	for _, p := range creates {
+		pl, err := m.ofEnv(p.Env)
+		if err != nil {
+			return nil, err
+		}
+		by[pl] = append(by[pl], p)
+	}
+	var errs []error
+	for _, pl := range m.places {
+		if len(by[pl]) == 0 {
+			continue
+		}
+		sk, err := pl.c.CheckQuotas(ctx, by[pl])
+		for _, s := range sk {
+			skipped = append(skipped, fmt.Sprintf("%s (%s)", s, pl.key))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("in %s: %w", pl.key, err))
+		}
+	}
+	return skipped, errors.Join(errs...)
 }
 
 // Lock implements cloud.Cloud: in the environment's bucket, through its

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -377,5 +379,48 @@ func TestSeveralPlacementsWithExecutor(t *testing.T) {
 		if p := multiPlan(ctx, t, base, d); len(p.Steps) != 0 {
 			t.Fatalf("VERSION %s: the next plan has %d steps: %+v", v, len(p.Steps), p.Steps)
 		}
+	}
+}
+
+// TestQuotasArePerPlacement: limits are per account and region, so each
+// placement counts the pools created in it against its own. The other
+// account's load balancer is full of rules; the release is refused there,
+// named by placement, and nowhere else.
+func TestQuotasArePerPlacement(t *testing.T) {
+	needMoto(t)
+	ctx := context.Background()
+	base := motoConfig(t)
+	envs := []multiEnv{
+		{name: "staging", key: placementKey{region: "us-east-1"}},
+		{name: "partner", key: placementKey{region: "us-east-1", role: otherRole}},
+	}
+	for i := range envs {
+		envs[i].site = newSiteAt(t, placementConfig(base, envs[i].key), 1, "phoenix-"+envs[i].name)
+	}
+	lb := elb.NewFromConfig(placementConfig(base, envs[1].key))
+	for i := range 100 {
+		if _, err := lb.CreateRule(ctx, &elb.CreateRuleInput{
+			ListenerArn: &envs[1].site.Listeners[0], Priority: aws.Int32(int32(1000 + i)),
+			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{fmt.Sprintf("/op-%d", i)}}},
+			Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := multiRelease(t, envs, "1", "")
+	c, err := Open(ctx, base, d, motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.(cloud.QuotaChecker).CheckQuotas(ctx, d.Pools)
+	if err == nil || !strings.Contains(err.Error(), "in us-east-1 as "+otherRole+": quota: rules of load balancer") || strings.Count(err.Error(), "quota:") != 1 {
+		t.Fatalf("quotas: %v, want one refusal, of the other account's load balancer", err)
+	}
+	if _, err := c.(cloud.QuotaChecker).CheckQuotas(ctx, d.Pools[:0:0]); err != nil {
+		t.Fatal(err)
+	}
+	staging := slices.DeleteFunc(slices.Clone(d.Pools), func(p *model.Pool) bool { return p.Env != "staging" })
+	if _, err := c.(cloud.QuotaChecker).CheckQuotas(ctx, staging); err != nil {
+		t.Fatalf("staging's own account has room: %v", err)
 	}
 }
