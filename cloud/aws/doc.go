@@ -28,6 +28,16 @@ package aws
 //	       quota check; skipped without it)
 //	s3:    GetObject, PutObject, DeleteObject, ListBucket on the bucket
 //
+// A spec of several regions or accounts (multi.go) also needs, of the
+// credentials Phoenix runs as: sts:AssumeRole on every role an
+// environment's aws.assumeRole names, sts:GetCallerIdentity, and in the
+// image account ec2:CopyImage and ec2:ModifyImageAttribute (copies into
+// other regions, launch permissions for other accounts); each assumed
+// role needs the list above in its own account. Images are unencrypted
+// or use a key the other accounts may use: a shared AMI whose snapshots
+// are encrypted with the account's default key cannot be launched
+// elsewhere.
+//
 // Every pool has a listener rule of its own on its endpoint's listener
 // (rules.go): a forward to its target group for requests with the header
 // X-Phoenix-Pool set to the pool id and a random token, tagged like the
