@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
@@ -64,6 +63,24 @@ func (e multiEnv) cue(version string) string {
 	}
 	return fmt.Sprintf("\t%q: {\n\t\tcloud: \"aws\"\n\t\taws: {region: %q%s, subnets: [%q, %q], bucket: %q}\n\t\tretention: {keep: 0, warm: 0}\n\t\troles: web: {endpoint: %q, config: VERSION: %q}\n\t}\n",
 		e.name, e.key.region, role, e.site.AWS.Subnets[0], e.site.AWS.Subnets[1], e.site.AWS.Bucket, e.site.Listeners[0], version)
+}
+
+// fourPlacements makes the sites of four environments in two regions
+// and two accounts: staging where images are baked (us-east-1, no role),
+// staging-eu in eu-west-1 of that account, partner in us-east-1 of the
+// other account, apac in eu-west-1 of the other account.
+func fourPlacements(t *testing.T, base aws.Config) []multiEnv {
+	t.Helper()
+	envs := []multiEnv{
+		{name: "staging", key: placementKey{region: "us-east-1"}},
+		{name: "staging-eu", key: placementKey{region: "eu-west-1"}},
+		{name: "partner", key: placementKey{region: "us-east-1", role: otherRole}},
+		{name: "apac", key: placementKey{region: "eu-west-1", role: otherRole}},
+	}
+	for i := range envs {
+		envs[i].site = newSiteAt(t, placementConfig(base, envs[i].key), 1, "phoenix-"+envs[i].name)
+	}
+	return envs
 }
 
 // multiRelease compiles multiSpec at VERSION v, with one more bake step
@@ -124,17 +141,10 @@ func TestSeveralRegionsAndAccounts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	base := motoConfig(t)
-	envs := []multiEnv{
-		{name: "staging", key: placementKey{region: "us-east-1"}},
-		{name: "staging-eu", key: placementKey{region: "eu-west-1"}},
-		{name: "partner", key: placementKey{region: "us-east-1", role: otherRole}},
-		{name: "apac", key: placementKey{region: "eu-west-1", role: otherRole}},
-	}
+	envs := fourPlacements(t, base)
 	cfgs := map[string]aws.Config{}
-	for i := range envs {
-		e := &envs[i]
+	for _, e := range envs {
 		cfgs[e.name] = placementConfig(base, e.key)
-		e.site = newSiteAt(t, cfgs[e.name], 1, "phoenix-"+e.name)
 	}
 	fakeBuilders(t, base)
 
@@ -342,15 +352,7 @@ func TestSeveralPlacementsWithExecutor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	base := motoConfig(t)
-	envs := []multiEnv{
-		{name: "staging", key: placementKey{region: "us-east-1"}},
-		{name: "staging-eu", key: placementKey{region: "eu-west-1"}},
-		{name: "partner", key: placementKey{region: "us-east-1", role: otherRole}},
-		{name: "apac", key: placementKey{region: "eu-west-1", role: otherRole}},
-	}
-	for i := range envs {
-		envs[i].site = newSiteAt(t, placementConfig(base, envs[i].key), 1, "phoenix-"+envs[i].name)
-	}
+	envs := fourPlacements(t, base)
 	fakeBuilders(t, base)
 	for _, v := range []string{"1", "2", "1"} {
 		d := multiRelease(t, envs, v, "")
@@ -397,16 +399,7 @@ func TestQuotasArePerPlacement(t *testing.T) {
 	for i := range envs {
 		envs[i].site = newSiteAt(t, placementConfig(base, envs[i].key), 1, "phoenix-"+envs[i].name)
 	}
-	lb := elb.NewFromConfig(placementConfig(base, envs[1].key))
-	for i := range 100 {
-		if _, err := lb.CreateRule(ctx, &elb.CreateRuleInput{
-			ListenerArn: &envs[1].site.Listeners[0], Priority: aws.Int32(int32(1000 + i)),
-			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{fmt.Sprintf("/op-%d", i)}}},
-			Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	operatorRules(ctx, t, elb.NewFromConfig(placementConfig(base, envs[1].key)), envs[1].site.Listeners[0], 100)
 	d := multiRelease(t, envs, "1", "")
 	c, err := Open(ctx, base, d, motoOptions())
 	if err != nil {

@@ -61,19 +61,7 @@ func TestQuotaRefusesAReleaseBeforeAnyBakeOnMoto(t *testing.T) {
 	s := newSite(t, cfg, 4)
 	fakeBuilders(t, cfg)
 	lb := elb.NewFromConfig(cfg)
-	var opRules []string
-	for i := range 97 {
-		out, err := lb.CreateRule(ctx, &elb.CreateRuleInput{
-			ListenerArn: &s.Listeners[0], Priority: aws.Int32(int32(1000 + i)),
-			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{fmt.Sprintf("/op-%d", i)}}},
-			Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse,
-				FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		opRules = append(opRules, *out.Rules[0].RuleArn)
-	}
+	opRules := operatorRules(ctx, t, lb, s.Listeners[0], 97)
 
 	d := s.release(t, "1")
 	c, err := NewFromConfig(cfg, d, motoOptions())
@@ -107,6 +95,26 @@ func TestQuotaRefusesAReleaseBeforeAnyBakeOnMoto(t *testing.T) {
 	if n := nonDefaultRules(ctx, t, lb, s.Listeners...); n != 100 {
 		t.Fatalf("after the release the load balancer holds %d rules, want 100", n)
 	}
+}
+
+// operatorRules puts n rules of the operator's (no Phoenix tags) on a
+// listener and returns their ARNs.
+func operatorRules(ctx context.Context, t *testing.T, lb *elb.Client, listener string, n int) []string {
+	t.Helper()
+	var arns []string
+	for i := range n {
+		out, err := lb.CreateRule(ctx, &elb.CreateRuleInput{
+			ListenerArn: &listener, Priority: aws.Int32(int32(1000 + i)),
+			Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{fmt.Sprintf("/op-%d", i)}}},
+			Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse,
+				FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404")}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, *out.Rules[0].RuleArn)
+	}
+	return arns
 }
 
 // nothingMade checks that the account holds no image, auto scaling group,
