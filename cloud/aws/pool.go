@@ -415,7 +415,7 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int, deadline t
 			return seen < want, nil
 		}
 	})
-	err := w.Wait(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, deadline)
+	err := w.Wait(countedAs(ctx, WaiterPolls), &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, deadline)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

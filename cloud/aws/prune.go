@@ -109,7 +109,7 @@ func (c *Cloud) deleteGroup(ctx context.Context, name string) error {
 		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
 	})
 	in := &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}}
-	return classify("waiting for "+name+" to go", w.Wait(ctx, in, c.opt.DeleteTimeout))
+	return classify("waiting for "+name+" to go", w.Wait(countedAs(ctx, WaiterPolls), in, c.opt.DeleteTimeout))
 }
 
 func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error {
@@ -127,7 +127,7 @@ func (c *Cloud) deleteTemplate(ctx context.Context, project, name string) error 
 // stillRouted checks, once the pool's own rule is gone, that nothing else
 // routes to its target group: if the target group is still attached to a
 // load balancer, it reads the rules of all that load balancer's listeners
-// and refuses with ErrServing (making the pool's rule again) if a default
+// (the second look, counted apart: see SecondLook) and refuses with ErrServing (making the pool's rule again) if a default
 // action or a rule that is not Phoenix's routes there; pool rules of the
 // project found there (a half-made pool's, on a listener it did not
 // record) are deleted.
@@ -136,11 +136,12 @@ func (c *Cloud) stillRouted(ctx context.Context, project, poolID string, tg elbt
 	if err != nil || len(now) == 0 || len(now[0].LoadBalancerArns) == 0 {
 		return err
 	}
-	routing, err := c.routingListeners(ctx, now)
+	look := countedAs(ctx, SecondLook)
+	routing, err := c.routingListeners(look, now)
 	if err != nil {
 		return err
 	}
-	ls, err := c.servingCheck(ctx, poolID, tgs, sortedKeys(routing), true)
+	ls, err := c.servingCheck(look, poolID, tgs, sortedKeys(routing), true)
 	if err != nil {
 		if g != nil && own != "" {
 			if _, _, rerr := c.ensureRule(context.WithoutCancel(ctx), own, poolID, aws.ToString(tg.TargetGroupArn), asgTagSet(g.Tags)); rerr != nil {
@@ -149,5 +150,5 @@ func (c *Cloud) stillRouted(ctx context.Context, project, poolID string, tg elbt
 		}
 		return err
 	}
-	return c.deletePoolRules(ctx, project, ls, tgs)
+	return c.deletePoolRules(look, project, ls, tgs)
 }
