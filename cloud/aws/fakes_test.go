@@ -108,8 +108,9 @@ type fakeELB struct {
 	// forgetRules makes CreateRule answer as if it made the rule, and
 	// make none: a load balancer on which pools are never health-checked.
 	forgetRules bool
-	// ruleReads counts DescribeRules calls.
-	ruleReads int
+	// ruleReads counts DescribeRules calls, listenerReads
+	// DescribeListeners, groupReads DescribeTargetGroups.
+	ruleReads, listenerReads, groupReads int
 }
 
 func newFakeELB() *fakeELB {
@@ -123,6 +124,7 @@ const fakeDNS = "shop-123.us-east-1.elb.amazonaws.com"
 func (f *fakeELB) DescribeListeners(_ context.Context, in *elb.DescribeListenersInput, _ ...func(*elb.Options)) (*elb.DescribeListenersOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.listenerReads++
 	out := &elb.DescribeListenersOutput{}
 	arns := in.ListenerArns
 	if in.LoadBalancerArn != nil {
@@ -296,6 +298,7 @@ func (f *fakeELB) CreateTargetGroup(_ context.Context, in *elb.CreateTargetGroup
 func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTargetGroupsInput, _ ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.groupReads++
 	out := &elb.DescribeTargetGroupsOutput{}
 	for _, arn := range sortedKeys(f.groups) {
 		if in.LoadBalancerArn != nil && contains(f.balancersOf(arn), *in.LoadBalancerArn) {

@@ -97,6 +97,68 @@ func TestCreatePoolIsHealthCheckedThroughItsRule(t *testing.T) {
 	}
 }
 
+// ObserveEnv of an environment behind one listener reads that listener's
+// rules, one call, instead of its load balancer's listeners and used
+// target groups (two): what the default action serves, and which pools
+// the load balancer health-checks (a rule or an action forwards to them).
+// A pool whose rule was deleted by hand reads unhealthy, saying why, as
+// in Observe.
+func TestObserveEnvReadsItsListenersRules(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	envObserved := func() map[string]cloud.Pool {
+		t.Helper()
+		rules, listeners, groups := s.elb.ruleReads, s.elb.listenerReads, s.elb.groupReads
+		live, err := s.ObserveEnv(ctx, "shop", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.elb.ruleReads != rules+1 || s.elb.listenerReads != listeners || s.elb.groupReads != groups {
+			t.Errorf("ObserveEnv read rules %d times, listeners %d, target groups %d; want the rules once and nothing else",
+				s.elb.ruleReads-rules, s.elb.listenerReads-listeners, s.elb.groupReads-groups)
+		}
+		if len(live.Endpoints) != 1 || len(live.Endpoints[0].Backends) != 1 || live.Endpoints[0].Backends[0].Pool != "prod.web.1111.1" {
+			t.Errorf("ObserveEnv reports endpoints %+v, want prod/web on prod.web.1111.1", live.Endpoints)
+		}
+		pools := map[string]cloud.Pool{}
+		for _, p := range live.Pools {
+			pools[p.ID] = p
+		}
+		return pools
+	}
+	for id, p := range envObserved() {
+		if !p.Healthy {
+			t.Errorf("ObserveEnv reports pool %s %+v, want healthy", id, p)
+		}
+	}
+	value := s.elb.poolRules()[targetGroupName("shop", "prod.web.2222.1")]
+	for _, r := range s.elb.rules[listenerARN] {
+		if v, _ := poolCondition(r.Conditions); v == value {
+			if _, err := s.elb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: r.RuleArn}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := envObserved()["prod.web.2222.1"]
+	if got.Healthy || !strings.Contains(got.Reason, "no listener rule") {
+		t.Fatalf("ObserveEnv reports a pool without its rule as %+v, want unhealthy with the reason", got)
+	}
+	if o := observed(t, s, "prod.web.2222.1"); o.Healthy != got.Healthy || o.Reason != got.Reason {
+		t.Errorf("Observe reports the pool as %+v, ObserveEnv as %+v", o, got)
+	}
+	if !envObserved()["prod.web.1111.1"].Healthy {
+		t.Error("the serving pool reads unhealthy")
+	}
+}
+
 // observed returns the pool id as Observe reports it.
 func observed(t *testing.T, s *standIn, id string) cloud.Pool {
 	t.Helper()
