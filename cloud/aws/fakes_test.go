@@ -109,8 +109,9 @@ type fakeELB struct {
 	// make none: a load balancer on which pools are never health-checked.
 	forgetRules bool
 	// ruleReads counts DescribeRules calls, listenerReads
-	// DescribeListeners, groupReads DescribeTargetGroups.
-	ruleReads, listenerReads, groupReads int
+	// DescribeListeners, groupReads DescribeTargetGroups, tagReads
+	// DescribeTags.
+	ruleReads, listenerReads, groupReads, tagReads int
 }
 
 func newFakeELB() *fakeELB {
@@ -331,6 +332,7 @@ func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTarget
 func (f *fakeELB) DescribeTags(_ context.Context, in *elb.DescribeTagsInput, _ ...func(*elb.Options)) (*elb.DescribeTagsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tagReads++
 	out := &elb.DescribeTagsOutput{}
 	for _, arn := range in.ResourceArns {
 		out.TagDescriptions = append(out.TagDescriptions, elbtypes.TagDescription{ResourceArn: aws.String(arn), Tags: f.tags[arn]})

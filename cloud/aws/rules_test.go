@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
@@ -156,6 +157,51 @@ func TestObserveEnvReadsItsListenersRules(t *testing.T) {
 	}
 	if !envObserved()["prod.web.1111.1"].Healthy {
 		t.Error("the serving pool reads unhealthy")
+	}
+}
+
+// A swap reads its listener's rules once: the check of the new pool's
+// rule and the record of what served until now share the read, and the
+// pool that served is found from its rule (its header value begins with
+// the pool id, which names its target group), not from its target
+// group's tags. Both pools are tagged as having served. A pool that has
+// to be warmed first is waited for, and the listener read again after.
+func TestSwapReadsItsListenerOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(time.Minute)
+	rules, tags := s.elb.ruleReads, s.elb.tagReads
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.2222.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if s.elb.ruleReads != rules+1 || s.elb.tagReads != tags {
+		t.Errorf("a swap read the listener's rules %d times and tags %d times, want once and none", s.elb.ruleReads-rules, s.elb.tagReads-tags)
+	}
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if got := observed(t, s, id); !got.LastServed.Equal(s.now) {
+			t.Errorf("pool %s last served %v, want the swap's time %v", id, got.LastServed, s.now)
+		}
+	}
+	if err := s.SetWarm(ctx, "shop", "prod.web.1111.1", false); err != nil {
+		t.Fatal(err)
+	}
+	rules = s.elb.ruleReads
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if s.elb.ruleReads != rules+2 {
+		t.Errorf("a swap to a cold pool read the listener's rules %d times, want twice (before and after warming it)", s.elb.ruleReads-rules)
+	}
+	if got := observed(t, s, "prod.web.2222.1"); !got.LastServed.Equal(s.now) {
+		t.Errorf("the pool that served before the swap back last served %v, want %v", got.LastServed, s.now)
 	}
 }
 
