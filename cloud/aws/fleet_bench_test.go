@@ -263,12 +263,14 @@ func extrapolate(lo []OpCount, loRuns, loN int, hi []OpCount, hiRuns, hiN, n int
 // few load balancers), and per load balancer, which holds at most 50
 // listeners (the ALB quota), while the measured fleets fit in one page;
 // every Observe of a release pays those pages (observes of them, or none
-// for an executor that re-checks only the step's environment); and an
-// endpoint's release reads its own listener's rules four times (create,
-// swap twice, prune), the prune's second look at every listener of its
-// load balancer being taken on AWS only when something else routes to the
-// pool (moto takes it always: it never detaches a target group). The fleet
-// has two pools per endpoint, as the benchmark's steady state.
+// for an executor that re-checks only the step's environment). Listener
+// rules are read per endpoint only (create, swap, prune and the two
+// re-checks of its environment, whose one listener's rules cost less than
+// its load balancer's pages): the prune's second look at every listener
+// of its load balancer, taken on AWS only when something else routes to
+// the pool (moto takes it always: it never detaches a target group), is
+// not in rel, nor are waiter polls. The fleet has two pools per endpoint,
+// as the benchmark's steady state.
 func atFleetScale(plan, rel []OpCount, observes, n int) ([]OpCount, []OpCount) {
 	ceil := func(a, b int) int { return (a + b - 1) / b }
 	pages := map[string]int{
@@ -286,9 +288,6 @@ func atFleetScale(plan, rel []OpCount, observes, n int) ([]OpCount, []OpCount) {
 	for i, o := range rel {
 		if p, ok := pages[o.Op]; ok {
 			rel[i].N += observes * (p - 1)
-		}
-		if o.Op == "Elastic Load Balancing v2.DescribeRules" {
-			rel[i].N = 4 * n
 		}
 	}
 	return plan, rel

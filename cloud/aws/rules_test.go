@@ -205,6 +205,39 @@ func TestSwapReadsItsListenerOnce(t *testing.T) {
 	}
 }
 
+// Creating a pool id again (an apply run again after a crash) returns a
+// retained cold pool as it is, found when its group turns out to exist
+// (CreatePool no longer reads the group first): it is not warmed, waited
+// for or marked failed, and gets no second rule.
+func TestCreatePoolAgainKeepsAColdPool(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := swapTo(s, cloud.Backend{Pool: id, Weight: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetWarm(ctx, "shop", "prod.web.1111.1", false); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreatePool(ctx, createReq("prod.web.1111.1", 2))
+	if err != nil || p.State != cloud.PoolCold {
+		t.Fatalf("creating the cold pool again: %+v, %v; want it as it is, cold", p, err)
+	}
+	if g := s.asg.groups[groupName("shop", "prod.web.1111.1")]; aws.ToInt32(g.DesiredCapacity) != 0 {
+		t.Fatalf("creating the cold pool again scaled it to %d", aws.ToInt32(g.DesiredCapacity))
+	}
+	if n := len(s.elb.rules[listenerARN]); n != 2 {
+		t.Fatalf("the listener has %d rules, want the two pools' own", n)
+	}
+	if got := observed(t, s, "prod.web.1111.1"); got.State != cloud.PoolCold || got.Reason != "" {
+		t.Fatalf("the pool created again is observed as %+v", got)
+	}
+}
+
 // observed returns the pool id as Observe reports it.
 func observed(t *testing.T, s *standIn, id string) cloud.Pool {
 	t.Helper()
