@@ -64,8 +64,10 @@ type Cloud interface {
 // resources alone (AWS, by tags). The executor re-checks the live cloud
 // before each swap and prune; reading the whole project for each would
 // make a release's reads grow with the number of endpoints, and AWS
-// throttles per account. The Live it returns holds at least env's pools
-// and endpoints, and every image.
+// throttles per account. The Live it returns holds env's endpoints and
+// every pool of env that can take traffic; it may leave out images, locks
+// and what is left of an interrupted create or prune, which the re-checks
+// do not read.
 type EnvObserver interface {
 	ObserveEnv(ctx context.Context, project, env string) (*Live, error)
 }

@@ -38,7 +38,7 @@ func (c *envCloud) ObserveEnv(ctx context.Context, project, env string) (*cloud.
 	if err != nil {
 		return nil, err
 	}
-	out := &cloud.Live{Images: all.Images}
+	out := &cloud.Live{} // no images: the re-checks do not read them
 	for _, p := range all.Pools {
 		if p.Env == env {
 			out.Pools = append(out.Pools, p)

@@ -291,7 +291,7 @@ func (c *Cloud) waitStopped(ctx context.Context, instance string) error {
 	w := ec2.NewInstanceStoppedWaiter(c.api.EC2, func(o *ec2.InstanceStoppedWaiterOptions) {
 		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
 	})
-	err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{instance}}, c.opt.BakeTimeout)
+	err := w.Wait(countedAs(ctx, WaiterPolls), &ec2.DescribeInstancesInput{InstanceIds: []string{instance}}, c.opt.BakeTimeout)
 	return classify("waiting for stopped", err)
 }
 
@@ -382,7 +382,7 @@ func (c *Cloud) waitAvailable(ctx context.Context, ami string) error {
 	w := ec2.NewImageAvailableWaiter(c.api.EC2, func(o *ec2.ImageAvailableWaiterOptions) {
 		o.MinDelay, o.MaxDelay = c.opt.PollMin, c.opt.PollMax
 	})
-	err := w.Wait(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}}, c.opt.ImageTimeout)
+	err := w.Wait(countedAs(ctx, WaiterPolls), &ec2.DescribeImagesInput{ImageIds: []string{ami}}, c.opt.ImageTimeout)
 	return classify("waiting for available", err)
 }
 

@@ -308,21 +308,19 @@ func (c *Cloud) vpcOf(ctx context.Context, subnet string) (string, error) {
 }
 
 // cachedVPC returns the VPC of a subnet or security group id, asking
-// lookup only until it once succeeds: neither moves between VPCs.
+// lookup only until it once succeeds: neither moves between VPCs. Lookups
+// wait for one another, so pools created at once ask once.
 func (c *Cloud) cachedVPC(id string, lookup func() (string, error)) (string, error) {
 	c.vpcMu.Lock()
-	v, ok := c.vpcs[id]
-	c.vpcMu.Unlock()
-	if ok {
+	defer c.vpcMu.Unlock()
+	if v, ok := c.vpcs[id]; ok {
 		return v, nil
 	}
 	v, err := lookup()
 	if err != nil {
 		return "", err
 	}
-	c.vpcMu.Lock()
 	c.vpcs[id] = v
-	c.vpcMu.Unlock()
 	return v, nil
 }
 

@@ -108,8 +108,10 @@ type fakeELB struct {
 	// forgetRules makes CreateRule answer as if it made the rule, and
 	// make none: a load balancer on which pools are never health-checked.
 	forgetRules bool
-	// ruleReads counts DescribeRules calls.
-	ruleReads int
+	// ruleReads counts DescribeRules calls, listenerReads
+	// DescribeListeners, groupReads DescribeTargetGroups, tagReads
+	// DescribeTags.
+	ruleReads, listenerReads, groupReads, tagReads int
 }
 
 func newFakeELB() *fakeELB {
@@ -123,6 +125,7 @@ const fakeDNS = "shop-123.us-east-1.elb.amazonaws.com"
 func (f *fakeELB) DescribeListeners(_ context.Context, in *elb.DescribeListenersInput, _ ...func(*elb.Options)) (*elb.DescribeListenersOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.listenerReads++
 	out := &elb.DescribeListenersOutput{}
 	arns := in.ListenerArns
 	if in.LoadBalancerArn != nil {
@@ -296,6 +299,7 @@ func (f *fakeELB) CreateTargetGroup(_ context.Context, in *elb.CreateTargetGroup
 func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTargetGroupsInput, _ ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.groupReads++
 	out := &elb.DescribeTargetGroupsOutput{}
 	for _, arn := range sortedKeys(f.groups) {
 		if in.LoadBalancerArn != nil && contains(f.balancersOf(arn), *in.LoadBalancerArn) {
@@ -328,6 +332,7 @@ func (f *fakeELB) DescribeTargetGroups(_ context.Context, in *elb.DescribeTarget
 func (f *fakeELB) DescribeTags(_ context.Context, in *elb.DescribeTagsInput, _ ...func(*elb.Options)) (*elb.DescribeTagsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tagReads++
 	out := &elb.DescribeTagsOutput{}
 	for _, arn := range in.ResourceArns {
 		out.TagDescriptions = append(out.TagDescriptions, elbtypes.TagDescription{ResourceArn: aws.String(arn), Tags: f.tags[arn]})

@@ -61,9 +61,11 @@ func TestEndpointMoveOnMoto(t *testing.T) {
 	}
 }
 
-// ObserveEnv reads one environment's pools and endpoints (and every
-// image), whatever the cloud's Scope: the executor's re-check before a
-// swap or prune costs that environment's reads only.
+// ObserveEnv reads one environment's pools and endpoints, whatever the
+// cloud's Scope: the executor's re-check before a swap or prune costs that
+// environment's reads only, three pages (groups, listeners, used target
+// groups), and no images, locks or launch templates, which it does not
+// need (it read all four, five calls and more).
 func TestObserveEnvReadsOneEnvironment(t *testing.T) {
 	needMoto(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -73,17 +75,26 @@ func TestObserveEnvReadsOneEnvironment(t *testing.T) {
 	fakeBuilders(t, cy.cfg)
 	d := s.release(t, "1")
 	cy.apply(ctx, d)
-	c := cy.open(d)
+	counted := cy.cfg.Copy()
+	calls := CountCalls(&counted)
+	c, err := NewFromConfig(counted, d, motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	whole, err := c.Observe(ctx, d.Project)
 	if err != nil {
 		t.Fatal(err)
 	}
+	calls.Reset()
 	one, err := c.ObserveEnv(ctx, d.Project, "staging")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(one.Images) != len(whole.Images) {
-		t.Errorf("ObserveEnv reports %d images, Observe %d", len(one.Images), len(whole.Images))
+	if n := calls.Total(); n > 3 {
+		t.Errorf("ObserveEnv made %d calls, want at most 3: %+v", n, calls.Calls())
+	}
+	if len(one.Images) != 0 || len(one.Locks) != 0 {
+		t.Errorf("ObserveEnv reports %d images and %d locks, which the re-checks do not read", len(one.Images), len(one.Locks))
 	}
 	want := 0
 	for _, p := range whole.Pools {

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,11 +33,26 @@ func (c *Cloud) Observe(ctx context.Context, project string) (*cloud.Live, error
 	return c.observe(ctx, project, c.scope)
 }
 
-// ObserveEnv implements cloud.EnvObserver: Observe of one environment's
-// groups, templates and listeners (and every image), whatever the Scope,
-// for the executor's re-check before a swap or prune.
+// ObserveEnv implements cloud.EnvObserver, for the executor's re-check
+// before a swap, a canary hold or a prune: one environment's groups (its
+// pools, with their health) and what its listeners serve, whatever the
+// Scope. It reads a page of groups, then the rules of the environment's
+// listeners, a call each, or where that costs more (more listeners than
+// twice their load balancers) the listeners and used target groups of
+// their load balancers, a page each. From rules, a pool's target group is
+// used (health-checked) if a rule or default action of those listeners
+// forwards to it: a pool whose own rule is missing reads unhealthy, as in
+// Observe, and so does one that only another listener uses. It reads no
+// images, locks or remnants of interrupted creates and prunes (a launch
+// template or target group without its group): none of them takes or
+// holds traffic.
 func (c *Cloud) ObserveEnv(ctx context.Context, project, env string) (*cloud.Live, error) {
-	return c.observe(ctx, project, []string{env})
+	scope := []string{env}
+	groups, err := c.projectGroups(ctx, project, scope...)
+	if err != nil {
+		return nil, err
+	}
+	return c.liveOf(ctx, project, &tagged{groups: groups}, scope, false)
 }
 
 // observe is Observe limited to the environments in scope (all if empty).
@@ -45,12 +61,28 @@ func (c *Cloud) observe(ctx context.Context, project string, scope []string) (*c
 	if err != nil {
 		return nil, err
 	}
+	return c.liveOf(ctx, project, t, scope, true)
+}
+
+// liveOf reads what the listeners of t's groups and of the spec's
+// endpoints in scope serve and builds the live state; with remnants, the
+// pools of which only a launch template or a used target group is left
+// are reported too (failed, to prune).
+func (c *Cloud) liveOf(ctx context.Context, project string, t *tagged, scope []string, remnants bool) (*cloud.Live, error) {
 	listeners := c.projectListeners(t.groups, scope)
-	b, err := c.readBalancers(ctx, listeners)
-	if err != nil {
-		return nil, err
+	var ls map[string]*listenerState
+	var used map[string]elbtypes.TargetGroup
+	var err error
+	if !remnants && rulesCheaper(listeners) {
+		ls, err = c.readListeners(ctx, listeners)
+		used = usedBy(ls)
+	} else {
+		var b *balancers
+		if b, err = c.readBalancers(ctx, listeners); err == nil {
+			ls, err = c.defaultsOf(b, listeners)
+			used = b.used
+		}
 	}
-	ls, err := c.defaultsOf(b, listeners)
 	if err != nil {
 		return nil, err
 	}
@@ -64,26 +96,62 @@ func (c *Cloud) observe(ctx context.Context, project string, scope []string) (*c
 		}
 	}
 	for _, grp := range t.groups {
-		h := groupHealth(grp, b.used)
+		h := groupHealth(grp, used)
 		p := livePool(grp, h.n, h.why)
 		add(p)
 		for _, tg := range grp.TargetGroupARNs {
 			byTG[tg] = p
 		}
 	}
-	for _, lt := range t.templates {
-		add(halfMade(lt))
-	}
-	orphans, err := c.orphanTargetGroups(ctx, project, b.used, byTG, scope)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range orphans {
-		add(p)
+	if remnants {
+		for _, lt := range t.templates {
+			add(halfMade(lt))
+		}
+		orphans, err := c.orphanTargetGroups(ctx, project, used, byTG, scope)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range orphans {
+			add(p)
+		}
 	}
 	sort.Slice(live.Pools, func(i, j int) bool { return live.Pools[i].ID < live.Pools[j].ID })
 	live.Endpoints = c.endpoints(listeners, ls, byTG)
 	return live, nil
+}
+
+// rulesCheaper reports whether reading the rules of listeners, a call
+// each, costs fewer calls than readBalancers' pages of their load
+// balancers.
+func rulesCheaper(listeners []string) bool {
+	lbs, loose := map[string]bool{}, 0
+	for _, l := range listeners {
+		if lb := balancerOf(l); lb != "" {
+			lbs[lb] = true
+		} else {
+			loose++
+		}
+	}
+	pages := len(lbs) + loose + 1 // listeners of each, loose ones by ARN, the account's target groups
+	if len(lbs) <= perBalancerListings {
+		pages += len(lbs) - 1 // or the used target groups of each
+	}
+	return len(listeners) < pages
+}
+
+// usedBy returns the target groups that a rule or default action of the
+// listeners forwards to.
+func usedBy(ls map[string]*listenerState) map[string]elbtypes.TargetGroup {
+	used := map[string]elbtypes.TargetGroup{}
+	for _, l := range ls {
+		for _, w := range slices.Concat(l.defaults, l.others) {
+			used[w.tg] = elbtypes.TargetGroup{TargetGroupArn: aws.String(w.tg)}
+		}
+		for _, r := range l.pools {
+			used[r.tg] = elbtypes.TargetGroup{TargetGroupArn: aws.String(r.tg)}
+		}
+	}
+	return used
 }
 
 // orphanTargetGroups returns the pools of which only a target group that a

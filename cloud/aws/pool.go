@@ -44,16 +44,6 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	if req.Image.Ref == "" {
 		return cloud.Pool{}, fmt.Errorf("image %s has no AMI", req.Image.Name)
 	}
-	if g, err := c.group(ctx, req.Project, req.ID); err != nil {
-		return cloud.Pool{}, err
-	} else if g != nil {
-		// Made already by an earlier run: a ready or retained cold pool is
-		// returned as it is; one left creating or failed is finished below
-		// (each piece is adopted) and checked again.
-		if st := asgTagSet(g.Tags)[tagState]; st == stateReady || st == stateCold {
-			return c.poolOf(ctx, *g)
-		}
-	}
 	tags := poolTags(req, c.opt.Now())
 	tags[tagState] = stateCreating
 	vpc, err := c.vpcOf(ctx, env.Subnets[0])
@@ -74,8 +64,15 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	if err != nil {
 		return cloud.Pool{}, err
 	}
-	if err := c.ensureGroup(ctx, req, lt, tg, tags); err != nil {
+	made, err := c.ensureGroup(ctx, req, lt, tg, tags)
+	if err != nil {
 		return cloud.Pool{}, err
+	}
+	if st := asgTagSet(made.Tags)[tagState]; st == stateReady || st == stateCold {
+		// Made already by an earlier run: a ready or retained cold pool is
+		// returned as it is; one left creating or failed is finished here
+		// (each piece above was adopted) and checked again.
+		return c.poolOf(ctx, made)
 	}
 	logf(req.Log, "pool %s: %d × %s from %s, waiting for healthy targets", req.ID, p.Count, c.size(req), req.Image.Ref)
 	if err := c.waitHealthy(ctx, tg, p.Count, c.healthDeadline(p), req.Log); err != nil {
@@ -84,17 +81,28 @@ func (c *Cloud) CreatePool(ctx context.Context, req cloud.CreateRequest) (cloud.
 	if err := c.smoke(ctx, req, tg, rule); err != nil {
 		return c.failPool(ctx, req, err)
 	}
-	if err := c.setTags(ctx, groupName(req.Project, req.ID), tagSet{tagState: stateReady, tagReason: ""}); err != nil {
+	ready := tagSet{tagState: stateReady, tagReason: ""}
+	if err := c.setTags(ctx, groupName(req.Project, req.ID), ready); err != nil {
 		return cloud.Pool{}, err
 	}
-	g, err := c.group(ctx, req.Project, req.ID)
-	if err != nil {
-		return cloud.Pool{}, err
+	// The pool as made, not read again: its group with the tags just set,
+	// and every server healthy, as the wait for health and the smoke
+	// checks have just seen.
+	made.Tags = withTags(made.Tags, groupName(req.Project, req.ID), ready)
+	return livePool(made, p.Count, ""), nil
+}
+
+// withTags returns a group's tags with t set.
+func withTags(tags []asgtypes.TagDescription, group string, t tagSet) []asgtypes.TagDescription {
+	all := asgTagSet(tags)
+	for k, v := range t {
+		all[k] = v
 	}
-	if g == nil {
-		return cloud.Pool{}, fmt.Errorf("its auto scaling group vanished: %w", cloud.ErrNotFound)
+	out := make([]asgtypes.TagDescription, 0, len(all))
+	for _, k := range sortedKeys(all) {
+		out = append(out, asgtypes.TagDescription{Key: aws.String(k), Value: aws.String(all[k]), ResourceId: aws.String(group)})
 	}
-	return c.poolOf(ctx, *g)
+	return out
 }
 
 func (c *Cloud) size(req cloud.CreateRequest) string {
@@ -272,12 +280,13 @@ func (c *Cloud) targetGroup(ctx context.Context, project, name string) (*elbtype
 }
 
 // ensureGroup creates the pool's auto scaling group in the environment's
-// subnets, attached to the target group.
-func (c *Cloud) ensureGroup(ctx context.Context, req cloud.CreateRequest, lt, tg string, tags tagSet) error {
+// subnets, attached to the target group, or finds the one an earlier run
+// made, and returns it: as created (without instances), or as found.
+func (c *Cloud) ensureGroup(ctx context.Context, req cloud.CreateRequest, lt, tg string, tags tagSet) (asgtypes.AutoScalingGroup, error) {
 	env, _ := c.env(req.Pool.Env)
 	name := groupName(req.Project, req.ID)
 	n := aws.Int32(int32(req.Pool.Count))
-	_, err := c.api.AutoScaling.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
+	in := &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName:   &name,
 		LaunchTemplate:         &asgtypes.LaunchTemplateSpecification{LaunchTemplateId: &lt, Version: aws.String("$Latest")},
 		MinSize:                n,
@@ -288,18 +297,25 @@ func (c *Cloud) ensureGroup(ctx context.Context, req cloud.CreateRequest, lt, tg
 		HealthCheckType:        aws.String("ELB"),
 		HealthCheckGracePeriod: aws.Int32(300),
 		Tags:                   tags.asg(name),
-	})
+	}
+	_, err := c.api.AutoScaling.CreateAutoScalingGroup(ctx, in)
 	if hasCode(err, "AlreadyExists") {
 		g, gerr := c.group(ctx, req.Project, req.ID)
 		if gerr != nil {
-			return gerr
+			return asgtypes.AutoScalingGroup{}, gerr
 		}
 		if g == nil {
-			return fmt.Errorf("auto scaling group %s exists without this project's tags; not touching it", name)
+			return asgtypes.AutoScalingGroup{}, fmt.Errorf("auto scaling group %s exists without this project's tags; not touching it", name)
 		}
-		return nil
+		return *g, nil
 	}
-	return classify("creating auto scaling group "+name, err)
+	if err != nil {
+		return asgtypes.AutoScalingGroup{}, classify("creating auto scaling group "+name, err)
+	}
+	return asgtypes.AutoScalingGroup{
+		AutoScalingGroupName: &name, LaunchTemplate: in.LaunchTemplate, MinSize: n, MaxSize: n, DesiredCapacity: n,
+		TargetGroupARNs: in.TargetGroupARNs, Tags: withTags(nil, name, tags),
+	}, nil
 }
 
 // group returns the project's auto scaling group of poolID, or nil.
@@ -415,7 +431,7 @@ func (c *Cloud) waitHealthy(ctx context.Context, tg string, want int, deadline t
 			return seen < want, nil
 		}
 	})
-	err := w.Wait(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, deadline)
+	err := w.Wait(countedAs(ctx, WaiterPolls), &elb.DescribeTargetHealthInput{TargetGroupArn: &tg}, deadline)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

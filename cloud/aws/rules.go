@@ -73,6 +73,35 @@ func (l *listenerState) ruleFor(tg string) (poolRule, bool) {
 	return poolRule{}, false
 }
 
+// poolOf returns the id of the project's pool whose target group is tg,
+// from tg's pool rule on the listener: its header value begins with the
+// pool's id (ruleValue), and the project's target group of that pool is
+// named targetGroupName(project, id). False if there is no such rule or
+// the names do not match (another project's pool, an id cut short).
+func (l *listenerState) poolOf(project, tg string) (string, bool) {
+	r, ok := l.ruleFor(tg)
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(r.value, "/")
+	if i <= 0 {
+		return "", false
+	}
+	id := r.value[:i]
+	return id, targetGroupNameOf(tg) == targetGroupName(project, id)
+}
+
+// targetGroupNameOf returns the name in a target group ARN
+// (arn:…:targetgroup/NAME/ID).
+func targetGroupNameOf(arn string) string {
+	_, res, ok := strings.Cut(arn, ":targetgroup/")
+	name, _, _ := strings.Cut(res, "/")
+	if !ok {
+		return ""
+	}
+	return name
+}
+
 // forwardsTo reports whether one of ws is tg.
 func forwardsTo(ws []weighted, tg string) bool {
 	for _, w := range ws {
@@ -162,12 +191,40 @@ func poolCondition(conds []elbtypes.RuleCondition) (string, bool) {
 	return "", false
 }
 
+// listenerRules are one listener's rules, read once for the calls of one
+// action (a swap's readiness checks of its backends and its record of
+// what served) unless one of them must read them again.
+type listenerRules struct {
+	arn  string
+	read *listenerState // nil until read
+}
+
+// get returns the listener's rules, reading them if they are not read yet
+// or again is set.
+func (r *listenerRules) get(ctx context.Context, c *Cloud, again bool) (*listenerState, error) {
+	if r.read == nil || again {
+		l, err := c.readListener(ctx, r.arn)
+		if err != nil {
+			return nil, err
+		}
+		r.read = l
+	}
+	return r.read, nil
+}
+
 // ensureRule gives a pool's target group its rule on the listener, or
 // finds the one an earlier run made, and returns it. A priority taken
 // meanwhile by another writer is retried with the listener read again.
 func (c *Cloud) ensureRule(ctx context.Context, listener, poolID, tg string, tags tagSet) (r poolRule, created bool, err error) {
+	return c.ensureRuleIn(ctx, &listenerRules{arn: listener}, poolID, tg, tags)
+}
+
+// ensureRuleIn is ensureRule on rules as read already, if they are; a
+// rule it makes is added to them.
+func (c *Cloud) ensureRuleIn(ctx context.Context, rules *listenerRules, poolID, tg string, tags tagSet) (r poolRule, created bool, err error) {
+	listener := rules.arn
 	for attempt := 0; ; attempt++ {
-		l, err := c.readListener(ctx, listener)
+		l, err := rules.get(ctx, c, attempt > 0)
 		if err != nil {
 			return poolRule{}, false, err
 		}
@@ -205,7 +262,10 @@ func (c *Cloud) ensureRule(ctx context.Context, listener, poolID, tg string, tag
 		if len(out.Rules) > 0 {
 			arn = aws.ToString(out.Rules[0].RuleArn)
 		}
-		return poolRule{arn: arn, tg: tg, value: value}, true, nil
+		r := poolRule{arn: arn, tg: tg, value: value}
+		l.pools = append(l.pools, r)
+		l.used[prio] = true
+		return r, true, nil
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
@@ -94,6 +95,146 @@ func TestCreatePoolIsHealthCheckedThroughItsRule(t *testing.T) {
 	}
 	if got := observed(t, s, "prod.web.1111.1"); !got.Healthy {
 		t.Fatalf("after the swap the pool is %+v", got)
+	}
+}
+
+// ObserveEnv of an environment behind one listener reads that listener's
+// rules, one call, instead of its load balancer's listeners and used
+// target groups (two): what the default action serves, and which pools
+// the load balancer health-checks (a rule or an action forwards to them).
+// A pool whose rule was deleted by hand reads unhealthy, saying why, as
+// in Observe.
+func TestObserveEnvReadsItsListenersRules(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	envObserved := func() map[string]cloud.Pool {
+		t.Helper()
+		rules, listeners, groups := s.elb.ruleReads, s.elb.listenerReads, s.elb.groupReads
+		live, err := s.ObserveEnv(ctx, "shop", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.elb.ruleReads != rules+1 || s.elb.listenerReads != listeners || s.elb.groupReads != groups {
+			t.Errorf("ObserveEnv read rules %d times, listeners %d, target groups %d; want the rules once and nothing else",
+				s.elb.ruleReads-rules, s.elb.listenerReads-listeners, s.elb.groupReads-groups)
+		}
+		if len(live.Endpoints) != 1 || len(live.Endpoints[0].Backends) != 1 || live.Endpoints[0].Backends[0].Pool != "prod.web.1111.1" {
+			t.Errorf("ObserveEnv reports endpoints %+v, want prod/web on prod.web.1111.1", live.Endpoints)
+		}
+		pools := map[string]cloud.Pool{}
+		for _, p := range live.Pools {
+			pools[p.ID] = p
+		}
+		return pools
+	}
+	for id, p := range envObserved() {
+		if !p.Healthy {
+			t.Errorf("ObserveEnv reports pool %s %+v, want healthy", id, p)
+		}
+	}
+	value := s.elb.poolRules()[targetGroupName("shop", "prod.web.2222.1")]
+	for _, r := range s.elb.rules[listenerARN] {
+		if v, _ := poolCondition(r.Conditions); v == value {
+			if _, err := s.elb.DeleteRule(ctx, &elb.DeleteRuleInput{RuleArn: r.RuleArn}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := envObserved()["prod.web.2222.1"]
+	if got.Healthy || !strings.Contains(got.Reason, "no listener rule") {
+		t.Fatalf("ObserveEnv reports a pool without its rule as %+v, want unhealthy with the reason", got)
+	}
+	if o := observed(t, s, "prod.web.2222.1"); o.Healthy != got.Healthy || o.Reason != got.Reason {
+		t.Errorf("Observe reports the pool as %+v, ObserveEnv as %+v", o, got)
+	}
+	if !envObserved()["prod.web.1111.1"].Healthy {
+		t.Error("the serving pool reads unhealthy")
+	}
+}
+
+// A swap reads its listener's rules once: the check of the new pool's
+// rule and the record of what served until now share the read, and the
+// pool that served is found from its rule (its header value begins with
+// the pool id, which names its target group), not from its target
+// group's tags. Both pools are tagged as having served. A pool that has
+// to be warmed first is waited for, and the listener read again after.
+func TestSwapReadsItsListenerOnce(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(time.Minute)
+	rules, tags := s.elb.ruleReads, s.elb.tagReads
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.2222.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if s.elb.ruleReads != rules+1 || s.elb.tagReads != tags {
+		t.Errorf("a swap read the listener's rules %d times and tags %d times, want once and none", s.elb.ruleReads-rules, s.elb.tagReads-tags)
+	}
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if got := observed(t, s, id); !got.LastServed.Equal(s.now) {
+			t.Errorf("pool %s last served %v, want the swap's time %v", id, got.LastServed, s.now)
+		}
+	}
+	if err := s.SetWarm(ctx, "shop", "prod.web.1111.1", false); err != nil {
+		t.Fatal(err)
+	}
+	rules = s.elb.ruleReads
+	if err := swapTo(s, cloud.Backend{Pool: "prod.web.1111.1", Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if s.elb.ruleReads != rules+2 {
+		t.Errorf("a swap to a cold pool read the listener's rules %d times, want twice (before and after warming it)", s.elb.ruleReads-rules)
+	}
+	if got := observed(t, s, "prod.web.2222.1"); !got.LastServed.Equal(s.now) {
+		t.Errorf("the pool that served before the swap back last served %v, want %v", got.LastServed, s.now)
+	}
+}
+
+// Creating a pool id again (an apply run again after a crash) returns a
+// retained cold pool as it is, found when its group turns out to exist
+// (CreatePool no longer reads the group first): it is not warmed, waited
+// for or marked failed, and gets no second rule.
+func TestCreatePoolAgainKeepsAColdPool(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.1111.1", "prod.web.2222.1"} {
+		if _, err := s.CreatePool(ctx, createReq(id, 2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := swapTo(s, cloud.Backend{Pool: id, Weight: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetWarm(ctx, "shop", "prod.web.1111.1", false); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.CreatePool(ctx, createReq("prod.web.1111.1", 2))
+	if err != nil || p.State != cloud.PoolCold {
+		t.Fatalf("creating the cold pool again: %+v, %v; want it as it is, cold", p, err)
+	}
+	if g := s.asg.groups[groupName("shop", "prod.web.1111.1")]; aws.ToInt32(g.DesiredCapacity) != 0 {
+		t.Fatalf("creating the cold pool again scaled it to %d", aws.ToInt32(g.DesiredCapacity))
+	}
+	if n := len(s.elb.rules[listenerARN]); n != 2 {
+		t.Fatalf("the listener has %d rules, want the two pools' own", n)
+	}
+	if got := observed(t, s, "prod.web.1111.1"); got.State != cloud.PoolCold || got.Reason != "" {
+		t.Fatalf("the pool created again is observed as %+v", got)
 	}
 }
 

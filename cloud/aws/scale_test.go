@@ -12,6 +12,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/phoenix-gitops/phoenix/cloud"
+	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/planner/plantest"
 )
@@ -72,7 +73,20 @@ func TestNoChangePlanReadsPages(t *testing.T) {
 // and find the pools that served by name. Here the endpoint has a load
 // balancer of its own beside eight other endpoints on another one, whose
 // listeners it must not read (before: the cooling and the prune read all
-// nine listeners' rules, and the swap listed every group).
+// nine listeners' rules, and the swap listed every group). The release is
+// applied by the executor, whose swap and prune re-check the environment
+// first (ObserveEnv). Every read is pinned: the create reads its listener's
+// rules and nothing else of its pool (it was: the group twice and the
+// target health once more); the swap reads the pool's group, health and
+// listener rules once (it was: the rules twice and the old pool's target
+// group tags); the prune reads the group, its listener's rules, its rule's
+// tags and its target group (it was: also the target group by name with
+// its tags, the load balancer's listeners and the launch template); each
+// re-check reads the group and the listener's rules (it was: also images,
+// locks, launch templates and both load balancer listings). Waiter polls
+// and the prune's second look (moto never clears LoadBalancerArns) are
+// counted apart, the second look reading the one listener of its load
+// balancer.
 func TestReleaseOfOneEndpointReadsItsOwn(t *testing.T) {
 	needMoto(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -91,30 +105,61 @@ func TestReleaseOfOneEndpointReadsItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := cy.plan(ctx, c, d)
+	p, live := cy.plan(ctx, c, d)
 	if n := countKinds(p); n[planner.Create] != 1 || n[planner.Swap] != 1 || n[planner.Prune] != 1 {
 		t.Fatalf("a release of one endpoint planned %v", n)
 	}
 	calls.Reset()
-	if err := plantest.Apply(ctx, cloud.Set{Name: c}, d, p); err != nil {
+	e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live}
+	rep, err := e.Apply(ctx, p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	rules := 0
+	if !rep.OK() {
+		t.Fatalf("the release failed: %v", rep.Failures())
+	}
+	const (
+		asg = "Auto Scaling."
+		ec2 = "EC2."
+		elb = "Elastic Load Balancing v2."
+	)
+	// The most calls of each operation; those not named are not made.
+	want := map[string]int{
+		// Mutations: create (template, target group, rule, group, tag
+		// ready), swap (listener, tag served), cooling (scale, tag cold),
+		// prune (rule, group, target group, template).
+		ec2 + "CreateLaunchTemplate": 1, elb + "CreateTargetGroup": 1, elb + "CreateRule": 1, asg + "CreateAutoScalingGroup": 1,
+		asg + "CreateOrUpdateTags": 3, elb + "ModifyListener": 1, asg + "UpdateAutoScalingGroup": 1,
+		elb + "DeleteRule": 1, asg + "DeleteAutoScalingGroup": 1, elb + "DeleteTargetGroup": 1, ec2 + "DeleteLaunchTemplate": 1,
+		// Reads: the create's subnet (once per cloud); the pool's group at
+		// the swap, the cooling, the prune and the two re-checks; the
+		// listener's rules at the create, the swap, the prune and the two
+		// re-checks; the load balancer's listeners and the cooled pool's
+		// target group at the cooling, the pruned pool's target group at
+		// the prune; the new pool's health at the swap; the pruned
+		// pool's rule's tags.
+		ec2 + "DescribeSubnets": 1, asg + "DescribeAutoScalingGroups": 5, elb + "DescribeRules": 5,
+		elb + "DescribeListeners": 1, elb + "DescribeTargetGroups": 2, elb + "DescribeTargetHealth": 1, elb + "DescribeTags": 1,
+	}
 	for _, oc := range calls.Calls() {
-		if oc.Op == "Elastic Load Balancing v2.DescribeRules" {
-			rules = oc.N
+		if oc.N > want[oc.Op] {
+			t.Errorf("a release of one endpoint called %s %d times, want at most %d", oc.Op, oc.N, want[oc.Op])
 		}
 	}
-	// create, the swap's check of the rule and of what served, the prune's
-	// own listener, and the prune's second look at the listeners of its
-	// load balancer (one here): moto never detaches a target group from a
-	// load balancer (TargetGroup.LoadBalancerArns), so the second look is
-	// always taken; on AWS only when something else still routes there.
-	if rules > 5 {
-		t.Errorf("a release of one endpoint read listener rules %d times, want at most 5: %+v", rules, calls.Calls())
+	if n := calls.Total(); n > 29 {
+		t.Errorf("a release of one endpoint made %d calls, want at most 29: %+v", n, calls.Calls())
 	}
-	if n := calls.Total(); n > 48 {
-		t.Errorf("a release of one endpoint made %d calls, want at most 48 (an Observe for the image included): %+v", n, calls.Calls())
+	polls := map[string]int{}
+	for _, oc := range calls.Apart(WaiterPolls) {
+		polls[oc.Op] = oc.N
+	}
+	if polls[elb+"DescribeTargetHealth"] == 0 || polls[asg+"DescribeAutoScalingGroups"] == 0 {
+		t.Errorf("the waits for the new pool's health and the old group's deletion polled %v, counted apart", polls)
+	}
+	for _, oc := range calls.Apart(SecondLook) {
+		if oc.Op != elb+"DescribeListeners" && oc.Op != elb+"DescribeRules" || oc.N > 1 {
+			t.Errorf("the prune's second look called %s %d times, want the listeners of its load balancer once and its one listener's rules", oc.Op, oc.N)
+		}
 	}
 	if p, _ := cy.plan(ctx, cy.open(d), d); !p.Empty() {
 		t.Fatalf("after the release the plan is %+v", p.Steps)

@@ -31,22 +31,30 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	}
 	var tgs []elbtypes.TargetGroupTuple
 	serving := map[string]string{} // target group -> group name
+	rules := &listenerRules{arn: req.Endpoint}
+	waited := false
 	for _, b := range backends {
-		tg, group, err := c.readyBackend(ctx, req.Project, b.Pool, req.Endpoint)
+		tg, group, w, err := c.readyBackend(ctx, req.Project, b.Pool, rules)
 		if err != nil {
 			return err
 		}
 		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: &tg, Weight: aws.Int32(int32(b.Weight))})
 		serving[tg] = group
+		waited = waited || w
 	}
 	moving := req.MoveFrom != "" && req.MoveFrom != req.Endpoint
 	from := req.Endpoint
 	if moving {
 		from = req.MoveFrom // what served until now is behind the old listener
 	}
-	before, err := c.readListener(ctx, from)
-	if err != nil {
-		return err
+	// What served until now: the endpoint's rules as the readiness checks
+	// read them a moment ago, read again after a wait for health.
+	before := rules.read
+	if moving || before == nil || waited {
+		var err error
+		if before, err = c.readListener(ctx, from); err != nil {
+			return err
+		}
 	}
 	action := elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: tgs}}
 	if len(tgs) == 1 {
@@ -58,7 +66,7 @@ func (c *Cloud) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	if _, err := c.api.ELB.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: &req.Endpoint, DefaultActions: []elbtypes.Action{action}}); err != nil {
 		return classify("modifying listener "+req.Endpoint, err)
 	}
-	if err := c.markServed(ctx, req, before.defaults, serving); err != nil {
+	if err := c.markServed(ctx, req, before, serving); err != nil {
 		return err
 	}
 	if moving {
@@ -87,69 +95,79 @@ var detached = elbtypes.Action{Type: elbtypes.ActionTypeEnumFixedResponse, Fixed
 }}
 
 // readyBackend returns the target group and group of a pool that may take
-// traffic now, warming it first if it is cold. The pool's rule is made
-// again if it is missing (a pool from before pool rules, or one deleted
-// by hand): without it a pool that does not serve is not health-checked.
-func (c *Cloud) readyBackend(ctx context.Context, project, poolID, listener string) (tg, group string, err error) {
+// traffic now, warming it first if it is cold, and whether it waited for
+// its health. The pool's rule on the endpoint's listener (rules, read once
+// for all the swap's backends) is made again if it is missing (a pool from
+// before pool rules, or one deleted by hand): without it a pool that does
+// not serve is not health-checked.
+func (c *Cloud) readyBackend(ctx context.Context, project, poolID string, rules *listenerRules) (tg, group string, waited bool, err error) {
 	g, err := c.group(ctx, project, poolID)
 	if err != nil {
-		return "", "", err
+		return "", "", false, err
 	}
 	if g == nil || len(g.TargetGroupARNs) == 0 {
-		return "", "", fmt.Errorf("pool %s: %w", poolID, cloud.ErrNotFound)
+		return "", "", false, fmt.Errorf("pool %s: %w", poolID, cloud.ErrNotFound)
 	}
 	if asgTagSet(g.Tags)[tagState] == stateFailed {
-		return "", "", fmt.Errorf("pool %s failed: %w", poolID, cloud.ErrNotReady)
+		return "", "", false, fmt.Errorf("pool %s failed: %w", poolID, cloud.ErrNotReady)
 	}
 	if drifted(*g, asgTagSet(g.Tags)[tagAMI]) {
-		return "", "", fmt.Errorf("pool %s has servers that do not match its image: %w", poolID, cloud.ErrNotReady)
+		return "", "", false, fmt.Errorf("pool %s has servers that do not match its image: %w", poolID, cloud.ErrNotReady)
 	}
 	tg = g.TargetGroupARNs[0]
 	count := int(aws.ToInt32(g.MaxSize))
-	_, added, err := c.ensureRule(ctx, listener, poolID, tg, asgTagSet(g.Tags))
+	_, added, err := c.ensureRuleIn(ctx, rules, poolID, tg, asgTagSet(g.Tags))
 	if err != nil {
-		return "", "", err
+		return "", "", false, err
 	}
 	cold := aws.ToInt32(g.DesiredCapacity) < int32(count)
 	if cold {
 		if err := c.scale(ctx, *g, count); err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 	}
-	if cold || added {
+	if waited = cold || added; waited {
 		if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
-			return "", "", fmt.Errorf("pool %s: %w", poolID, err)
+			return "", "", waited, fmt.Errorf("pool %s: %w", poolID, err)
 		}
 	}
 	if cold {
 		if err := c.setTags(ctx, aws.ToString(g.AutoScalingGroupName), tagSet{tagState: stateReady}); err != nil {
-			return "", "", err
+			return "", "", waited, err
 		}
 	}
 	n, why, err := c.healthyTargets(ctx, tg)
 	if err != nil {
-		return "", "", err
+		return "", "", waited, err
 	}
 	if n < count {
-		return "", "", fmt.Errorf("pool %s: %d of %d servers healthy%s: %w", poolID, n, count, why, cloud.ErrNotReady)
+		return "", "", waited, fmt.Errorf("pool %s: %d of %d servers healthy%s: %w", poolID, n, count, why, cloud.ErrNotReady)
 	}
-	return tg, aws.ToString(g.AutoScalingGroupName), nil
+	return tg, aws.ToString(g.AutoScalingGroupName), waited, nil
 }
 
 // markServed tags the pools that served before the swap and those that
 // serve after it with the time and the endpoint, in one call. The groups
-// that served before are found by name from their target groups' tags,
-// not by listing the project's groups.
-func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before []weighted, after map[string]string) error {
+// that served before are found by name, not by listing the project's
+// groups: from their pool rules on the listener (a rule's header value
+// begins with its pool's id, which names the target group: the project's
+// if its name is targetGroupName of that id), else from their target
+// groups' tags.
+func (c *Cloud) markServed(ctx context.Context, req cloud.SwapRequest, before *listenerState, after map[string]string) error {
 	groups := map[string]string{}
 	for tg, g := range after {
 		groups[tg] = g
 	}
 	var served []string
-	for _, w := range before {
-		if _, ok := groups[w.tg]; !ok && w.weight > 0 {
-			served = append(served, w.tg)
+	for _, w := range before.defaults {
+		if _, ok := groups[w.tg]; ok || w.weight <= 0 {
+			continue
 		}
+		if id, ok := before.poolOf(req.Project, w.tg); ok {
+			groups[w.tg] = groupName(req.Project, id)
+			continue
+		}
+		served = append(served, w.tg)
 	}
 	if len(served) > 0 {
 		tags, err := c.elbTags(ctx, served)

@@ -247,6 +247,32 @@ func TestUntaggedGroupUntouched(t *testing.T) {
 	}
 }
 
+// A prune deletes the launch template its pool's group names without
+// looking it up when it is the pool's by name, and never one the group
+// was pointed at by hand: that one stays, and the pool's own template,
+// found by name and tags, goes.
+func TestPruneDeletesOnlyThePoolsTemplate(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	for _, id := range []string{"prod.web.aaaa.1", "prod.web.bbbb.1"} {
+		s.addPool(id, 1, 1)
+	}
+	own := templateName("shop", "prod.web.aaaa.1")
+	s.asg.groups[groupName("shop", "prod.web.aaaa.1")].LaunchTemplate = &asgtypes.LaunchTemplateSpecification{
+		LaunchTemplateId: s.ec2.templates[own].LaunchTemplateId, LaunchTemplateName: &own}
+	s.ec2.templates["theirs"] = ec2types.LaunchTemplate{LaunchTemplateId: aws.String("lt-theirs"), LaunchTemplateName: aws.String("theirs")}
+	s.asg.groups[groupName("shop", "prod.web.bbbb.1")].LaunchTemplate = &asgtypes.LaunchTemplateSpecification{
+		LaunchTemplateId: aws.String("lt-theirs"), LaunchTemplateName: aws.String("theirs")}
+	for _, id := range []string{"prod.web.aaaa.1", "prod.web.bbbb.1"} {
+		if err := s.DeletePool(ctx, "shop", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.ec2.templates) != 1 || s.ec2.templates["theirs"].LaunchTemplateId == nil {
+		t.Fatalf("after the prunes the launch templates are %v, want only theirs", s.ec2.templates)
+	}
+}
+
 // A launch template left without its group (a create or prune cut short)
 // shows as a failed pool, and pruning it removes what is left.
 func TestHalfMadePoolIsReportedAndPruned(t *testing.T) {
