@@ -252,10 +252,21 @@ func (m *Multi) Observe(ctx context.Context, project string) (*cloud.Live, error
 	return m.observe(ctx, project, m.scope)
 }
 
-// ObserveEnv implements cloud.EnvObserver: env's placement read for env,
-// and the images.
+// ObserveEnv implements cloud.EnvObserver: env's placement's own
+// re-check (Cloud.ObserveEnv), or for an environment that left the spec
+// a read of every placement limited to it.
 func (m *Multi) ObserveEnv(ctx context.Context, project, env string) (*cloud.Live, error) {
-	return m.observe(ctx, project, []string{env})
+	p := m.byEnv[env]
+	if p == nil {
+		return m.observe(ctx, project, []string{env})
+	}
+	l, err := p.c.ObserveEnv(ctx, project, env)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]*cloud.Live, len(m.places))
+	parts[slices.Index(m.places, p)] = l
+	return m.merge(parts, l.Images), nil
 }
 
 func (m *Multi) observe(ctx context.Context, project string, scope []string) (*cloud.Live, error) {

@@ -194,6 +194,22 @@ func TestSeveralRegionsAndAccounts(t *testing.T) {
 		t.Fatalf("no change: plan has %d steps: %+v", len(p.Steps), p.Steps)
 	}
 
+	// The executor's re-check of one environment reads its placement
+	// alone, as a single placement does: its groups and its listener.
+	counted := base.Copy()
+	calls := CountCalls(&counted)
+	mc, err := Open(ctx, counted, v1, motoOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := calls.Total() // Open asks STS who each placement is
+	if _, err := mc.(cloud.EnvObserver).ObserveEnv(ctx, v1.Project, "apac"); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Total() - before; n > 2 {
+		t.Fatalf("re-checking apac made %d calls, want at most 2 (its groups and its listener's rules): %v", n, calls.Calls())
+	}
+
 	// The image is in use in every placement: it is not deleted.
 	if err := m.DeleteImage(ctx, v1.Project, live.Images[0].BuildID); !errors.Is(err, cloud.ErrInUse) {
 		t.Fatalf("deleting the image in use: %v, want ErrInUse", err)
