@@ -570,6 +570,56 @@ func TestInterruptDuringACanaryPutsTrafficBack(t *testing.T) {
 	}
 }
 
+// TestInterruptEndsAWatchedWindowAtOnce: Ctrl-C in the middle of a long
+// canary window (or the bake window after it) sends the traffic back
+// then, as the interrupt line promises, not once the window is over: a
+// window of production's analysis may last many minutes, and whoever
+// pressed Ctrl-C wants the release off the traffic now.
+func TestInterruptEndsAWatchedWindowAtOnce(t *testing.T) {
+	for _, weights := range [][]int{{10, 50, 100}, {100}} {
+		t.Run(fmt.Sprint(weights), func(t *testing.T) {
+			f := newFixture(t)
+			f.apply(t, f.firstDeploy())
+			p, _ := canaryPlan(f, weights)
+			for i := range p.Steps {
+				if p.Steps[i].Kind == planner.Swap {
+					p.Steps[i].Watch = &planner.Watch{Bake: time.Hour}
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			e := f.executor(hookFunc(func(_ *planner.Step, line string) {
+				if strings.HasPrefix(line, "canary: 10%") || strings.HasPrefix(line, "bake: watching") {
+					go func() { time.Sleep(20 * time.Millisecond); cancel() }() // Ctrl-C inside the window
+				}
+			}))
+			e.CanaryHold = time.Hour
+			done := make(chan *Report, 1)
+			go func() {
+				rep, err := e.Apply(ctx, p)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- rep
+			}()
+			var rep *Report
+			select {
+			case rep = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the apply was still in its window 10 s after Ctrl-C")
+			}
+			o := rep.Result.Outcomes["swap:staging/web"]
+			if o.Status != Failed || !Interrupted(o.Err) {
+				t.Fatalf("swap: %v %v, want failed: interrupted", o.Status, o.Err)
+			}
+			got := servingOf(f.live(t), "staging")
+			if len(got) != 1 || got[0].Pool != f.poolID("staging", 1) || got[0].Weight != 100 {
+				t.Fatalf("staging serves %v, want all traffic back on the old pool", got)
+			}
+		})
+	}
+}
+
 func TestTransientSwapAndDeleteErrorsAreRetried(t *testing.T) {
 	f := newFixture(t)
 	f.mem.InjectTransient(memory.OpSwap, 1)

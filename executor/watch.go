@@ -80,7 +80,7 @@ func (r *run) watch(ctx context.Context, c cloud.Cloud, s *planner.Step, window 
 	}
 	since := time.Now()
 	for ext := 0; ; ext++ {
-		if err := sleep(ctx, d); err != nil {
+		if err := r.sleep(ctx, d, window); err != nil {
 			return err
 		}
 		if err := r.healthy(ctx, c, s); err != nil {
@@ -148,14 +148,19 @@ func (r *run) reject(ctx context.Context, c cloud.Cloud, s *planner.Step, rej *r
 	return errors.New(msg)
 }
 
-// sleep waits d or until ctx is done, saying why it ended early (a lost
-// lock ends a watched hold at once, naming the lock).
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits out a watched window of d, or until ctx is done or the
+// apply is interrupted, saying why it ended early: a lost lock ends the
+// window at once, naming the lock, and so does Ctrl-C (the interrupt
+// line promises that a canary's traffic goes back; waiting out a window
+// of many minutes first would break that promise).
+func (r *run) sleep(ctx context.Context, d time.Duration, window string) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	case <-r.stop:
+		return fmt.Errorf("%w during the %s window", ErrInterrupted, window)
 	case <-t.C:
 		return nil
 	}
