@@ -277,12 +277,16 @@ func (c *Cloud) servingCheck(ctx context.Context, poolID string, tgs, listeners 
 }
 
 // scale sets a group's size (min and desired; max stays the pool's count).
+// What this cloud remembers of the group is forgotten: its instances
+// follow the new size.
 func (c *Cloud) scale(ctx context.Context, g asgtypes.AutoScalingGroup, n int) error {
+	done := c.writingGroups(aws.ToString(g.AutoScalingGroupName))
 	_, err := c.api.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
 		AutoScalingGroupName: g.AutoScalingGroupName,
 		MinSize:              aws.Int32(int32(n)),
 		DesiredCapacity:      aws.Int32(int32(n)),
 	})
+	done(false, nil)
 	return classify("scaling "+aws.ToString(g.AutoScalingGroupName), err)
 }
 
