@@ -237,3 +237,63 @@ func TestGroupMemoryRacesAndSize(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Cooling writes no tag: the pool stays tagged ready, scaled to zero,
+// and is observed cold; a swap back warms it without tagging it ready
+// again. A pool an older Phoenix tagged cold is still read cold and is
+// tagged ready when warmed.
+func TestCoolingWritesNoColdTag(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	a, b := "prod.web.aaaa.1", "prod.web.bbbb.1"
+	s.addPool(a, 2, 2)
+	s.addPool(b, 2, 2)
+	if err := swapTo(s, cloud.Backend{Pool: a, Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	writes := s.asg.tagWrites
+	if err := s.SetWarm(ctx, "shop", b, false); err != nil {
+		t.Fatal(err)
+	}
+	gb := s.asg.groups[groupName("shop", b)]
+	if s.asg.tagWrites != writes || asgTagSet(gb.Tags)[tagState] != stateReady || aws.ToInt32(gb.DesiredCapacity) != 0 {
+		t.Fatalf("cooling tagged the group %d times; it is %s with desired capacity %d, want ready, 0, untagged",
+			s.asg.tagWrites-writes, asgTagSet(gb.Tags)[tagState], aws.ToInt32(gb.DesiredCapacity))
+	}
+	if p := observed(t, s, b); p.State != cloud.PoolCold || p.Healthy {
+		t.Fatalf("the cooled pool is observed %+v, want cold", p)
+	}
+	s.advance(time.Minute)
+	writes = s.asg.tagWrites
+	if err := swapTo(s, cloud.Backend{Pool: b, Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if s.asg.tagWrites != writes+1 {
+		t.Errorf("a swap to a cold pool tagged groups %d times, want once (served)", s.asg.tagWrites-writes)
+	}
+	if p := observed(t, s, b); p.State != cloud.PoolReady || !p.Healthy {
+		t.Fatalf("the pool warmed by the swap is observed %+v", p)
+	}
+
+	// Cooled by an older Phoenix: tagged cold.
+	ga := s.asg.groups[groupName("shop", a)]
+	ga.DesiredCapacity, ga.MinSize = aws.Int32(0), aws.Int32(0)
+	for i := range ga.Tags {
+		if aws.ToString(ga.Tags[i].Key) == tagState {
+			ga.Tags[i].Value = aws.String(stateCold)
+		}
+	}
+	if p := observed(t, s, a); p.State != cloud.PoolCold {
+		t.Fatalf("a pool tagged cold is observed %+v", p)
+	}
+	s.advance(time.Minute)
+	if err := s.SetWarm(ctx, "shop", a, true); err != nil {
+		t.Fatal(err)
+	}
+	if st := asgTagSet(ga.Tags)[tagState]; st != stateReady {
+		t.Errorf("warming a pool tagged cold left it %s", st)
+	}
+	if p := observed(t, s, a); p.State != cloud.PoolReady || !p.Healthy {
+		t.Fatalf("the warmed pool is observed %+v", p)
+	}
+}

@@ -21,7 +21,9 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-// Pool states as tags; cold is also read from a desired capacity of zero.
+// Pool states as tags. Cold is read from a ready group's desired capacity
+// of zero: cooling writes no tag. Groups cooled by an older Phoenix are
+// tagged cold, which is still read, and warming one tags it ready.
 const (
 	stateCreating = string(cloud.PoolCreating)
 	stateReady    = string(cloud.PoolReady)
