@@ -72,6 +72,14 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff bounds the delay between two attempts of a call (20s).
 	MaxBackoff time.Duration
+	// GroupReuse is how long a description of an auto scaling group that
+	// this cloud read (a re-check's page of an environment's groups, or
+	// the group itself) is used again instead of describing the group
+	// once more, by the swap, cooling, prune or rejection of its pool
+	// (1s; negative: never). Listener rules, listeners, target groups and
+	// target health are never reused: they are the action-time checks.
+	// See groupMemory.
+	GroupReuse time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -105,6 +113,9 @@ func (o Options) withDefaults() Options {
 		o.MaxAttempts = DefaultMaxAttempts
 	}
 	def(&o.MaxBackoff, 20*time.Second)
+	if o.GroupReuse == 0 {
+		o.GroupReuse = time.Second
+	}
 	return o
 }
 
@@ -123,6 +134,10 @@ type Cloud struct {
 
 	vpcMu sync.Mutex
 	vpcs  map[string]string // subnet id -> VPC id
+
+	// groups are the group descriptions this cloud's reads returned, for
+	// Cloud.group to reuse for Options.GroupReuse (groupmem.go).
+	groups groupMemory
 
 	foreignMu sync.Mutex
 	foreign   map[string]bool   // target groups found to be another project's

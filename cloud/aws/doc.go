@@ -54,9 +54,13 @@ package aws
 // account shares. Phoenix reads in pages (a plan is a page per 100 auto
 // scaling groups and 200 launch templates, one listing of images, and two
 // calls per load balancer, whatever the number of endpoints), each step of
-// a release reads its own endpoint and pool (a release costs about 28
-// calls an endpoint, 13 of them changes, plus waiter polls, at any number
-// of endpoints: BenchmarkFleet), its calls are paced by
+// a release reads its own endpoint and pool and uses the groups the
+// executor's re-check of its environment read a moment before
+// (Options.GroupReuse; rules, listeners, target groups and target health
+// are always read fresh), so that a release costs 24 calls an endpoint,
+// 12 of them changes, plus the release's own observe (7 calls) and waiter
+// polls, at any number of endpoints (BenchmarkFleet: about 26 an
+// endpoint at 3 endpoints, 24.5 at 30), its calls are paced by
 // client-side token buckets at AWS's documented rates (throttle.go;
 // Options.Rates raises them where AWS raised the account's limits), and a
 // call that is throttled anyway is retried where it happened, in the SDK's

@@ -356,6 +356,11 @@ type fakeASG struct {
 	mu     sync.Mutex
 	groups map[string]*asgtypes.AutoScalingGroup
 	elb    *fakeELB
+	// reads counts DescribeAutoScalingGroups calls, tagWrites
+	// CreateOrUpdateTags calls; failTags makes CreateOrUpdateTags fail
+	// (and change nothing).
+	reads, tagWrites int
+	failTags         bool
 }
 
 func newFakeASG() *fakeASG { return &fakeASG{groups: map[string]*asgtypes.AutoScalingGroup{}} }
@@ -387,6 +392,7 @@ func (f *fakeASG) CreateAutoScalingGroup(_ context.Context, in *autoscaling.Crea
 func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads++
 	names := make([]string, 0, len(f.groups))
 	for n := range f.groups {
 		names = append(names, n)
@@ -447,6 +453,10 @@ func (f *fakeASG) DeleteAutoScalingGroup(_ context.Context, in *autoscaling.Dele
 func (f *fakeASG) CreateOrUpdateTags(_ context.Context, in *autoscaling.CreateOrUpdateTagsInput, _ ...func(*autoscaling.Options)) (*autoscaling.CreateOrUpdateTagsOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tagWrites++
+	if f.failTags {
+		return nil, apiErr("InternalFailure")
+	}
 	for _, t := range in.Tags {
 		g := f.groups[*t.ResourceId]
 		replaced := false

@@ -229,10 +229,12 @@ func (c *Cloud) projectGroups(ctx context.Context, project string, envs ...strin
 		in.Filters = append(in.Filters, asgtypes.Filter{Name: aws.String("tag:" + tagEnv), Values: envs})
 	}
 	var out []asgtypes.AutoScalingGroup
+	read := c.readingGroups()
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(c.api.AutoScaling, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
+			read.done(nil)
 			return nil, classify("describing auto scaling groups", err)
 		}
 		for _, g := range page.AutoScalingGroups {
@@ -242,6 +244,7 @@ func (c *Cloud) projectGroups(ctx context.Context, project string, envs ...strin
 			out = append(out, g)
 		}
 	}
+	read.done(out) // for the steps that act on these pools a moment later (Cloud.group)
 	return out, nil
 }
 

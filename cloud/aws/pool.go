@@ -21,7 +21,9 @@ import (
 	"github.com/phoenix-gitops/phoenix/model"
 )
 
-// Pool states as tags; cold is also read from a desired capacity of zero.
+// Pool states as tags. Cold is read from a ready group's desired capacity
+// of zero: cooling writes no tag. Groups cooled by an older Phoenix are
+// tagged cold, which is still read, and warming one tags it ready.
 const (
 	stateCreating = string(cloud.PoolCreating)
 	stateReady    = string(cloud.PoolReady)
@@ -298,7 +300,9 @@ func (c *Cloud) ensureGroup(ctx context.Context, req cloud.CreateRequest, lt, tg
 		HealthCheckGracePeriod: aws.Int32(300),
 		Tags:                   tags.asg(name),
 	}
+	done := c.writingGroups(name)
 	_, err := c.api.AutoScaling.CreateAutoScalingGroup(ctx, in)
+	done(false, nil) // nothing of it is remembered (a group found existing is described)
 	if hasCode(err, "AlreadyExists") {
 		g, gerr := c.group(ctx, req.Project, req.ID)
 		if gerr != nil {
@@ -318,24 +322,38 @@ func (c *Cloud) ensureGroup(ctx context.Context, req cloud.CreateRequest, lt, tg
 	}, nil
 }
 
-// group returns the project's auto scaling group of poolID, or nil.
+// group returns the project's auto scaling group of poolID, or nil. A
+// description of it that this cloud read less than Options.GroupReuse ago
+// (the executor's re-check of the environment, a moment before the step
+// acts) is used again (groupmem.go); else the group is described, and
+// remembered.
 func (c *Cloud) group(ctx context.Context, project, poolID string) (*asgtypes.AutoScalingGroup, error) {
 	name := groupName(project, poolID)
+	if g := c.rememberedGroup(project, name); g != nil {
+		return g, nil
+	}
+	read := c.readingGroups()
 	out, err := c.api.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
 	if err != nil {
+		read.done(nil)
 		return nil, classify("describing auto scaling group "+name, err)
 	}
 	for i := range out.AutoScalingGroups {
 		g := out.AutoScalingGroups[i]
 		if aws.ToString(g.AutoScalingGroupName) == name && asgTagSet(g.Tags).owned(project) && !deleting(g) {
+			read.done([]asgtypes.AutoScalingGroup{g})
 			return &g, nil
 		}
 	}
+	read.done(nil, name)
 	return nil, nil
 }
 
+// setTags tags a group; what this cloud remembers of it is updated.
 func (c *Cloud) setTags(ctx context.Context, group string, t tagSet) error {
+	done := c.writingGroups(group)
 	_, err := c.api.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: t.asg(group)})
+	done(err == nil, func(g *asgtypes.AutoScalingGroup) { taggedWith(g, t) })
 	return classify("tagging "+group, err)
 }
 
@@ -348,7 +366,9 @@ func (c *Cloud) setManyTags(ctx context.Context, groups map[string]tagSet) error
 	for _, g := range sortedKeys(groups) {
 		tags = append(tags, groups[g].asg(g)...)
 	}
+	done := c.writingGroups(sortedKeys(groups)...)
 	_, err := c.api.AutoScaling.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: tags})
+	done(err == nil, func(g *asgtypes.AutoScalingGroup) { taggedWith(g, groups[aws.ToString(g.AutoScalingGroupName)]) })
 	return classify("tagging "+strings.Join(sortedKeys(groups), ", "), err)
 }
 

@@ -121,9 +121,11 @@ func poolTemplate(g *asgtypes.AutoScalingGroup, name string) string {
 // deleteGroup force-deletes a group and waits until it is gone, so the
 // target group is free to delete.
 func (c *Cloud) deleteGroup(ctx context.Context, name string) error {
+	done := c.writingGroups(name)
 	_, err := c.api.AutoScaling.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{
 		AutoScalingGroupName: &name, ForceDelete: aws.Bool(true),
 	})
+	done(false, nil) // forgotten, whatever came of it
 	switch {
 	case err == nil:
 	case hasCode(err, "ResourceInUse", "ScalingActivityInProgress"):

@@ -131,7 +131,7 @@ func (c *Cloud) readyBackend(ctx context.Context, project, poolID string, rules 
 			return "", "", waited, fmt.Errorf("pool %s: %w", poolID, err)
 		}
 	}
-	if cold {
+	if cold && asgTagSet(g.Tags)[tagState] != stateReady { // tagged cold by an older Phoenix
 		if err := c.setTags(ctx, aws.ToString(g.AutoScalingGroupName), tagSet{tagState: stateReady}); err != nil {
 			return "", "", waited, err
 		}
@@ -277,18 +277,24 @@ func (c *Cloud) servingCheck(ctx context.Context, poolID string, tgs, listeners 
 }
 
 // scale sets a group's size (min and desired; max stays the pool's count).
+// What this cloud remembers of the group is forgotten: its instances
+// follow the new size.
 func (c *Cloud) scale(ctx context.Context, g asgtypes.AutoScalingGroup, n int) error {
+	done := c.writingGroups(aws.ToString(g.AutoScalingGroupName))
 	_, err := c.api.AutoScaling.UpdateAutoScalingGroup(ctx, &autoscaling.UpdateAutoScalingGroupInput{
 		AutoScalingGroupName: g.AutoScalingGroupName,
 		MinSize:              aws.Int32(int32(n)),
 		DesiredCapacity:      aws.Int32(int32(n)),
 	})
+	done(false, nil)
 	return classify("scaling "+aws.ToString(g.AutoScalingGroupName), err)
 }
 
 // SetWarm scales a non-serving pool to zero (cold) or back to its count
 // (warm, waiting until healthy). Cooling a pool that serves is refused with
-// ErrServing.
+// ErrServing. Cooling writes no tag (a ready group of desired capacity
+// zero is cold); warming a pool tagged cold (by an older Phoenix) tags it
+// ready.
 func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) error {
 	g, err := c.group(ctx, project, poolID)
 	if err != nil {
@@ -311,13 +317,9 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 		if err := servesByDefault(poolID, ls, g.TargetGroupARNs); err != nil {
 			return err
 		}
-		if err := c.scale(ctx, *g, 0); err != nil {
-			return err
-		}
-		if asgTagSet(g.Tags)[tagState] == stateReady {
-			return c.setTags(ctx, name, tagSet{tagState: stateCold})
-		}
-		return nil
+		// No cold tag: a ready pool scaled to zero reads as cold
+		// (livePool), and the tag would decide nothing.
+		return c.scale(ctx, *g, 0)
 	}
 	if len(g.TargetGroupARNs) == 0 {
 		return fmt.Errorf("pool %s has no target group: %w", poolID, cloud.ErrNotFound)
@@ -334,7 +336,7 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
 		return fmt.Errorf("warming pool %s: %w", poolID, err)
 	}
-	if asgTagSet(g.Tags)[tagState] == stateCold {
+	if asgTagSet(g.Tags)[tagState] == stateCold { // cooled by an older Phoenix, which tagged it cold
 		return c.setTags(ctx, name, tagSet{tagState: stateReady})
 	}
 	return nil
