@@ -142,6 +142,12 @@ func BenchmarkFleet(b *testing.B) {
 	fmt.Printf("release calls per endpoint at N=%d / N=%d: %.2f× (target at most 1.25×); with the second look moto takes, %.2f×\n",
 		last.n, first.n, last.perEndpoint(last.rel)/first.perEndpoint(first.rel),
 		(last.perEndpoint(last.rel)+last.perEndpoint(last.look))/(first.perEndpoint(first.rel)+first.perEndpoint(first.look)))
+	// What one more endpoint costs, the release's calls once per release
+	// (its plan's whole observe, a subnet's VPC) left out: the slope from
+	// N=3 to N=30.
+	marginal := (float64(sum(last.rel))/float64(max(last.rels, 1)) - float64(sum(first.rel))/float64(max(first.rels, 1))) / float64(last.n-first.n)
+	fmt.Printf("a release's calls for one more endpoint (N=%d to N=%d): %.1f (target at most 25); the rest, %.1f, is once per release\n",
+		first.n, last.n, marginal, float64(sum(first.rel))/float64(max(first.rels, 1))-marginal*float64(first.n))
 	const fleet = 20000
 	plan := extrapolate(first.plan, first.plans, first.n, last.plan, last.plans, last.n, fleet)
 	rel := extrapolate(first.rel, first.rels, first.n, last.rel, last.rels, last.n, fleet)
