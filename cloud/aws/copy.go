@@ -22,27 +22,28 @@ func (c *Cloud) readImages(ctx context.Context, project string) ([]cloud.Image, 
 	return liveImages(ims), nil
 }
 
-// imageFor returns the AMI a pool in p starts from: the image itself in
-// its own placement or another account of its region, else its copy in
-// p's region (made now if missing); shared with p's account by launch
-// permission when that is not the image account.
+// imageFor returns the AMI a pool (or bake) in p starts from: the image
+// itself in the region it was read in, else its copy in p's region (made
+// now if missing); shared with p's account by launch permission when that
+// is not the image account.
 func (m *Multi) imageFor(ctx context.Context, project string, im cloud.Image, p *placed, log io.Writer) (string, error) {
-	if p == m.bake || im.Ref == "" {
+	home := m.homeOf(im.BuildID)
+	if p == home || im.Ref == "" {
 		return im.Ref, nil
 	}
-	owner, ami := m.bake.c, im.Ref
-	if r := p.key.region; r != m.bake.key.region {
+	owner, ami := home.c, im.Ref
+	if r := p.key.region; r != home.key.region {
 		owner = m.copiers[r]
 		mu := m.copying(r, im.Ref)
 		mu.Lock()
 		var err error
-		ami, err = owner.ensureCopy(ctx, project, im, m.bake.key.region, log)
+		ami, err = owner.ensureCopy(ctx, project, im, home.key.region, log)
 		mu.Unlock()
 		if err != nil {
 			return "", err
 		}
 	}
-	if p.account != m.bake.account {
+	if p.account != home.account {
 		if err := owner.share(ctx, ami, p.account); err != nil {
 			return "", err
 		}
@@ -61,6 +62,10 @@ func (c *Cloud) ensureCopy(ctx context.Context, project string, im cloud.Image, 
 		}
 		return "", err
 	}
+	// A copy that failed keeps its name: it goes, and is made again.
+	if err := c.deleteFailedCopies(ctx, project, im.Ref); err != nil {
+		return "", err
+	}
 	tags := tagSet{
 		tagProject:   project,
 		tagImage:     im.Name,
@@ -73,7 +78,9 @@ func (c *Cloud) ensureCopy(ctx context.Context, project string, im cloud.Image, 
 		tags[tagParent] = im.ParentBuildID
 	}
 	// The source AMI's id keeps the name unique: a build re-baked past
-	// its maxAge is another AMI, with its own copy.
+	// its maxAge is another AMI, with its own copy. The name also keeps a
+	// second process to one copy (InvalidAMIName.Duplicate, then found);
+	// a client token would, but would hand back a copy that failed.
 	name := short(amiName(project, im.Name, im.BuildID), 100) + "-" + im.Ref
 	logf(log, "image %s: copying %s from %s", im.Name, im.Ref, srcRegion)
 	out, err := c.api.EC2.CopyImage(ctx, &ec2.CopyImageInput{
@@ -81,7 +88,6 @@ func (c *Cloud) ensureCopy(ctx context.Context, project string, im cloud.Image, 
 		SourceRegion:      aws.String(srcRegion),
 		Name:              aws.String(name),
 		Description:       aws.String("Phoenix image " + im.Name + " build " + im.BuildID + ", copy of " + im.Ref),
-		ClientToken:       aws.String("phoenix-" + im.Ref),
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeImage, Tags: tags.ec2()}},
 	})
 	var ami string
@@ -117,6 +123,27 @@ func (c *Cloud) findCopy(ctx context.Context, project, src string) (string, erro
 		}
 	}
 	return "", nil
+}
+
+// deleteFailedCopies deregisters the project's copies of src here that
+// failed (Observe and findCopy skip them).
+func (c *Cloud) deleteFailedCopies(ctx context.Context, project, src string) error {
+	out, err := c.api.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + tagProject), Values: []string{project}},
+		{Name: aws.String("tag:" + tagCopyOf), Values: []string{src}},
+		{Name: aws.String("state"), Values: []string{string(ec2types.ImageStateFailed), string(ec2types.ImageStateError)}},
+	}})
+	if err != nil {
+		return classify("describing failed copies of "+src, err)
+	}
+	for _, im := range out.Images {
+		if t := ec2TagSet(im.Tags); t.owned(project) && t[tagCopyOf] == src {
+			if err := c.deregister(ctx, im); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // share lets account launch ami. Adding a permission it has is a no-op.

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -44,11 +45,16 @@ func (c *Cloud) projectImages(ctx context.Context, project string, extra ...ec2t
 	return out, nil
 }
 
-// findImage returns the project's newest AMI with buildID, if any.
+// findImage returns the project's newest AMI with buildID, if any; a copy
+// of one made for another region (a Multi's) is not it.
 func (c *Cloud) findImage(ctx context.Context, project, buildID string) (*ec2types.Image, error) {
 	ims, err := c.buildImages(ctx, project, buildID)
-	if err != nil || len(ims) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	ims = slices.DeleteFunc(ims, func(im ec2types.Image) bool { return ec2TagSet(im.Tags)[tagCopyOf] != "" })
+	if len(ims) == 0 {
+		return nil, nil
 	}
 	return &ims[len(ims)-1], nil
 }

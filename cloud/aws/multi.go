@@ -56,8 +56,13 @@ type placement struct {
 // placement comes first: that of the first environment that assumes no
 // role (the account Phoenix runs as, where images are kept centrally and
 // shared from), else the first.
-func placementsOf(d *model.Desired) []placement {
-	ps := groupPlacements(d)
+func placementsOf(d *model.Desired) []placement { return placementsIn(d, "") }
+
+// placementsIn is placementsOf with region standing for an environment
+// that names none (AWS_REGION's), so that it is grouped with those that
+// name it.
+func placementsIn(d *model.Desired, region string) []placement {
+	ps := groupPlacements(d, region)
 	if i := slices.IndexFunc(ps, func(p placement) bool { return p.key.role == "" }); i > 0 {
 		p := ps[i]
 		ps = slices.Insert(slices.Delete(ps, i, i+1), 0, p)
@@ -65,7 +70,7 @@ func placementsOf(d *model.Desired) []placement {
 	return ps
 }
 
-func groupPlacements(d *model.Desired) []placement {
+func groupPlacements(d *model.Desired, region string) []placement {
 	var out []placement
 	at := map[placementKey]int{}
 	for _, name := range d.EnvNames() {
@@ -73,9 +78,12 @@ func groupPlacements(d *model.Desired) []placement {
 		if e.Cloud != Name {
 			continue
 		}
-		var k placementKey
+		k := placementKey{region: region}
 		if e.AWS != nil {
-			k = placementKey{region: e.AWS.Region, role: e.AWS.AssumeRole}
+			k.role = e.AWS.AssumeRole
+			if e.AWS.Region != "" {
+				k.region = e.AWS.Region
+			}
 		}
 		i, ok := at[k]
 		if !ok {
@@ -95,7 +103,7 @@ func groupPlacements(d *model.Desired) []placement {
 // several are a Multi, which checks every placement's credentials and
 // account before the first call.
 func Open(ctx context.Context, base aws.Config, d *model.Desired, opt Options) (cloud.Cloud, error) {
-	ps := placementsOf(d)
+	ps := placementsIn(d, base.Region)
 	if len(ps) <= 1 {
 		cfg := base
 		if len(ps) == 1 {
@@ -106,7 +114,11 @@ func Open(ctx context.Context, base aws.Config, d *model.Desired, opt Options) (
 		}
 		return NewFromConfig(cfg, d, opt)
 	}
-	m := &Multi{byEnv: map[string]*placed{}, copiers: map[string]*Cloud{}, poolAt: map[string]*placed{}, epAt: map[string]*placed{}}
+	m := &Multi{byEnv: map[string]*placed{}, copiers: map[string]*Cloud{}, poolAt: map[string]*placed{}, epAt: map[string]*placed{},
+		home: map[string]*placed{}, specEnvs: map[string]bool{}}
+	for name := range d.Environments {
+		m.specEnvs[name] = true
+	}
 	seen := map[string]placementKey{} // account/region -> the key that reached it
 	for i, p := range ps {
 		cfg := placementConfig(base, p.key)
@@ -128,26 +140,28 @@ func Open(ctx context.Context, base aws.Config, d *model.Desired, opt Options) (
 			return nil, err
 		}
 		pl := &placed{placement: p, account: acct, cfg: cfg, c: c}
-		c.noImages = i > 0 // images are read where they are baked
 		m.places = append(m.places, pl)
 		for _, e := range p.envs {
 			m.byEnv[e] = pl
 		}
 	}
 	m.bake = m.places[0]
-	for _, pl := range m.places[1:] {
+	for _, pl := range m.places {
+		// Images are read in every placement of the image account: those
+		// baked where an earlier spec baked them stay the images.
+		pl.c.noImages = pl.account != m.bake.account
 		m.addCopier(pl, base, d, opt)
 	}
 	return m, nil
 }
 
 // addCopier makes sure the image account has a cloud in pl's region,
-// where copies for pl's pools are kept: pl's own if pl is of the image
-// account, else one with the image placement's credentials and no
-// environments.
+// where its images or copies for pl's pools are kept: that of a placement
+// of the image account there, else one with the image placement's
+// credentials and no environments.
 func (m *Multi) addCopier(pl *placed, base aws.Config, d *model.Desired, opt Options) {
 	r := pl.key.region
-	if r == m.bake.key.region || m.copiers[r] != nil {
+	if m.copiers[r] != nil {
 		return
 	}
 	for _, o := range m.places {
@@ -178,17 +192,20 @@ func placementConfig(base aws.Config, k placementKey) aws.Config {
 	return cfg
 }
 
-// checkPlacement asks cfg for credentials once, naming the environments
-// and role they are for when it fails.
+// checkPlacement asks cfg for credentials once. For a placement that
+// assumes a role, a failure is the AssumeRole's (denied, no such role, a
+// throttle), not a lack of credentials, and is said so.
 func checkPlacement(ctx context.Context, cfg aws.Config, ps []placement) error {
 	if cfg.Region == "" {
 		return fmt.Errorf("no AWS region: set aws.region in the spec or AWS_REGION")
 	}
-	err := CheckCredentials(ctx, cfg)
-	if err == nil || len(ps) == 0 || ps[0].key.role == "" {
-		return err
+	if len(ps) == 0 || ps[0].key.role == "" {
+		return CheckCredentials(ctx, cfg)
 	}
-	return fmt.Errorf("environment %s: assuming %s: %w", strings.Join(ps[0].envs, ", "), ps[0].key.role, err)
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return fmt.Errorf("environment %s: assuming %s: %w", strings.Join(ps[0].envs, ", "), ps[0].key.role, classify("assuming the role", err))
+	}
+	return nil
 }
 
 // accountOf asks STS which account cfg's credentials are of.
@@ -210,8 +227,14 @@ type Multi struct {
 	byEnv   map[string]*placed
 	copiers map[string]*Cloud // region -> the image account's cloud there
 
+	// specEnvs are all the spec's environments, of any cloud: a scope
+	// naming one that no placement has is another cloud's, not one that
+	// left the spec.
+	specEnvs map[string]bool
+
 	mu     sync.Mutex
 	copyMu map[string]*sync.Mutex // region/source AMI -> held while its copy is found or made
+	home   map[string]*placed     // build id -> the placement its image was read in
 	poolAt map[string]*placed     // pool id -> where a read found it
 	epAt   map[string]*placed     // endpoint address -> where a read found it
 	scope  []string
@@ -272,43 +295,83 @@ func (m *Multi) ObserveEnv(ctx context.Context, project, env string) (*cloud.Liv
 func (m *Multi) observe(ctx context.Context, project string, scope []string) (*cloud.Live, error) {
 	read := m.toRead(scope)
 	parts := make([]*cloud.Live, len(m.places))
-	var images []cloud.Image
+	images := make([][]cloud.Image, len(m.places))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, p := range m.places {
-		if !read[i] {
-			continue
+		switch {
+		case read[i]:
+			g.Go(func() error {
+				l, err := p.c.observe(gctx, project, scope)
+				if err != nil {
+					return fmt.Errorf("reading %s: %w", p.key, err)
+				}
+				parts[i], images[i] = l, l.Images
+				return nil
+			})
+		case !p.c.noImages:
+			g.Go(func() (err error) {
+				if images[i], err = p.c.readImages(gctx, project); err != nil {
+					return fmt.Errorf("reading the images of %s: %w", p.key, err)
+				}
+				return nil
+			})
 		}
-		g.Go(func() error {
-			l, err := p.c.observe(gctx, project, scope)
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", p.key, err)
-			}
-			parts[i] = l
-			return nil
-		})
-	}
-	if !read[0] {
-		g.Go(func() (err error) { images, err = m.bake.c.readImages(gctx, project); return })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if read[0] {
-		images = parts[0].Images
+	return m.merge(parts, m.newestImages(images)), nil
+}
+
+// newestImages keeps the newest image of every build among those the
+// placements of the image account read (by index of m.places), and
+// remembers where each was read: a pool elsewhere starts from a copy of
+// it, a child is baked from a copy in the image placement's region.
+func (m *Multi) newestImages(byPlace [][]cloud.Image) []cloud.Image {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	best := map[string]int{} // build id -> index in out
+	var out []cloud.Image
+	for i, ims := range byPlace {
+		for _, im := range ims {
+			j, seen := best[im.BuildID]
+			switch {
+			case !seen:
+				best[im.BuildID] = len(out)
+				out = append(out, im)
+			case im.CreatedAt.After(out[j].CreatedAt):
+				out[j] = im
+			default:
+				continue
+			}
+			m.home[im.BuildID] = m.places[i]
+		}
 	}
-	return m.merge(parts, images), nil
+	sort.Slice(out, func(i, j int) bool { return out[i].BuildID < out[j].BuildID })
+	return out
+}
+
+// homeOf returns the placement an image was read in (or baked in).
+func (m *Multi) homeOf(buildID string) *placed {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.home[buildID]; p != nil {
+		return p
+	}
+	return m.bake
 }
 
 // toRead says which placements a read of scope covers: those with an
-// environment in scope, every one for an environment no placement has
-// (it left the spec: its resources may be anywhere), all without a scope.
+// environment in scope, every one for an environment no placement has and
+// no other cloud of the spec either (it left the spec: its resources may
+// be anywhere), all without a scope.
 func (m *Multi) toRead(scope []string) []bool {
 	read := make([]bool, len(m.places))
 	for i, p := range m.places {
 		read[i] = len(scope) == 0 || slices.ContainsFunc(p.envs, func(e string) bool { return slices.Contains(scope, e) })
 	}
 	for _, e := range scope {
-		if m.byEnv[e] == nil {
+		if m.byEnv[e] == nil && !m.specEnvs[e] {
 			for i := range read {
 				read[i] = true
 			}
@@ -388,9 +451,26 @@ func (m *Multi) ofPool(id string) *placed {
 	return m.bake
 }
 
-// Bake implements cloud.Cloud: in the image placement.
+// Bake implements cloud.Cloud: in the image placement, from a copy of
+// the parent there if the parent was baked in another region (by an
+// earlier spec whose image placement was elsewhere).
 func (m *Multi) Bake(ctx context.Context, req cloud.BakeRequest) (cloud.Image, error) {
-	return m.bake.c.Bake(ctx, req)
+	if req.Parent != nil {
+		ref, err := m.imageFor(ctx, req.Project, *req.Parent, m.bake, req.Log)
+		if err != nil {
+			return cloud.Image{}, fmt.Errorf("making parent image %s usable in %s: %w", req.Parent.Name, m.bake.key, err)
+		}
+		parent := *req.Parent
+		parent.Ref = ref
+		req.Parent = &parent
+	}
+	im, err := m.bake.c.Bake(ctx, req)
+	if err == nil {
+		m.mu.Lock()
+		m.home[im.BuildID] = m.bake
+		m.mu.Unlock()
+	}
+	return im, err
 }
 
 // CreatePool implements cloud.Cloud: in the environment's placement, from
@@ -423,6 +503,22 @@ func (m *Multi) Swap(ctx context.Context, req cloud.SwapRequest) error {
 	}
 	if p == nil {
 		p = m.bake
+	}
+	if req.MoveFrom != "" && req.MoveFrom != req.Endpoint {
+		m.mu.Lock()
+		from := m.epAt[req.MoveFrom]
+		m.mu.Unlock()
+		if from != nil && from != p {
+			// The endpoint moved to another region or account: the new
+			// listener serves first, then the old one is detached where
+			// it is.
+			moved := req
+			moved.MoveFrom = ""
+			if err := p.c.Swap(ctx, moved); err != nil {
+				return err
+			}
+			return from.c.release(ctx, req.MoveFrom)
+		}
 	}
 	return p.c.Swap(ctx, req)
 }
@@ -487,25 +583,28 @@ func (m *Multi) CheckQuotas(ctx context.Context, creates []*model.Pool) (skipped
 // Lock implements cloud.Cloud: in the environment's bucket, through its
 // placement.
 func (m *Multi) Lock(ctx context.Context, req cloud.LockRequest) error {
-	p, err := m.ofEnv(req.Env)
-	if err != nil {
-		return err
+	return m.lockPlace(req.Env).c.Lock(ctx, req)
+}
+
+// lockPlace is where an environment's lock is: its placement, or for one
+// that left the spec (apply --destroy locks it) the image placement,
+// whose cloud keeps such locks in its bucket (Cloud.lockSite).
+func (m *Multi) lockPlace(env string) *placed {
+	if p := m.byEnv[env]; p != nil {
+		return p
 	}
-	return p.c.Lock(ctx, req)
+	return m.bake
 }
 
 // Unlock implements cloud.Cloud.
 func (m *Multi) Unlock(ctx context.Context, project, env, owner string) error {
-	p, err := m.ofEnv(env)
-	if err != nil {
-		return err
-	}
-	return p.c.Unlock(ctx, project, env, owner)
+	return m.lockPlace(env).c.Unlock(ctx, project, env, owner)
 }
 
 // DeleteImage implements cloud.Cloud: it refuses while a pool of any
 // placement uses the build, then deletes its copies in every region and
-// the image itself (shares go with it).
+// the image itself wherever the image account holds it (shares go with
+// it).
 func (m *Multi) DeleteImage(ctx context.Context, project, buildID string) error {
 	for _, p := range m.places {
 		if err := p.c.refuseInUse(ctx, project, buildID); err != nil {
@@ -519,5 +618,15 @@ func (m *Multi) DeleteImage(ctx context.Context, project, buildID string) error 
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return m.bake.c.DeleteImage(ctx, project, buildID)
+	for _, p := range m.places {
+		if !p.c.noImages {
+			if err := p.c.DeleteImage(ctx, project, buildID); err != nil {
+				return fmt.Errorf("in %s: %w", p.key, err)
+			}
+		}
+	}
+	m.mu.Lock()
+	delete(m.home, buildID)
+	m.mu.Unlock()
+	return nil
 }

@@ -433,3 +433,130 @@ func TestQuotasArePerPlacement(t *testing.T) {
 		t.Fatalf("staging's own account has room: %v", err)
 	}
 }
+
+// TestAddingAnEnvironmentKeepsTheImages: the image placement is the first
+// environment (by name) that assumes no role, so adding "dev" in another
+// region moves it. Images baked where the spec baked them before stay the
+// images (read in every placement of the image account): nothing is
+// baked again and no serving pool is replaced. A lock of an environment
+// that left the spec (apply --destroy takes it) is kept where the images
+// are.
+func TestAddingAnEnvironmentKeepsTheImages(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base := motoConfig(t)
+	envs := fourPlacements(t, base)[:2] // staging (us-east-1), staging-eu (eu-west-1)
+	fakeBuilders(t, base)
+	v1 := multiRelease(t, envs, "1", "")
+	m, _ := multiApply(ctx, t, base, v1, -1)
+	before := multiServing(ctx, t, m, v1)
+
+	dev := multiEnv{name: "dev", key: placementKey{region: "eu-west-1"}}
+	dev.site = newSiteAt(t, placementConfig(base, dev.key), 1, "phoenix-dev")
+	withDev := multiRelease(t, append([]multiEnv{dev}, envs...), "1", "")
+	p := multiPlan(ctx, t, base, withDev)
+	for _, st := range p.Steps {
+		if st.Kind == planner.Bake || st.Env != "dev" {
+			t.Fatalf("adding dev plans %s %s %s: want only dev's create and swap: %+v", st.Kind, st.Env, st.Pool, p.Steps)
+		}
+	}
+	m, _ = multiApply(ctx, t, base, withDev, -1)
+	after := multiServing(ctx, t, m, withDev)
+	if imageRef(after, "app") != imageRef(before, "app") {
+		t.Fatalf("the image is %s after adding dev, was %s", imageRef(after, "app"), imageRef(before, "app"))
+	}
+	if p := multiPlan(ctx, t, base, withDev); len(p.Steps) != 0 {
+		t.Fatalf("after adding dev the plan has %d steps: %+v", len(p.Steps), p.Steps)
+	}
+
+	// A child of an image that lives in us-east-1, baked now in eu-west-1
+	// (dev's): from a copy of its parent there.
+	rebaked := multiRelease(t, append([]multiEnv{dev}, envs...), "2", "echo rebaked")
+	fakeBuilders(t, placementConfig(base, dev.key))
+	m, _ = multiApply(ctx, t, base, rebaked, 0)
+	live := multiServing(ctx, t, m, rebaked)
+	if p := multiPlan(ctx, t, base, rebaked); len(p.Steps) != 0 {
+		t.Fatalf("after the rebake the plan has %d steps: %+v", len(p.Steps), p.Steps)
+	}
+	// The old image went where it was, with its copy in eu-west-1.
+	old := imageRef(before, "app")
+	if len(live.Images) != 1 || imageRef(live, "app") == old {
+		t.Fatalf("images after the rebake: %+v, want only the new one", live.Images)
+	}
+	if ims, err := ec2.NewFromConfig(base).DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{old}}); err == nil && len(ims.Images) > 0 && ims.Images[0].State != ec2types.ImageStateDeregistered {
+		t.Fatalf("the old image %s is still in us-east-1", old)
+	}
+	if n := len(copiesOf(ctx, t, ec2.NewFromConfig(placementConfig(base, dev.key)), old)); n != 0 {
+		t.Fatalf("%d copies of the old image are left in eu-west-1", n)
+	}
+
+	lock := cloud.LockRequest{Project: v1.Project, Env: "gone", Owner: "test", Lease: time.Minute}
+	if err := m.Lock(ctx, lock); err != nil {
+		t.Fatalf("locking an environment that left the spec: %v", err)
+	}
+	if err := m.Unlock(ctx, v1.Project, "gone", "test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScopeOfAnotherCloudsEnvironmentReadsNoOtherPlacement: --env naming
+// a local environment is not an AWS environment that left the spec,
+// whose resources could be in any placement; only one that no cloud of
+// the spec has makes a scoped read look everywhere.
+func TestScopeOfAnotherCloudsEnvironmentReadsNoOtherPlacement(t *testing.T) {
+	a := &placed{placement: placement{envs: []string{"prod"}}}
+	b := &placed{placement: placement{envs: []string{"eu"}}}
+	m := &Multi{places: []*placed{a, b}, byEnv: map[string]*placed{"prod": a, "eu": b},
+		specEnvs: map[string]bool{"prod": true, "eu": true, "dev": true}}
+	for scope, want := range map[string][]bool{
+		"eu":      {false, true},
+		"eu,dev":  {false, true}, // dev is the local cloud's
+		"eu,gone": {true, true},  // gone left the spec
+		"":        {true, true},
+	} {
+		var envs []string
+		if scope != "" {
+			envs = strings.Split(scope, ",")
+		}
+		if got := m.toRead(envs); !slices.Equal(got, want) {
+			t.Errorf("scope %q reads %v, want %v", scope, got, want)
+		}
+	}
+}
+
+// TestEnvironmentMovedToAnotherRegion: staging-eu moves from eu-west-1 to
+// us-east-1 (zeu keeps eu-west-1 read). Its new listener serves from a
+// pool made in us-east-1, then its old listener, in the other region, is
+// detached; the old pool is pruned where it is, and the next plan is
+// empty.
+func TestEnvironmentMovedToAnotherRegion(t *testing.T) {
+	needMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base := motoConfig(t)
+	envs := fourPlacements(t, base)[:2]
+	eu2 := multiEnv{name: "zeu", key: placementKey{region: "eu-west-1"}}
+	eu2.site = newSiteAt(t, placementConfig(base, eu2.key), 1, "phoenix-zeu")
+	envs = append(envs, eu2)
+	fakeBuilders(t, base)
+	v1 := multiRelease(t, envs, "1", "")
+	multiApply(ctx, t, base, v1, -1)
+	oldListener := envs[1].site.Listeners[0]
+
+	envs[1].key = placementKey{region: "us-east-1"}
+	envs[1].site = newSiteAt(t, base, 1, "phoenix-staging-eu-moved")
+	moved := multiRelease(t, envs, "1", "")
+	m, p := multiApply(ctx, t, base, moved, -1)
+	if i := slices.IndexFunc(p.Steps, func(s planner.Step) bool { return s.Kind == planner.Swap && s.Env == "staging-eu" }); i < 0 || p.Steps[i].MoveFrom != oldListener {
+		t.Fatalf("the plan does not move staging-eu's endpoint from %s: %+v", oldListener, p.Steps)
+	}
+	multiServing(ctx, t, m, moved)
+	l, err := elb.NewFromConfig(placementConfig(base, placementKey{region: "eu-west-1"})).DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{oldListener}})
+	if err != nil || len(l.Listeners) != 1 || l.Listeners[0].DefaultActions[0].FixedResponseConfig == nil {
+		t.Fatalf("the old listener in eu-west-1 still routes to a pool: %+v %v", l, err)
+	}
+	if p := multiPlan(ctx, t, base, moved); len(p.Steps) != 0 {
+		t.Fatalf("after the move the plan has %d steps: %+v", len(p.Steps), p.Steps)
+	}
+}
