@@ -29,19 +29,7 @@ func TestExampleWithExecutor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		live, p := observeAndPlan(ctx, t, c, d)
-		e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live, CanaryHold: 10 * time.Millisecond}
-		rep, err := e.Apply(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.OK() {
-			var why []string
-			for _, f := range rep.Failures() {
-				why = append(why, f.Step.ID+": "+f.Err.Error())
-			}
-			t.Fatalf("apply failed:\n%s", strings.Join(why, "\n"))
-		}
+		rep := executorApply(ctx, t, c, d)
 		after, err := c.Observe(ctx, d.Project)
 		if err != nil {
 			t.Fatal(err)
@@ -71,4 +59,24 @@ func TestExampleWithExecutor(t *testing.T) {
 			t.Errorf("the revert creates %s in %s, which retention kept", st.Pool, st.Env)
 		}
 	}
+}
+
+// executorApply observes, plans and applies d on c with the real
+// executor, as phoenix apply does, and fails t with every failed step.
+func executorApply(ctx context.Context, t *testing.T, c cloud.Cloud, d *model.Desired) *executor.Report {
+	t.Helper()
+	live, p := observeAndPlan(ctx, t, c, d)
+	e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live, CanaryHold: 10 * time.Millisecond}
+	rep, err := e.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		var why []string
+		for _, f := range rep.Failures() {
+			why = append(why, f.Step.ID+": "+f.Err.Error())
+		}
+		t.Fatalf("apply failed:\n%s", strings.Join(why, "\n"))
+	}
+	return rep
 }

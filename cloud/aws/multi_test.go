@@ -19,7 +19,6 @@ import (
 
 	"github.com/phoenix-gitops/phoenix/cloud"
 	"github.com/phoenix-gitops/phoenix/compiler"
-	"github.com/phoenix-gitops/phoenix/executor"
 	"github.com/phoenix-gitops/phoenix/model"
 	"github.com/phoenix-gitops/phoenix/planner"
 	"github.com/phoenix-gitops/phoenix/planner/plantest"
@@ -376,19 +375,11 @@ func TestSeveralPlacementsWithExecutor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		live, p := observeAndPlan(ctx, t, c, d)
-		e := &executor.Executor{Clouds: cloud.Set{Name: c}, Desired: d, Live: live, CanaryHold: 10 * time.Millisecond}
-		rep, err := e.Apply(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.OK() {
-			t.Fatalf("VERSION %s: %s: %v", v, rep.Line(), rep.Failures()[0].Err)
-		}
+		rep := executorApply(ctx, t, c, d)
 		if n := rep.Done(planner.Swap); n != 4 {
 			t.Fatalf("VERSION %s: %s, want a swap in each of the four environments", v, rep.Line())
 		}
-		live = multiServing(ctx, t, c.(*Multi), d)
+		live := multiServing(ctx, t, c.(*Multi), d)
 		// staging-eu and apac are created at once, both from a copy in
 		// eu-west-1 of the image account: one copy is made.
 		if n := len(copiesOf(ctx, t, ec2.NewFromConfig(placementConfig(base, envs[1].key)), imageRef(live, "app"))); n != 1 {
