@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
@@ -268,8 +269,8 @@ func TestCoolingWritesNoColdTag(t *testing.T) {
 	if err := swapTo(s, cloud.Backend{Pool: b, Weight: 100}); err != nil {
 		t.Fatal(err)
 	}
-	if s.asg.tagWrites != writes+1 {
-		t.Errorf("a swap to a cold pool tagged groups %d times, want once (served)", s.asg.tagWrites-writes)
+	if s.asg.tagWrites != writes+3 {
+		t.Errorf("a swap to a cold pool tagged groups %d times, want 3 (cold while warming, ready, served)", s.asg.tagWrites-writes)
 	}
 	if p := observed(t, s, b); p.State != cloud.PoolReady || !p.Healthy {
 		t.Fatalf("the pool warmed by the swap is observed %+v", p)
@@ -295,5 +296,51 @@ func TestCoolingWritesNoColdTag(t *testing.T) {
 	}
 	if p := observed(t, s, a); p.State != cloud.PoolReady || !p.Healthy {
 		t.Fatalf("the warmed pool is observed %+v", p)
+	}
+}
+
+// TestAFailedWarmUpLeavesThePoolCold: cooling writes no tag, so warming
+// marks the group cold until its servers are healthy. A warm-up that
+// fails (here its servers never pass the health check) leaves a pool
+// that reads cold, warmed again when next needed, not a ready pool that
+// reads unhealthy, which retention would prune; and a group tagged cold
+// at full size (a warm-up cut short) is tagged ready once healthy.
+func TestAFailedWarmUpLeavesThePoolCold(t *testing.T) {
+	ctx := context.Background()
+	s := newStandIn(t)
+	a, b := "prod.web.aaaa.1", "prod.web.bbbb.1"
+	s.addPool(a, 2, 2)
+	s.addPool(b, 2, 0) // its servers will never be healthy
+	if err := swapTo(s, cloud.Backend{Pool: a, Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetWarm(ctx, "shop", b, false); err != nil {
+		t.Fatal(err)
+	}
+	s.advance(time.Minute)
+	if err := swapTo(s, cloud.Backend{Pool: b, Weight: 100}); !errors.Is(err, cloud.ErrNotReady) {
+		t.Fatalf("a swap to a pool that never gets healthy: %v, want ErrNotReady", err)
+	}
+	if p := observed(t, s, b); p.State != cloud.PoolCold {
+		t.Fatalf("after a failed warm-up the pool is observed %s (healthy %v), want cold", p.State, p.Healthy)
+	}
+	if err := s.SetWarm(ctx, "shop", b, true); err == nil {
+		t.Fatal("warming a pool that never gets healthy succeeded")
+	}
+	if p := observed(t, s, b); p.State != cloud.PoolCold {
+		t.Fatalf("after a failed SetWarm the pool is observed %s, want cold", p.State)
+	}
+
+	// Its servers come up: the pool, tagged cold at full size, is warmed
+	// by the next swap and tagged ready.
+	s.elb.mu.Lock()
+	s.elb.healthy[s.asg.groups[groupName("shop", b)].TargetGroupARNs[0]] = 2
+	s.elb.mu.Unlock()
+	s.advance(time.Minute)
+	if err := swapTo(s, cloud.Backend{Pool: b, Weight: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if p := observed(t, s, b); p.State != cloud.PoolReady || !p.Healthy {
+		t.Fatalf("the pool warmed on the second try is observed %s (healthy %v), want ready", p.State, p.Healthy)
 	}
 }

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -120,20 +121,18 @@ func (c *Cloud) readyBackend(ctx context.Context, project, poolID string, rules 
 	if err != nil {
 		return "", "", false, err
 	}
-	cold := aws.ToInt32(g.DesiredCapacity) < int32(count)
-	if cold {
-		if err := c.scale(ctx, *g, count); err != nil {
-			return "", "", false, err
-		}
-	}
-	if waited = cold || added; waited {
-		if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
+	// A group tagged cold at full size is one whose warm-up was cut
+	// short: it is confirmed healthy and tagged ready as any cold one.
+	cold := aws.ToInt32(g.DesiredCapacity) < int32(count) || asgTagSet(g.Tags)[tagState] == stateCold
+	waited = cold || added
+	switch {
+	case cold:
+		if err := c.warm(ctx, *g, count, nil); err != nil {
 			return "", "", waited, fmt.Errorf("pool %s: %w", poolID, err)
 		}
-	}
-	if cold && asgTagSet(g.Tags)[tagState] != stateReady { // tagged cold by an older Phoenix
-		if err := c.setTags(ctx, aws.ToString(g.AutoScalingGroupName), tagSet{tagState: stateReady}); err != nil {
-			return "", "", waited, err
+	case added:
+		if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
+			return "", "", waited, fmt.Errorf("pool %s: %w", poolID, err)
 		}
 	}
 	n, why, err := c.healthyTargets(ctx, tg)
@@ -303,7 +302,6 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 	if g == nil {
 		return fmt.Errorf("pool %s: %w", poolID, cloud.ErrNotFound)
 	}
-	name := aws.ToString(g.AutoScalingGroupName)
 	count := int(aws.ToInt32(g.MaxSize))
 	if !warm {
 		tgs, err := c.targetGroupsByARN(ctx, g.TargetGroupARNs)
@@ -330,16 +328,34 @@ func (c *Cloud) SetWarm(ctx context.Context, project, poolID string, warm bool) 
 			return err
 		}
 	}
-	if err := c.scale(ctx, *g, count); err != nil {
-		return err
-	}
-	if err := c.waitHealthy(ctx, tg, count, c.opt.HealthTimeout, nil); err != nil {
+	if err := c.warm(ctx, *g, count, nil); err != nil {
 		return fmt.Errorf("warming pool %s: %w", poolID, err)
 	}
-	if asgTagSet(g.Tags)[tagState] == stateCold { // cooled by an older Phoenix, which tagged it cold
-		return c.setTags(ctx, name, tagSet{tagState: stateReady})
-	}
 	return nil
+}
+
+// warm starts a cold group's servers and waits until they are healthy.
+// Until then the group is tagged cold: cooling writes no tag (a ready
+// group of size zero reads cold), so without it a warm-up that fails,
+// times out or is cut short would leave a ready group that reads
+// unhealthy, which retention prunes, where one that reads cold is warmed
+// again the next time it is needed.
+func (c *Cloud) warm(ctx context.Context, g asgtypes.AutoScalingGroup, count int, log io.Writer) error {
+	name := aws.ToString(g.AutoScalingGroupName)
+	if asgTagSet(g.Tags)[tagState] != stateCold {
+		if err := c.setTags(ctx, name, tagSet{tagState: stateCold}); err != nil {
+			return err
+		}
+	}
+	if aws.ToInt32(g.DesiredCapacity) < int32(count) {
+		if err := c.scale(ctx, g, count); err != nil {
+			return err
+		}
+	}
+	if err := c.waitHealthy(ctx, g.TargetGroupARNs[0], count, c.opt.HealthTimeout, log); err != nil {
+		return err
+	}
+	return c.setTags(ctx, name, tagSet{tagState: stateReady})
 }
 
 // poolListener is the listener a pool is behind: the endpoint it was made
