@@ -22,8 +22,10 @@ import (
 )
 
 // Pool states as tags. Cold is read from a ready group's desired capacity
-// of zero: cooling writes no tag. Groups cooled by an older Phoenix are
-// tagged cold, which is still read, and warming one tags it ready.
+// of zero: cooling writes no tag. A group being warmed is tagged cold
+// until its servers are healthy, then ready (Cloud.warm), so a warm-up
+// cut short leaves a pool that reads cold; groups cooled by an older
+// Phoenix are tagged cold too.
 const (
 	stateCreating = string(cloud.PoolCreating)
 	stateReady    = string(cloud.PoolReady)
