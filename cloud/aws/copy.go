@@ -163,7 +163,7 @@ func (c *Cloud) deleteCopies(ctx context.Context, project, buildID string) error
 		return err
 	}
 	for _, im := range ims {
-		if ec2TagSet(im.Tags)[tagCopyOf] == "" {
+		if !isCopy(im) {
 			continue
 		}
 		if err := c.deregister(ctx, im); err != nil {

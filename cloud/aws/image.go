@@ -52,7 +52,7 @@ func (c *Cloud) findImage(ctx context.Context, project, buildID string) (*ec2typ
 	if err != nil {
 		return nil, err
 	}
-	ims = slices.DeleteFunc(ims, func(im ec2types.Image) bool { return ec2TagSet(im.Tags)[tagCopyOf] != "" })
+	ims = slices.DeleteFunc(ims, isCopy)
 	if len(ims) == 0 {
 		return nil, nil
 	}
@@ -102,19 +102,17 @@ func newestPerBuild(ims []ec2types.Image) []ec2types.Image {
 // liveImages is the newest image of every build among ims, by build id.
 // Copies into other regions (a Multi's) are not images of their own.
 func liveImages(ims []ec2types.Image) []cloud.Image {
-	var own []ec2types.Image
-	for _, im := range ims {
-		if ec2TagSet(im.Tags)[tagCopyOf] == "" {
-			own = append(own, im)
-		}
-	}
 	var out []cloud.Image
-	for _, im := range newestPerBuild(own) {
+	for _, im := range newestPerBuild(slices.DeleteFunc(slices.Clone(ims), isCopy)) {
 		out = append(out, liveImage(im))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].BuildID < out[j].BuildID })
 	return out
 }
+
+// isCopy reports whether an AMI is a copy made for another region (a
+// Multi's), not an image of its own.
+func isCopy(im ec2types.Image) bool { return ec2TagSet(im.Tags)[tagCopyOf] != "" }
 
 // liveImage turns a tagged AMI into the live image.
 func liveImage(im ec2types.Image) cloud.Image {
@@ -180,6 +178,12 @@ func (c *Cloud) DeleteImage(ctx context.Context, project, buildID string) error 
 	if err := c.refuseInUse(ctx, project, buildID); err != nil {
 		return err
 	}
+	return c.deleteBuild(ctx, project, buildID)
+}
+
+// deleteBuild deregisters the project's AMIs of buildID here and deletes
+// the build's leftover objects, without asking whether a pool uses it.
+func (c *Cloud) deleteBuild(ctx context.Context, project, buildID string) error {
 	ims, err := c.buildImages(ctx, project, buildID)
 	if err != nil {
 		return err

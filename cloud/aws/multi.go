@@ -139,7 +139,7 @@ func Open(ctx context.Context, base aws.Config, d *model.Desired, opt Options) (
 		if err != nil {
 			return nil, err
 		}
-		pl := &placed{placement: p, account: acct, cfg: cfg, c: c}
+		pl := &placed{placement: p, account: acct, c: c}
 		m.places = append(m.places, pl)
 		for _, e := range p.envs {
 			m.byEnv[e] = pl
@@ -244,7 +244,6 @@ type Multi struct {
 type placed struct {
 	placement
 	account string
-	cfg     aws.Config
 	c       *Cloud
 }
 
@@ -261,16 +260,14 @@ var (
 func (m *Multi) Name() string { return Name }
 
 // Scope limits Observe to these environments (Cloud.Scope): only their
-// placements are read, and the image placement for its images.
+// placements are read, and the images of the image account's others.
 func (m *Multi) Scope(envs []string) {
 	m.scope = slices.Sorted(slices.Values(envs))
-	for _, p := range m.places {
-		p.c.Scope(envs)
-	}
 }
 
 // Observe reads every placement at once (each within its own rate
-// limits) and merges what they hold; images are the image placement's.
+// limits) and merges what they hold; images are those of the image
+// account's placements.
 func (m *Multi) Observe(ctx context.Context, project string) (*cloud.Live, error) {
 	return m.observe(ctx, project, m.scope)
 }
@@ -289,7 +286,7 @@ func (m *Multi) ObserveEnv(ctx context.Context, project, env string) (*cloud.Liv
 	}
 	parts := make([]*cloud.Live, len(m.places))
 	parts[slices.Index(m.places, p)] = l
-	return m.merge(parts, l.Images), nil
+	return m.merge(parts, nil), nil // a re-check reads no images
 }
 
 func (m *Multi) observe(ctx context.Context, project string, scope []string) (*cloud.Live, error) {
@@ -620,7 +617,7 @@ func (m *Multi) DeleteImage(ctx context.Context, project, buildID string) error 
 	}
 	for _, p := range m.places {
 		if !p.c.noImages {
-			if err := p.c.DeleteImage(ctx, project, buildID); err != nil {
+			if err := p.c.deleteBuild(ctx, project, buildID); err != nil {
 				return fmt.Errorf("in %s: %w", p.key, err)
 			}
 		}

@@ -252,24 +252,15 @@ func (c *Cloud) countRules(ctx context.Context, lb string) (int, map[string]int3
 		arn := aws.ToString(l.ListenerArn)
 		ports[arn] = aws.ToInt32(l.Port)
 		g.Go(func() error {
-			n := 0
-			p := elb.NewDescribeRulesPaginator(c.api.ELB, &elb.DescribeRulesInput{ListenerArn: &arn, PageSize: aws.Int32(400)})
-			for p.HasMorePages() {
-				page, err := p.NextPage(gctx)
-				if hasCode(err, "ListenerNotFound") {
-					return nil // gone meanwhile: it holds no rules
-				}
-				if err != nil {
-					return classify("reading the rules of listener "+arn, err)
-				}
-				for _, r := range page.Rules {
-					if !aws.ToBool(r.IsDefault) {
-						n++
-					}
-				}
+			st, err := c.readListener(gctx, arn)
+			if errors.Is(err, cloud.ErrNotFound) {
+				return nil // gone meanwhile: it holds no rules
+			}
+			if err != nil {
+				return err
 			}
 			mu.Lock()
-			total += n
+			total += len(st.used) // the priorities taken: one per rule but the default
 			mu.Unlock()
 			return nil
 		})
